@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sipproxy needs to build, test and run. Idempotent:
+# apt-get runs only when something is missing.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build ccache pkg-config clang
+      libasio-dev libcli11-dev libtomlplusplus-dev catch2 libfmt-dev
+      libsqlite3-dev libssl-dev nlohmann-json3-dev libc-ares-dev
+      sip-tester python3 procps iproute2)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,129 @@
+#pragma once
+// The validated configuration: an immutable snapshot built from the TOML file. Reload
+// builds a new snapshot away from the hot path and swaps the shared_ptr; parts that hold
+// the old one keep using it until they finish.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/expected.hpp"
+
+namespace sipproxy::config {
+
+struct Listen {
+    std::string scheme;  // "udp" | "tcp" (later "tls", "ws", "wss")
+    std::string host;    // literal address; IPv6 without brackets ("::1")
+    std::uint16_t port = 5060;
+    std::string text;    // as written, e.g. "udp://127.0.0.1:5060"
+};
+
+struct Server {
+    std::vector<Listen> listen;
+    std::vector<std::string> domains;
+    unsigned workers = 0;                // 0 = one per core
+    std::filesystem::path state_dir;     // absolute (resolved against the config's folder)
+    std::string log_level = "info";
+    std::size_t max_message_size = 65535;
+};
+
+struct Control {
+    std::filesystem::path socket;        // absolute
+};
+
+struct Registrar {
+    std::uint32_t min_expires = 60;
+    std::uint32_t max_expires = 7200;
+    std::uint32_t default_expires = 3600;
+    std::uint32_t max_contacts = 10;
+    std::string store = "sqlite";        // "sqlite" | "memory"
+};
+
+struct User {
+    std::string user;
+    std::string password;    // at most one of password / ha1_* is typically set
+    std::string ha1_md5;     // hex
+    std::string ha1_sha256;  // hex
+};
+
+struct Auth {
+    std::string realm;
+    std::vector<std::string> algorithms{"SHA-256", "MD5"};
+    std::uint32_t nonce_ttl = 300;
+    std::vector<std::string> trusted;    // CIDRs, validated
+    std::vector<User> users;
+};
+
+struct Transaction {
+    std::chrono::milliseconds t1{500};
+    std::chrono::milliseconds t2{4000};
+    std::chrono::milliseconds t4{5000};
+    std::chrono::seconds timer_c{180};
+    std::size_t max_transactions = 200000;
+};
+
+struct Tcp {
+    std::chrono::seconds idle_timeout{300};
+    std::size_t max_connections = 10000;
+};
+
+struct Gateway {
+    std::string name;
+    std::string uri;                     // sip:host[:port][;transport=tcp]
+    bool probe = false;
+    std::chrono::seconds probe_interval{30};
+    unsigned failures_before_down = 3;
+    unsigned successes_before_up = 2;
+    unsigned weight = 1;                 // for strategy = "weighted"
+};
+
+struct Route {
+    std::string name;
+    std::string match;                   // regex on the Request-URI user part ("" if prefix)
+    std::string match_prefix;            // literal prefix ("" if regex)
+    unsigned strip = 0;
+    std::string prefix;                  // prepended after strip
+    std::vector<std::string> gateways;   // names, all defined
+    std::string strategy = "failover";   // failover | round-robin | weighted
+    std::chrono::milliseconds timeout{0};// no-answer timeout per gateway; 0 = timer C
+    std::vector<std::string> sources;    // CIDRs allowed to use it (empty = any)
+    std::vector<std::string> users;      // authenticated users allowed (empty = any)
+    std::vector<std::string> domains;    // Request-URI domains it applies to (empty = any)
+};
+
+struct Config {
+    std::filesystem::path file;          // absolute path of the file it came from
+    Server server;
+    Control control;
+    Registrar registrar;
+    std::optional<Auth> auth;            // nullopt: nobody is authenticated
+    Transaction transaction;
+    Tcp tcp;
+    std::vector<Gateway> gateways;
+    std::vector<Route> routes;
+};
+
+struct ConfigError {
+    std::string file;
+    int line = 0;        // 0 when not tied to a place in the file
+    int column = 0;
+    std::string key;     // dotted path, e.g. "routes[2].gateways"; may be empty
+    std::string message;
+    // "file:line:column: key: message"
+    std::string to_string() const;
+};
+
+using LoadResult = Expected<std::shared_ptr<const Config>, ConfigError>;
+
+LoadResult load_file(const std::filesystem::path& path);
+// `name` is used in errors and to resolve relative paths (its parent folder).
+LoadResult load_string(std::string_view toml, const std::filesystem::path& name);
+
+// Human-readable list of what differs, e.g. "routes: added pstn", "registrar.max_expires:
+// 7200 -> 3600". Empty when nothing changed.
+std::vector<std::string> diff(const Config& before, const Config& after);
+
+}  // namespace sipproxy::config
