@@ -138,6 +138,7 @@ struct CSeq {
 struct ParseError {
     int status = 400;  // 400, or 505 for an unsupported SIP version, 513 for too large
     std::string_view reason;
+    std::string raw;   // parse() hands the bytes back here, so the caller can still answer
 };
 
 struct Limits {
@@ -185,6 +186,10 @@ public:
 
     // The whole message as received (after fold normalisation), and its size.
     std::string_view bytes() const { return {buf_->data(), size_}; }
+    // The start line without its CRLF, and where the body starts in bytes() (one past the
+    // empty line ending the header section).
+    std::string_view start_line() const { return {buf_->data(), start_line_end_}; }
+    std::size_t body_offset() const { return body_offset_; }
     // The top Via's branch, or "" (a convenience for transaction matching).
     std::string_view top_branch() const { return vias_.empty() ? std::string_view{} : vias_.front().branch; }
 
@@ -200,6 +205,8 @@ private:
 
     std::unique_ptr<std::string> buf_;
     std::size_t size_ = 0;
+    std::size_t start_line_end_ = 0;  // offset of the start line's CR
+    std::size_t body_offset_ = 0;
     bool is_request_ = true;
     Method method_ = Method::Unknown;
     std::string_view method_text_;

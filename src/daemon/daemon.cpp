@@ -1,0 +1,391 @@
+#include "daemon/daemon.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <unistd.h>
+
+#include <ctime>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "base/log.hpp"
+#include "registrar/memory_location_store.hpp"
+#include "registrar/registrar.hpp"
+#include "registrar/sqlite_location_store.hpp"
+
+namespace sipproxy::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+std::string aor_argument(std::string s) {
+    if (s.rfind("sip:", 0) == 0) s = s.substr(4);
+    if (s.find('@') == std::string::npos)
+        throw control::CommandError("AOR must be user@domain, got '" + s + "'");
+    return registrar::canonical_aor(s);
+}
+
+std::string iso8601(std::chrono::steady_clock::time_point t) {
+    const auto wall = std::chrono::system_clock::now() -
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                          std::chrono::steady_clock::now() - t);
+    std::time_t tt = std::chrono::system_clock::to_time_t(wall);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+Daemon::Daemon(std::shared_ptr<const config::Config> config, std::optional<std::string> log_level)
+    : config_(std::move(config)), log_level_override_(std::move(log_level)) {}
+
+Daemon::~Daemon() {
+    if (prober_) prober_->stop();
+    for (auto& w : workers_) w->stop();
+    if (store_) store_->flush();
+}
+
+void Daemon::apply_log_level(const config::Config& cfg) {
+    log::set_level(log_level_override_ ? *log_level_override_ : cfg.server.log_level);
+}
+
+void Daemon::start() {
+    const auto& cfg = *config_;
+    apply_log_level(cfg);
+
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.server.state_dir, ec);
+    if (ec)
+        throw std::runtime_error("cannot create state_dir " + cfg.server.state_dir.string() +
+                                 ": " + ec.message());
+    if (cfg.registrar.store == "memory") {
+        store_ = std::make_unique<registrar::MemoryLocationStore>();
+    } else {
+        const auto path = cfg.server.state_dir / "location.sqlite";
+        auto s = registrar::SqliteLocationStore::open(path);
+        if (!s) throw std::runtime_error(s.error());
+        store_ = std::move(s.value());
+        log::info("location store {}: {} bindings loaded", path.string(), store_->count());
+    }
+    services_.location = store_.get();
+    inputs_.location = store_.get();
+
+    auto snap = build_snapshot(config_, inputs_);
+    if (!snap) throw std::runtime_error(snap.error());
+    services_.snapshots.publish(*snap);
+    gateways_.sync(gateway_specs(cfg));
+    services_.gateways = &gateways_;
+    if (!cfg.auth)
+        log::warn("no [auth] section: nobody is authenticated; anyone can register and relay");
+
+    unsigned n = cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
+    transport::TransportOptions to;
+    to.tcp_idle_timeout = cfg.tcp.idle_timeout;
+    to.max_connections = cfg.tcp.max_connections;
+    to.limits.max_message_size = cfg.server.max_message_size;
+    transaction::LayerOptions lo;
+    lo.timers.t1 = cfg.transaction.t1;
+    lo.timers.t2 = cfg.transaction.t2;
+    lo.timers.t4 = cfg.transaction.t4;
+    lo.max_transactions = cfg.transaction.max_transactions / n + 1;
+    for (unsigned i = 0; i < n; ++i)
+        workers_.push_back(std::make_unique<Worker>(i, locals_of(cfg), to, lo, services_));
+    std::vector<Worker*> all;
+    for (auto& w : workers_) all.push_back(w.get());
+    for (auto& w : workers_) w->link(all);
+    for (auto& w : workers_) {
+        try {
+            w->open();
+        } catch (const std::system_error& e) {
+            throw std::runtime_error("cannot listen on " + std::string(e.what()));
+        }
+    }
+    // RFC 5626 flow failure: bindings that could only be reached over a closed
+    // connection are dropped.
+    for (auto& w : workers_) {
+        w->transport().on_connection_closed([this](std::uint64_t flow) {
+            auto snap = services_.snapshots.get();
+            if (snap && snap->registrar)
+                snap->registrar->flow_failed(flow, std::chrono::system_clock::now());
+        });
+    }
+    for (auto& w : workers_) w->start();
+
+    prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
+    asio::post(workers_.front()->io(), [this]() { prober_->start(); });
+
+    control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands());
+    std::string listening;
+    for (const auto& l : cfg.server.listen) listening += (listening.empty() ? "" : ", ") + l.text;
+    log::info("sipproxyd {} started: {} worker(s), listening on {}, control socket {}",
+              SIPPROXY_VERSION, n, listening, cfg.control.socket.string());
+}
+
+void Daemon::schedule_purge() {
+    purge_timer_->expires_after(std::chrono::seconds(30));
+    purge_timer_->async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        const auto removed = store_->purge_expired(std::chrono::system_clock::now());
+        if (removed) log::debug("registrar: {} expired bindings purged", removed);
+        services_.calls.purge_older_than(std::chrono::hours(24));
+        schedule_purge();
+    });
+}
+
+int Daemon::run() {
+    asio::signal_set signals(main_io_, SIGINT, SIGTERM, SIGHUP);
+    std::function<void(const asio::error_code&, int)> on_signal;
+    on_signal = [&](const asio::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            try {
+                auto r = reload();
+                log::info("reload (SIGHUP): {}", r["changed"].empty() ? std::string("no change")
+                                                                        : r["changed"].dump());
+            } catch (const std::exception& e) {
+                log::error("reload (SIGHUP) failed, keeping the running config: {}", e.what());
+            }
+            signals.async_wait(on_signal);
+            return;
+        }
+        log::info("signal {}: stopping", sig);
+        if (control_) control_->stop();
+        purge_timer_->cancel();
+        main_io_.stop();
+    };
+    signals.async_wait(on_signal);
+    purge_timer_ = std::make_unique<asio::steady_timer>(main_io_);
+    schedule_purge();
+    main_io_.run();
+
+    if (prober_) prober_->stop();
+    for (auto& w : workers_) w->stop();
+    if (store_ && !store_->flush()) log::error("location store: pending writes could not be saved");
+    log::info("stopped");
+    return 0;
+}
+
+json Daemon::reload() {
+    auto loaded = config::load_file(config_->file);
+    if (!loaded) throw control::CommandError(loaded.error().to_string());
+    auto next = loaded.value();
+    auto snap = build_snapshot(next, inputs_);
+    if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
+    auto changed = config::diff(*config_, *next);
+    // What a reload cannot change in a running process yet.
+    json notes = json::array();
+    if (next->server.listen.size() != config_->server.listen.size() ||
+        [&] {
+            for (std::size_t i = 0; i < next->server.listen.size(); ++i)
+                if (next->server.listen[i].text != config_->server.listen[i].text) return true;
+            return false;
+        }())
+        notes.push_back("server.listen changed: restart sipproxyd to open or close listeners");
+    if (next->server.workers != config_->server.workers)
+        notes.push_back("server.workers changed: takes effect at the next start");
+    if (next->control.socket != config_->control.socket)
+        notes.push_back("control.socket changed: takes effect at the next start");
+    services_.snapshots.publish(*snap);
+    gateways_.sync(gateway_specs(*next));
+    apply_log_level(*next);
+    config_ = next;
+    json r;
+    r["changed"] = changed;
+    if (!notes.empty()) r["restart_needed"] = notes;
+    return r;
+}
+
+control::CommandTable Daemon::commands() {
+    control::CommandTable t;
+    t["status"] = [this](const json&) { return status(); };
+    t["show_registrations"] = [this](const json& a) { return show_registrations(a); };
+    t["show_routes"] = [this](const json&) { return show_routes(); };
+    t["show_gateways"] = [this](const json&) { return show_gateways(); };
+    t["show_calls"] = [this](const json&) { return show_calls(); };
+    t["show_stats"] = [this](const json&) { return show_stats(); };
+    t["reload"] = [this](const json&) { return reload(); };
+    t["registration_add"] = [this](const json& a) { return registration_add(a); };
+    t["registration_remove"] = [this](const json& a) { return registration_remove(a); };
+    t["gateway_enable"] = [this](const json& a) {
+        auto name = control::required_string(a, "name");
+        if (!gateways_.enable(name)) throw control::CommandError("no gateway named '" + name + "'");
+        log::info("gateway {} enabled by the operator", name);
+        return json::object();
+    };
+    t["gateway_disable"] = [this](const json& a) {
+        auto name = control::required_string(a, "name");
+        if (!gateways_.disable(name)) throw control::CommandError("no gateway named '" + name + "'");
+        log::info("gateway {} disabled by the operator", name);
+        return json::object();
+    };
+    return t;
+}
+
+json Daemon::status() const {
+    json r;
+    r["version"] = SIPPROXY_VERSION;
+    r["pid"] = static_cast<long>(::getpid());
+    r["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::steady_clock::now() - started_)
+                        .count();
+    r["config_file"] = config_->file.string();
+    r["workers"] = workers_.size();
+    r["auth_enabled"] = config_->auth.has_value();
+    json listeners = json::array();
+    for (const auto& l : config_->server.listen) listeners.push_back(l.text);
+    r["listeners"] = listeners;
+    std::size_t transactions = 0;
+    for (const auto& w : workers_) transactions += w->layer().live();
+    const auto now = std::chrono::system_clock::now();
+    auto all = store_->list("", now);
+    std::set<std::string> aors;
+    for (const auto& b : all) aors.insert(b.aor);
+    r["counts"] = {{"registrations", aors.size()},
+                   {"bindings", all.size()},
+                   {"transactions", transactions},
+                   {"calls", services_.calls.count()}};
+    return r;
+}
+
+json Daemon::show_registrations(const json& args) const {
+    auto aor = control::optional_string(args, "aor");
+    const auto now = std::chrono::system_clock::now();
+    auto list = store_->list(aor ? aor_argument(*aor) : std::string(), now);
+    json regs = json::array();
+    for (const auto& b : list) {
+        json path = json::array();
+        for (const auto& p : b.path) path.push_back(p);
+        std::string source;
+        if (!b.source_address.empty())
+            source = (b.source_address.find(':') != std::string::npos ? "[" + b.source_address + "]"
+                                                                       : b.source_address) +
+                     ":" + std::to_string(b.source_port);
+        regs.push_back({{"aor", b.aor},
+                        {"contact", b.contact},
+                        {"expires_in", b.expires_in(now)},
+                        {"q", b.q_permille / 1000.0},
+                        {"transport", b.transport},
+                        {"source", source},
+                        {"user_agent", b.user_agent},
+                        {"instance", b.instance},
+                        {"path", path}});
+    }
+    return {{"registrations", regs}};
+}
+
+json Daemon::show_routes() const {
+    auto snap = services_.snapshots.get();
+    json routes = json::array();
+    for (const auto& r : snap->dial_plan->routes()) {
+        routes.push_back({{"name", r.spec.name},
+                          {"match", !r.spec.regex.empty() ? r.spec.regex : "prefix " + r.spec.prefix},
+                          {"strip", r.spec.strip},
+                          {"prefix", r.spec.prepend},
+                          {"gateways", r.spec.gateways},
+                          {"strategy", std::string(routing::to_string(r.spec.strategy))}});
+    }
+    return {{"routes", routes}};
+}
+
+json Daemon::show_gateways() const {
+    json gws = json::array();
+    for (const auto& g : gateways_.snapshot()) {
+        json last = nullptr;
+        if (g.last_probe) last = iso8601(*g.last_probe);
+        gws.push_back({{"name", g.name},
+                       {"uri", g.uri},
+                       {"state", std::string(routing::to_string(g.state))},
+                       {"probing", g.probing},
+                       {"last_probe", last},
+                       {"last_result", g.last_result}});
+    }
+    return {{"gateways", gws}};
+}
+
+json Daemon::show_calls() const {
+    json calls = json::array();
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& c : services_.calls.list()) {
+        calls.push_back(
+            {{"call_id", c.call_id},
+             {"caller", c.caller},
+             {"callee", c.callee},
+             {"state", c.state},
+             {"duration_s",
+              std::chrono::duration_cast<std::chrono::seconds>(now - c.started).count()}});
+    }
+    return {{"calls", calls}};
+}
+
+json Daemon::show_stats() const {
+    json stats = json::object();
+    for (const auto& [k, v] : services_.stats.snapshot()) stats[k] = v;
+    std::size_t transactions = 0;
+    for (const auto& w : workers_) transactions += w->layer().live();
+    stats["transactions.active"] = transactions;
+    stats["calls.active"] = services_.calls.count();
+    stats["registrar.bindings"] = store_->count();
+    return {{"stats", stats}};
+}
+
+json Daemon::registration_add(const json& args) {
+    registrar::RegisterRequest req;
+    req.aor = aor_argument(control::required_string(args, "aor"));
+    registrar::ContactSpec c;
+    c.uri = control::required_string(args, "contact");
+    if (c.uri.size() > 2 && c.uri.front() == '<' && c.uri.back() == '>')
+        c.uri = c.uri.substr(1, c.uri.size() - 2);
+    if (c.uri.rfind("sip:", 0) != 0 && c.uri.rfind("sips:", 0) != 0)
+        throw control::CommandError("contact must be a sip: or sips: URI, got '" + c.uri + "'");
+    if (auto e = control::optional_integer(args, "expires")) {
+        if (*e <= 0 || *e > 0xffffffffll) throw control::CommandError("expires must be > 0");
+        c.expires = static_cast<std::uint32_t>(*e);
+    }
+    req.contacts.push_back(c);
+    req.call_id = "sipproxyctl-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    req.cseq = 1;
+    req.source.transport = "udp";
+    req.user_agent = "sipproxyctl";
+    auto snap = services_.snapshots.get();
+    auto r = snap->registrar->handle(req);
+    if (!r.ok())
+        throw control::CommandError(std::to_string(r.status) + " " + r.reason +
+                                    (r.status == 423 ? " (min_expires " +
+                                                           std::to_string(r.min_expires) + ")"
+                                                     : ""));
+    return json::object();
+}
+
+json Daemon::registration_remove(const json& args) {
+    const auto aor = aor_argument(control::required_string(args, "aor"));
+    const auto now = std::chrono::system_clock::now();
+    auto contact = control::optional_string(args, "contact");
+    if (!contact) return {{"removed", store_->remove_aor(aor)}};
+    std::string uri = *contact;
+    if (uri.size() > 2 && uri.front() == '<' && uri.back() == '>') uri = uri.substr(1, uri.size() - 2);
+    const auto before = store_->lookup(aor, now).size();
+    registrar::RegisterRequest req;
+    req.aor = aor;
+    registrar::ContactSpec c;
+    c.uri = uri;
+    c.expires = 0;
+    req.contacts.push_back(c);
+    req.call_id = "sipproxyctl-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    req.cseq = 1;
+    req.source.transport = "udp";
+    auto snap = services_.snapshots.get();
+    auto r = snap->registrar->handle(req);
+    if (!r.ok()) throw control::CommandError(std::to_string(r.status) + " " + r.reason);
+    const auto after = store_->lookup(aor, now).size();
+    return {{"removed", before - after}};
+}
+
+}  // namespace sipproxy::daemon

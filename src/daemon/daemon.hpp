@@ -1,0 +1,68 @@
+#pragma once
+// The running daemon: the workers, the location store, gateway health and its prober,
+// the control socket, signals (SIGTERM/SIGINT stop, SIGHUP reload) and reload itself.
+// The main thread runs the control plane; the workers run SIP.
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "control/control_server.hpp"
+#include "daemon/gateway_prober.hpp"
+#include "daemon/snapshot_builder.hpp"
+#include "daemon/worker.hpp"
+#include "proxy/services.hpp"
+#include "registrar/location_store.hpp"
+#include "routing/gateway_health.hpp"
+
+namespace sipproxy::daemon {
+
+class Daemon {
+public:
+    // log_level overrides server.log_level (the -l flag).
+    Daemon(std::shared_ptr<const config::Config> config, std::optional<std::string> log_level);
+    ~Daemon();
+
+    // Opens the store, the sockets and the control socket; throws std::runtime_error with
+    // a message for the operator when something cannot be opened.
+    void start();
+    // Runs until SIGTERM/SIGINT. Returns the exit code.
+    int run();
+
+    // The control commands (also what SIGHUP calls for reload).
+    nlohmann::json reload();
+
+private:
+    control::CommandTable commands();
+    nlohmann::json status() const;
+    nlohmann::json show_registrations(const nlohmann::json& args) const;
+    nlohmann::json show_routes() const;
+    nlohmann::json show_gateways() const;
+    nlohmann::json show_calls() const;
+    nlohmann::json show_stats() const;
+    nlohmann::json registration_add(const nlohmann::json& args);
+    nlohmann::json registration_remove(const nlohmann::json& args);
+    void schedule_purge();
+    void apply_log_level(const config::Config& cfg);
+
+    std::shared_ptr<const config::Config> config_;
+    std::optional<std::string> log_level_override_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    asio::io_context main_io_;
+    proxy::Services services_;
+    std::unique_ptr<registrar::LocationStore> store_;
+    routing::GatewayHealthTable gateways_;
+    SnapshotInputs inputs_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<GatewayProber> prober_;
+    std::unique_ptr<control::ControlServer> control_;
+    std::unique_ptr<asio::steady_timer> purge_timer_;
+};
+
+}  // namespace sipproxy::daemon

@@ -1,0 +1,42 @@
+#pragma once
+// One worker: a thread with its own io_context, its own sockets (SO_REUSEPORT), its own
+// transaction layer and proxy. Nothing on the hot path is shared with other workers but
+// the counters and the location store.
+#include <asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "proxy/proxy_core.hpp"
+#include "transaction/transaction_layer.hpp"
+#include "transport/transport.hpp"
+
+namespace sipproxy::daemon {
+
+class Worker {
+public:
+    Worker(unsigned index, std::vector<transport::Local> locals,
+           transport::TransportOptions transport_options,
+           transaction::LayerOptions layer_options, proxy::Services& services);
+    ~Worker();
+
+    void open();   // binds the sockets (throws std::system_error naming the address)
+    void start();  // runs the event loop on its own thread
+    void stop();   // closes sockets, ends transactions, joins the thread
+    void link(std::vector<Worker*>& all);
+
+    asio::io_context& io() { return io_; }
+    transaction::TransactionLayer& layer() { return layer_; }
+    transport::Transport& transport() { return transport_; }
+
+private:
+    unsigned index_;
+    asio::io_context io_;
+    transport::Transport transport_;
+    transaction::TransactionLayer layer_;
+    proxy::ProxyCore proxy_;
+    std::thread thread_;
+};
+
+}  // namespace sipproxy::daemon

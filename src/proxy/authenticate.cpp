@@ -1,0 +1,75 @@
+// Digest authentication (RFC 3261 22, RFC 7616, RFC 8760). REGISTER always (401);
+// other out-of-dialog requests from a user of a local domain (407) unless they come from
+// a trusted network. The authenticated user must be the one in To (REGISTER) or From.
+#include "auth/identity.hpp"
+#include "proxy/pipeline.hpp"
+
+namespace sipproxy::proxy {
+
+namespace {
+
+void challenge(RequestContext& ctx, bool registrar, bool stale) {
+    const auto& a = *ctx.snapshot.authenticator;
+    auto c = a.challenge(stale, auth::Clock::now());
+    std::vector<sip::ExtraHeader> h;
+    for (auto& v : c.values)
+        h.push_back({registrar ? "WWW-Authenticate" : "Proxy-Authenticate", std::move(v)});
+    ctx.services.stats.auth_challenge();
+    if (registrar) ctx.respond(401, "Unauthorized", std::move(h));
+    else ctx.respond(407, "Proxy Authentication Required", std::move(h));
+}
+
+}  // namespace
+
+void authenticate(RequestContext& ctx) {
+    const auto& r = ctx.request;
+    const auto& locality = *ctx.snapshot.locality;
+    for (const auto& net : ctx.snapshot.trusted)
+        if (net.contains(ctx.source.address.to_string())) ctx.trusted_source = true;
+
+    if (!ctx.snapshot.authenticator) return;  // no [auth]: nobody is authenticated
+    const auto m = r.method();
+    if (m == sip::Method::Ack || m == sip::Method::Cancel) return;  // cannot be challenged
+    const bool registrar = m == sip::Method::Register;
+    if (registrar) {
+        if (!ctx.ruri_local) return;  // somebody else's registrar
+    } else {
+        if (ctx.in_dialog || ctx.trusted_source) return;
+        if (!locality.is_local_domain(r.from().uri.host)) return;  // from outside: no identity to prove
+    }
+
+    const auto& a = *ctx.snapshot.authenticator;
+    const auto header = registrar ? sip::HeaderId::Authorization : sip::HeaderId::ProxyAuthorization;
+    const auto now = auth::Clock::now();
+    bool stale = false;
+    for (const auto& h : r.headers()) {
+        if (h.id != header) continue;
+        auto verdict = a.verify(r.method_text(), h.value, now);
+        if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
+            const auto& claimed = registrar ? r.to().uri.user : r.from().uri.user;
+            if (!auth::is_same_user(ok->user, claimed)) {
+                ctx.services.stats.auth_failure();
+                ctx.services.auth_failures.record(ctx.source.address.to_string(), ok->user, now);
+                ctx.respond(403, registrar ? "Forbidden: authenticated user is not the To user"
+                                           : "Forbidden: authenticated user is not the From user");
+                return;
+            }
+            ctx.authenticated = ok->user;
+            ctx.services.stats.auth_success();
+            return;
+        }
+        if (std::get_if<auth::verdict::Stale>(&verdict)) {
+            stale = true;
+            continue;
+        }
+        if (auto* failed = std::get_if<auth::verdict::Failed>(&verdict)) {
+            ctx.services.stats.auth_failure();
+            ctx.services.auth_failures.record(ctx.source.address.to_string(), failed->user, now);
+            break;  // challenge again
+        }
+        // NoCredentials: another realm or scheme; look at the next header.
+    }
+    challenge(ctx, registrar, stale);
+}
+
+}  // namespace sipproxy::proxy

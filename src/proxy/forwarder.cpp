@@ -1,0 +1,238 @@
+#include "proxy/forwarder.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <strings.h>
+
+#include "sip/rewrite.hpp"
+
+namespace sipproxy::proxy {
+
+using transport::Protocol;
+
+namespace {
+
+std::string_view strip_brackets(std::string_view host) {
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        return host.substr(1, host.size() - 2);
+    return host;
+}
+
+// The values of one header line (indexes into m.routes()), used to drop leading ones.
+std::vector<const sip::NameAddr*> route_values_of_line(const sip::Message& m, std::size_t line) {
+    std::vector<const sip::NameAddr*> out;
+    for (const auto& r : m.routes())
+        if (r.header_index == line) out.push_back(&r);
+    return out;
+}
+
+// Removes the first `count` Route values (they may share lines).
+void drop_leading_routes(const sip::Message& m, std::size_t count, sip::Rewrite& rw) {
+    const auto& routes = m.routes();
+    std::size_t i = 0;
+    while (i < count && i < routes.size()) {
+        const std::size_t line = routes[i].header_index;
+        auto values = route_values_of_line(m, line);
+        std::size_t drop = 0;
+        while (i < count && i < routes.size() && routes[i].header_index == line) ++drop, ++i;
+        if (drop >= values.size()) {
+            rw.remove(line);
+        } else {
+            std::string rest;
+            for (std::size_t k = drop; k < values.size(); ++k) {
+                if (!rest.empty()) rest += ", ";
+                rest += values[k]->raw;
+            }
+            rw.replace(line, std::move(rest));
+        }
+    }
+}
+
+void drop_last_route(const sip::Message& m, sip::Rewrite& rw) {
+    const auto& last = m.routes().back();
+    auto values = route_values_of_line(m, last.header_index);
+    if (values.size() == 1) {
+        rw.remove(last.header_index);
+        return;
+    }
+    std::string rest;
+    for (std::size_t k = 0; k + 1 < values.size(); ++k) {
+        if (!rest.empty()) rest += ", ";
+        rest += values[k]->raw;
+    }
+    rw.replace(last.header_index, std::move(rest));
+}
+
+std::string record_route_value(const transport::Local& l) {
+    std::string v = "<sip:" + l.hostport();
+    if (l.protocol == Protocol::Tcp) v += ";transport=tcp";
+    v += ";lr>";
+    return v;
+}
+
+}  // namespace
+
+std::string stamp_via(const sip::Via& via, const transport::Peer& source) {
+    const std::string src = source.address.to_string();
+    const bool need_received = strip_brackets(via.host) != src;
+    const bool need_rport = via.has_rport && !via.rport;
+    if (!need_received && !need_rport) return {};
+    std::string out;
+    std::string_view raw = via.raw;
+    if (need_rport) {
+        // Fill the empty ";rport" with the source port (RFC 3581 4).
+        auto params_at = static_cast<std::size_t>(via.params.data() - raw.data());
+        std::size_t pos = params_at;
+        for (;;) {
+            auto found = raw.find("rport", pos);
+            if (found == std::string_view::npos) break;
+            const bool starts = found > 0 && (raw[found - 1] == ';' || raw[found - 1] == ' ');
+            const std::size_t after = found + 5;
+            const bool ends = after >= raw.size() || raw[after] == ';' || raw[after] == ' ' ||
+                              raw[after] == ',';
+            if (starts && ends) {
+                out.append(raw.substr(0, after));
+                out += "=" + std::to_string(source.port);
+                raw = raw.substr(after);
+                break;
+            }
+            pos = after;
+        }
+    }
+    out.append(raw);
+    // RFC 3581: with rport the received param is always added.
+    if ((need_received || need_rport) && via.received.empty()) out += ";received=" + src;
+    return out;
+}
+
+asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
+    const sip::Uri& uri, bool large, const transport::Transport& transport) {
+    if (uri.scheme == sip::Uri::Scheme::Sips)
+        co_return Unexpected(ForwardFailure{416, "SIPS (TLS) is not supported yet"});
+    if (!uri.is_sip()) co_return Unexpected(ForwardFailure{416, "Unsupported URI Scheme"});
+
+    transport::Peer peer;
+    auto tp = uri.transport_param();
+    if (!tp.empty()) {
+        if (!transport::parse_protocol(tp, peer.protocol))
+            co_return Unexpected(ForwardFailure{503, "Unsupported transport"});
+    } else {
+        peer.protocol = Protocol::Udp;
+    }
+    std::string_view host = uri.maddr().empty() ? uri.host : uri.maddr();
+    peer.port = uri.port ? uri.port : 5060;
+
+    asio::error_code ec;
+    auto addr = asio::ip::make_address(strip_brackets(host), ec);
+    if (!ec) {
+        peer.address = addr;
+    } else {
+        // A host name. RFC 3263 NAPTR/SRV are not looked up yet: A/AAAA only.
+        auto ex = co_await asio::this_coro::executor;
+        asio::ip::udp::resolver resolver(ex);
+        auto [rec, results] = co_await resolver.async_resolve(
+            std::string(host), std::to_string(peer.port),
+            asio::experimental::as_tuple(asio::use_awaitable));
+        if (rec || results.empty())
+            co_return Unexpected(ForwardFailure{503, "Cannot resolve " + std::string(host)});
+        peer.address = results.begin()->endpoint().address();
+    }
+    if (tp.empty() && large && transport.local_for(Protocol::Tcp, peer.address.is_v6()))
+        peer.protocol = Protocol::Tcp;  // RFC 3261 18.1.1: over 1300 bytes
+    if (!transport.local_for(peer.protocol, peer.address.is_v6()))
+        co_return Unexpected(ForwardFailure{503, "No listener for " +
+                                                      std::string(transport::uri_name(peer.protocol)) +
+                                                      (peer.address.is_v6() ? " IPv6" : " IPv4")});
+    co_return peer;
+}
+
+asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
+    const ForwardInput& in, transport::Transport& transport) {
+    const sip::Message& req = *in.request;
+    const Target& target = *in.target;
+    sip::Rewrite rw(req);
+
+    // Request-URI: the target's, or the strict-routing fix (16.4), or unchanged.
+    std::string_view request_uri = req.request_uri().raw;
+    if (!target.request_uri.empty()) request_uri = target.request_uri;
+    if (in.route_edit.strict_fix && !req.routes().empty()) {
+        request_uri = req.routes().back().uri.raw;
+        drop_last_route(req, rw);
+    }
+    if (request_uri != req.request_uri().raw) rw.request_uri(std::string(request_uri));
+    drop_leading_routes(req, in.route_edit.own_routes, rw);
+
+    // The next hop: target destination, else the first Route (the target's, then the
+    // request's remaining ones), else the Request-URI (16.6 steps 6-7).
+    const std::size_t remaining_routes =
+        req.routes().size() - std::min(req.routes().size(), in.route_edit.own_routes) -
+        (in.route_edit.strict_fix ? 1 : 0);
+    const bool large = req.bytes().size() + 300 > 1300;
+    transport::Peer dest;
+    if (target.destination && target.routes.empty()) {
+        dest = *target.destination;
+    } else {
+        sip::Uri hop;
+        std::string hop_text;
+        if (!target.routes.empty()) {
+            hop_text = target.routes.front();
+        } else if (remaining_routes > 0) {
+            hop_text = std::string(req.routes()[in.route_edit.own_routes].uri.raw);
+        } else {
+            hop_text = std::string(request_uri);
+        }
+        // Route values are name-addrs ("<sip:...;lr>"): take the URI inside.
+        std::string_view hv = hop_text;
+        if (auto lt = hv.find('<'); lt != std::string_view::npos) {
+            auto gt = hv.find('>', lt);
+            hv = hv.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
+        }
+        auto parsed = sip::parse_uri(hv);
+        if (!parsed) co_return Unexpected(ForwardFailure{400, "Malformed next-hop URI"});
+        auto resolved = co_await resolve_next_hop(*parsed, large, transport);
+        if (!resolved) co_return Unexpected(resolved.error());
+        dest = *resolved;
+    }
+    // Path / gateway routes go on top of the Route set, first one topmost.
+    for (auto it = target.routes.rbegin(); it != target.routes.rend(); ++it)
+        rw.push_top("Route", *it);
+
+    // Max-Forwards (16.6 step 3).
+    const std::uint32_t mf = req.max_forwards().value_or(71);
+    rw.max_forwards(mf > 0 ? mf - 1 : 0);
+
+    // The received/rport of the previous hop's Via (18.2.1, RFC 3581).
+    if (!req.vias().empty()) {
+        const auto& top = req.vias().front();
+        auto stamped = stamp_via(top, *in.source);
+        if (!stamped.empty()) {
+            const auto& line = req.headers()[top.header_index];
+            const auto rest_at = static_cast<std::size_t>(top.raw.data() + top.raw.size() - line.value.data());
+            rw.replace(top.header_index, stamped + std::string(line.value.substr(rest_at)));
+        }
+    }
+
+    const transport::Local* out = transport.local_for(dest.protocol, dest.address.is_v6());
+    if (!out) co_return Unexpected(ForwardFailure{503, "No listener for the next hop's transport"});
+
+    // Record-Route (16.6 step 4): both sides when the transport or address family
+    // changes, so each side of the dialog reaches the proxy the way it first did.
+    if (in.record_route) {
+        const bool two = in.inbound->protocol != out->protocol ||
+                         in.inbound->address != out->address || in.inbound->port != out->port;
+        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound));
+        rw.push_top("Record-Route", record_route_value(*out));
+    }
+
+    // Our Via (16.6 step 8).
+    rw.push_top("Via", "SIP/2.0/" + std::string(transport::via_name(dest.protocol)) + " " +
+                           out->hostport() + ";branch=" + in.branch);
+    if (dest.protocol != Protocol::Udp) rw.ensure_content_length();
+
+    co_return Forwarded{rw.write(), dest, in.branch};
+}
+
+}  // namespace sipproxy::proxy

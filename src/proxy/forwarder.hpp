@@ -1,0 +1,60 @@
+#pragma once
+// Forwarding a request to one target (RFC 3261 16.6): the copy with its new
+// Request-URI, Route set, Max-Forwards, Record-Route and Via, and the next hop it goes to
+// (RFC 3263 for the transport; 18.1.1 moves a large request from UDP to TCP).
+#include <asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "base/expected.hpp"
+#include "proxy/target.hpp"
+#include "sip/message.hpp"
+#include "transport/peer.hpp"
+#include "transport/transport.hpp"
+
+namespace sipproxy::proxy {
+
+// What route preprocessing (16.4) decided for the request.
+struct RouteEdit {
+    std::size_t own_routes = 0;      // leading Route values that name this proxy: removed
+    bool strict_fix = false;         // previous hop was a strict router (16.4): the last
+                                     // Route value becomes the Request-URI and is removed
+};
+
+struct Forwarded {
+    std::string bytes;
+    transport::Peer destination;
+    std::string branch;
+};
+
+struct ForwardFailure {
+    int status;
+    std::string reason;
+};
+
+struct ForwardInput {
+    const sip::Message* request;
+    RouteEdit route_edit;
+    const Target* target;
+    const transport::Local* inbound;  // where the request came in
+    const transport::Peer* source;
+    bool record_route = false;
+    std::string branch;
+};
+
+// Resolves a URI to a next hop: numeric hosts directly, names by DNS (A/AAAA) without
+// blocking the event loop; the transport from the transport param, else UDP (TCP when
+// `large` and a TCP listener exists, RFC 3261 18.1.1).
+asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
+    const sip::Uri& uri, bool large, const transport::Transport& transport);
+
+asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
+    const ForwardInput& in, transport::Transport& transport);
+
+// The top Via of a request as received, with received= and rport= filled in
+// (RFC 3261 18.2.1, RFC 3581 4). Empty when nothing needs to change.
+std::string stamp_via(const sip::Via& via, const transport::Peer& source);
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,27 @@
+#include "proxy/pipeline.hpp"
+
+namespace sipproxy::proxy {
+
+void run_pipeline(RequestContext& ctx) {
+    using Step = void (*)(RequestContext&);
+    // The order of decisions (documented in man/sipproxy.toml.5, ORDER OF ROUTING).
+    static constexpr Step steps[] = {
+        validate_request,
+        preprocess_routes,
+        answer_options_to_self,
+        authenticate,
+        forward_in_dialog,
+        register_binding,
+        find_registered_targets,
+        apply_dial_plan,
+        forward_to_host,
+        answer_unknown_user,
+    };
+    for (Step step : steps) {
+        step(ctx);
+        if (ctx.decided()) return;
+    }
+    ctx.respond(500, "No routing decision");
+}
+
+}  // namespace sipproxy::proxy

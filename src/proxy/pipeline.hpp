@@ -1,0 +1,24 @@
+#pragma once
+// The request pipeline (the order of decisions lives in pipeline.cpp). Each step reads
+// the request and the context, and either decides (respond or forward) or passes on.
+// Later features (blocking, fraud limits, accounting) are further steps.
+#include "proxy/request_context.hpp"
+
+namespace sipproxy::proxy {
+
+// Runs the steps in order until one decides. Always decides.
+void run_pipeline(RequestContext& ctx);
+
+// The steps, one file each.
+void validate_request(RequestContext& ctx);      // RFC 3261 16.3
+void preprocess_routes(RequestContext& ctx);     // 16.4
+void answer_options_to_self(RequestContext& ctx);
+void authenticate(RequestContext& ctx);          // RFC 3261 22, RFC 7616, auth issue
+void forward_in_dialog(RequestContext& ctx);     // Route-driven and mid-dialog requests
+void register_binding(RequestContext& ctx);      // registrar, RFC 3261 10
+void find_registered_targets(RequestContext& ctx);  // location service, 16.5
+void apply_dial_plan(RequestContext& ctx);       // [[routes]] to [[gateways]]
+void forward_to_host(RequestContext& ctx);       // non-local Request-URI (relay rules)
+void answer_unknown_user(RequestContext& ctx);   // 404 / 480
+
+}  // namespace sipproxy::proxy

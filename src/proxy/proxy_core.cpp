@@ -1,0 +1,120 @@
+#include "proxy/proxy_core.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include "base/log.hpp"
+#include "proxy/pipeline.hpp"
+#include "proxy/response_context.hpp"
+#include "sip/error_response.hpp"
+#include "sip/rewrite.hpp"
+#include "transaction/branch.hpp"
+
+namespace sipproxy::proxy {
+
+ProxyCore::ProxyCore(Services& services, transaction::TransactionLayer& layer,
+                     transport::Transport& transport)
+    : services_(services), layer_(layer), transport_(transport), snapshot_(services.snapshots) {}
+
+std::chrono::milliseconds ProxyCore::timer_c() {
+    const auto& cfg = snapshot_.get().config;
+    return cfg ? std::chrono::duration_cast<std::chrono::milliseconds>(cfg->transaction.timer_c)
+               : std::chrono::milliseconds(180000);
+}
+
+void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>& st) {
+    const auto& req = st->request();
+    services_.stats.request(req.method());
+    auto snap = snapshot_.shared();  // kept alive for this request's decision
+    RequestContext ctx{req, st->source(), st->local(), *snap, services_};
+    run_pipeline(ctx);
+
+    if (ctx.decision.kind == Decision::Kind::Respond) {
+        if (ctx.decision.status >= 300)
+            log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
+                      req.request_uri().raw, st->source().to_string(), ctx.decision.status,
+                      ctx.decision.reason);
+        st->respond(ctx.decision.status, ctx.decision.reason, ctx.decision.headers);
+        return;
+    }
+    if (req.method() == sip::Method::Invite && !ctx.in_dialog) {
+        services_.calls.begin(req.call_id(), req.from().uri.raw, req.to().uri.raw);
+        services_.stats.call_started();
+    }
+    auto rc = std::make_shared<ResponseContext>(*this, st, std::move(ctx.decision),
+                                                ctx.route_edit, ctx.record_route);
+    asio::co_spawn(layer_.executor(), rc->run(), asio::detached);
+}
+
+void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,
+                       const transport::Local& local) {
+    // The ACK for a 2xx is its own transaction-less request (RFC 3261 13.2.2.4): it
+    // follows the Route set like any mid-dialog request, forwarded statelessly.
+    services_.stats.request(sip::Method::Ack);
+    auto snap = snapshot_.shared();
+    RequestContext ctx{ack, from, local, *snap, services_};
+    validate_request(ctx);
+    if (ctx.decided()) return;  // ACKs are never answered
+    preprocess_routes(ctx);
+    const bool routes_left = ack.routes().size() > ctx.route_edit.own_routes;
+    if (!routes_left && ctx.ruri_local) {
+        // A 2xx ACK for a device registered here: its Request-URI is the contact.
+        log::call(log::Level::debug, ack.call_id(), "ACK for local Request-URI dropped");
+        return;
+    }
+    auto self_transport = &transport_;
+    Target t;
+    t.label = "ack";
+    ForwardInput in{nullptr, ctx.route_edit, nullptr, &local, &from, false,
+                    layer_.new_branch(transaction::loop_hash(ack))};
+    // The message must outlive the coroutine: move it into the frame.
+    asio::co_spawn(
+        layer_.executor(),
+        [self_transport, msg = std::move(ack), in, t]() mutable -> asio::awaitable<void> {
+            in.request = &msg;
+            in.target = &t;
+            auto fwd = co_await forward_request(in, *self_transport);
+            if (fwd) self_transport->post_send(fwd->destination, std::move(fwd->bytes));
+        },
+        asio::detached);
+}
+
+void ProxyCore::forward_response_stateless(const sip::Message& response) {
+    const auto& vias = response.vias();
+    if (vias.size() < 2) return;  // nobody to send it to
+    const auto& next = vias[1];
+    transport::Peer to;
+    if (!transport::parse_protocol(next.transport, to.protocol)) return;
+    asio::error_code ec;
+    std::string_view host = next.received.empty() ? next.host : next.received;
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    to.address = asio::ip::make_address(host, ec);
+    if (ec) return;  // a host name in sent-by without received: not resolved statelessly
+    to.port = next.rport ? *next.rport : (next.port ? next.port : 5060);
+    sip::Rewrite rw(response);
+    rw.remove_first_value(vias.front().header_index);
+    services_.stats.stateless_forward();
+    transport_.post_send(to, rw.write());
+}
+
+void ProxyCore::on_stray_response(sip::Message response) {
+    // Only responses to requests this proxy sent (our Via on top) go further.
+    const auto& vias = response.vias();
+    if (vias.empty()) return;
+    auto snap = snapshot_.shared();
+    if (!snap->locality->is_own_address(vias.front().host, vias.front().port)) return;
+    forward_response_stateless(response);
+}
+
+void ProxyCore::on_parse_error(std::string_view raw, const sip::ParseError& error,
+                               const transport::Peer& from) {
+    services_.stats.parse_error();
+    log::info("bad message from {}: {} {}", from.to_string(), error.status, error.reason);
+    auto reply = sip::make_error_response(raw, error.status, error.reason);
+    if (!reply.empty()) {
+        services_.stats.response_sent(error.status);
+        transport_.post_send(from, std::move(reply));
+    }
+}
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,46 @@
+#pragma once
+// The proxy of one worker: the transaction user (RFC 3261 16). A new request runs the
+// pipeline; a decision to forward starts a response context. ACKs for 2xx and responses
+// that match no transaction are forwarded statelessly (16.7, 16.11).
+#include <chrono>
+#include <memory>
+
+#include "proxy/services.hpp"
+#include "proxy/snapshot.hpp"
+#include "transaction/transaction_layer.hpp"
+#include "transport/transport.hpp"
+
+namespace sipproxy::proxy {
+
+class ProxyCore : public transaction::TransactionUser {
+public:
+    ProxyCore(Services& services, transaction::TransactionLayer& layer,
+              transport::Transport& transport);
+
+    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override;
+    void on_ack(sip::Message ack, const transport::Peer& from,
+                const transport::Local& local) override;
+    void on_stray_response(sip::Message response) override;
+    void on_response_sent(int status) override { services_.stats.response_sent(status); }
+    // A message that did not parse: a request gets "400 <what is wrong>" (or 505, 513)
+    // when it has enough of a header to be answered.
+    void on_parse_error(std::string_view raw, const sip::ParseError& error,
+                        const transport::Peer& from);
+
+    // Sends a response onward by its (next) Via, without a transaction.
+    void forward_response_stateless(const sip::Message& response);
+
+    transaction::TransactionLayer& layer() { return layer_; }
+    transport::Transport& transport() { return transport_; }
+    CallRegistry& calls() { return services_.calls; }
+    Stats& stats() { return services_.stats; }
+    std::chrono::milliseconds timer_c();
+
+private:
+    Services& services_;
+    transaction::TransactionLayer& layer_;
+    transport::Transport& transport_;
+    SnapshotView snapshot_;
+};
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,117 @@
+// REGISTER for a local domain (RFC 3261 10.3): the wire message becomes a
+// registrar::RegisterRequest; the result becomes the response.
+#include <cmath>
+
+#include "proxy/pipeline.hpp"
+#include "registrar/registrar.hpp"
+
+namespace sipproxy::proxy {
+
+namespace {
+
+std::string unquote(std::string_view v) {
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    return std::string(v);
+}
+
+// The AOR a local URI stands for: user@domain, with the proxy's own address meaning the
+// first configured domain.
+std::string aor_for(const sip::Uri& u, const Locality& locality) {
+    std::string domain(u.host);
+    if (!locality.is_local_domain(u.host) && !locality.domains().empty())
+        domain = locality.domains().front();
+    return registrar::canonical_aor(sip::unescape(u.user) + "@" + domain);
+}
+
+}  // namespace
+
+std::string local_aor(const sip::Uri& u, const Locality& locality) { return aor_for(u, locality); }
+
+void register_binding(RequestContext& ctx) {
+    const auto& r = ctx.request;
+    if (r.method() != sip::Method::Register || !ctx.ruri_local) return;
+    auto* registrar = ctx.snapshot.registrar.get();
+    if (!registrar) {
+        ctx.respond(501, "Registrar not configured");
+        return;
+    }
+    // Extensions a REGISTER may require of us (RFC 3327 path, RFC 5626 outbound).
+    std::string unsupported;
+    for (auto tag : r.option_tags(sip::HeaderId::Require)) {
+        if (tag == "path" || tag == "outbound") continue;
+        if (!unsupported.empty()) unsupported += ", ";
+        unsupported += tag;
+    }
+    if (!unsupported.empty()) {
+        ctx.respond(420, "Bad Extension", {{"Unsupported", unsupported}});
+        return;
+    }
+    const auto& to = r.to().uri;
+    if (!to.is_sip() || to.user.empty() || !ctx.snapshot.locality->is_local(to)) {
+        ctx.respond(404, "Not Found: not a user of this domain");
+        return;
+    }
+
+    registrar::RegisterRequest req;
+    req.aor = aor_for(to, *ctx.snapshot.locality);
+    for (const auto& c : r.contacts()) {
+        if (c.star) {
+            req.star = true;
+            continue;
+        }
+        registrar::ContactSpec spec;
+        spec.uri = std::string(c.addr.uri.raw);
+        spec.expires = c.expires;
+        if (c.q) spec.q_permille = static_cast<std::uint16_t>(std::lround(*c.q * 1000.0));
+        if (auto inst = c.addr.param("+sip.instance")) spec.instance = unquote(*inst);
+        if (auto id = c.addr.param("reg-id")) {
+            std::uint32_t v = 0;
+            for (char ch : *id) {
+                if (ch < '0' || ch > '9' || v > 100000000) {
+                    v = 0;
+                    break;
+                }
+                v = v * 10 + static_cast<std::uint32_t>(ch - '0');
+            }
+            spec.reg_id = v;
+        }
+        spec.raw = std::string(c.addr.raw);
+        req.contacts.push_back(std::move(spec));
+    }
+    req.expires = r.expires();
+    req.call_id = std::string(r.call_id());
+    req.cseq = r.cseq().number;
+    req.source.transport = std::string(transport::uri_name(ctx.source.protocol));
+    req.source.address = ctx.source.address.to_string();
+    req.source.port = ctx.source.port;
+    req.source.flow_id = ctx.source.connection;
+    for (const auto& p : r.paths()) req.path.push_back(std::string(p.raw));
+    if (const auto* ua = r.find(sip::HeaderId::UserAgent)) req.user_agent = std::string(ua->value);
+    req.now = ctx.now;
+
+    auto result = registrar->handle(req);
+    if (!result.ok()) {
+        std::vector<sip::ExtraHeader> h;
+        if (result.status == 423) h.push_back({"Min-Expires", std::to_string(result.min_expires)});
+        ctx.respond(result.status, result.reason, std::move(h));
+        return;
+    }
+    ctx.services.stats.registration();
+    std::vector<sip::ExtraHeader> h;
+    for (const auto& b : result.bindings) {
+        std::string v = "<" + b.binding.contact + ">;expires=" + std::to_string(b.expires_in);
+        if (b.binding.q_permille != 1000) v += ";q=" + registrar::format_qvalue(b.binding.q_permille);
+        if (!b.binding.instance.empty()) v += ";+sip.instance=\"" + b.binding.instance + "\"";
+        if (b.binding.reg_id) v += ";reg-id=" + std::to_string(b.binding.reg_id);
+        h.push_back({"Contact", std::move(v)});
+    }
+    // RFC 3327 5.3: the Path is echoed; RFC 5626 6: outbound is confirmed.
+    for (const auto& p : r.paths()) h.push_back({"Path", std::string(p.raw)});
+    bool outbound = false;
+    for (const auto& c : req.contacts) outbound = outbound || (c.reg_id && !c.instance.empty());
+    if (outbound) h.push_back({"Require", "outbound"});
+    h.push_back({"Supported", "path, outbound"});
+    ctx.respond(200, "OK", std::move(h));
+}
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,254 @@
+#include "proxy/response_context.hpp"
+
+#include <algorithm>
+
+#include "base/log.hpp"
+#include "proxy/proxy_core.hpp"
+#include "sip/rewrite.hpp"
+#include "transaction/branch.hpp"
+
+namespace sipproxy::proxy {
+
+using transaction::Clock;
+
+namespace {
+
+// 16.7 step 6: 6xx beats everything; then the lowest class; among 4xx the responses a
+// caller can act on (a challenge, 415, 420, 484); a downstream answer beats a local one.
+int rank(int status, bool local) {
+    if (status >= 600) return 0;
+    int r = status < 400 ? 10 : status < 500 ? 20 : 30;
+    if (status == 401 || status == 407 || status == 415 || status == 420 || status == 484) r -= 5;
+    if (status == 503) r += 2;
+    if (local) r += 1;
+    return r;
+}
+
+}  // namespace
+
+ResponseContext::ResponseContext(ProxyCore& core,
+                                 std::shared_ptr<transaction::ServerTransaction> st,
+                                 Decision plan, RouteEdit route_edit, bool record_route)
+    : core_(core), st_(std::move(st)), plan_(std::move(plan)), route_edit_(route_edit),
+      record_route_(record_route), loop_hash_(transaction::loop_hash(st_->request())),
+      inbox_(core.layer().executor()) {}
+
+void ResponseContext::on_response(std::size_t branch, sip::Message response) {
+    Event ev;
+    ev.branch = branch;
+    ev.status = response.status();
+    ev.response.emplace(std::move(response));
+    inbox_.push(std::move(ev));
+}
+
+void ResponseContext::on_failure(std::size_t branch, int status, std::string_view reason) {
+    Event ev;
+    ev.branch = branch;
+    ev.status = status;
+    ev.reason = std::string(reason);
+    inbox_.push(std::move(ev));
+}
+
+bool ResponseContext::is_failover_status(int s) const {
+    return s == 408 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+void ResponseContext::forward_upstream(const sip::Message& response) {
+    // 16.7 step 3: remove our Via; the rest goes as it came.
+    sip::Rewrite rw(response);
+    rw.remove_first_value(response.vias().front().header_index);
+    if (st_->final_sent()) {
+        // A further 2xx after the first (16.7 step 5): forwarded too, statelessly.
+        if (response.status() >= 200 && response.status() < 300)
+            core_.forward_response_stateless(response);
+        return;
+    }
+    st_->send_response(rw.write(), response.status());
+}
+
+void ResponseContext::consider_final(Event& ev) {
+    const bool local = !ev.response;
+    const int s = ev.status;
+    if (!local && (s == 401 || s == 407)) {
+        // 16.7 step 7: every challenge goes back in the one response.
+        for (const auto& h : ev.response->headers())
+            if (h.id == sip::HeaderId::WwwAuthenticate || h.id == sip::HeaderId::ProxyAuthenticate)
+                challenges_.push_back(std::string(h.name) + ": " + std::string(h.value));
+    }
+    if (best_status_ == 0 || rank(s, local) < rank(best_status_, !best_)) {
+        best_status_ = s;
+        if (local) {
+            best_.reset();
+            best_reason_ = ev.reason;
+        } else {
+            best_ = std::move(ev.response);
+        }
+    }
+}
+
+void ResponseContext::cancel_pending(int local_status, bool stop_all) {
+    for (std::size_t i = 0; i < branches_.size(); ++i) {
+        auto& b = branches_[i];
+        if (b.done) continue;
+        if (b.ct) b.ct->cancel();
+        // A branch without a provisional response is not waited for (9.1: its CANCEL
+        // goes out only if one arrives); one that rang ends with its 487.
+        if (stop_all || !b.provisional) {
+            b.done = true;
+            --pending_;
+            Event ev;
+            ev.branch = i;
+            ev.status = local_status;
+            ev.reason = local_status == 408 ? "Request Timeout" : "Request Terminated";
+            consider_final(ev);
+        }
+    }
+}
+
+asio::awaitable<void> ResponseContext::start_group(const std::vector<Target>& group) {
+    auto& layer = core_.layer();
+    for (const auto& target : group) {
+        const std::size_t index = branches_.size();
+        branches_.push_back({});
+        ++pending_;
+        ForwardInput in{&st_->request(), route_edit_, &target, &st_->local(), &st_->source(),
+                        record_route_, layer.new_branch(loop_hash_)};
+        auto fwd = co_await forward_request(in, core_.transport());
+        if (!fwd) {
+            log::call(log::Level::info, st_->request().call_id(), "{}: {} {}", target.label,
+                      fwd.error().status, fwd.error().reason);
+            branches_[index].done = true;
+            --pending_;
+            Event ev;
+            ev.branch = index;
+            ev.status = fwd.error().status;
+            ev.reason = fwd.error().reason;
+            consider_final(ev);
+            continue;
+        }
+        log::call(log::Level::debug, st_->request().call_id(), "{} {} -> {} ({})",
+                  st_->request().method_text(), target.label, fwd->destination.to_string(),
+                  fwd->branch);
+        branches_[index].ct = layer.start_client(fwd->destination, std::move(fwd->bytes),
+                                                 st_->request().method(), std::move(fwd->branch),
+                                                 weak_from_this(), index);
+    }
+}
+
+asio::awaitable<void> ResponseContext::run() {
+    auto self = shared_from_this();
+    const auto& req = st_->request();
+    const bool invite = req.method() == sip::Method::Invite;
+    std::weak_ptr<ResponseContext> weak = self;
+    st_->on_cancel = [weak]() {
+        if (auto s = weak.lock()) {
+            Event ev;
+            ev.cancel = true;
+            s->inbox_.push(std::move(ev));
+        }
+    };
+    const auto timer_c = core_.timer_c();
+
+    for (std::size_t g = 0; g < plan_.groups.size(); ++g) {
+        if (answered_ || cancelled_ || six_xx_ || st_->cancelled()) break;
+        // Gateways: a 4xx from the last one is the caller's answer; only server
+        // failures move on (issue: failover on 408/5xx/no answer).
+        if (g > 0 && plan_.policy == FailoverPolicy::ServerFailures && best_status_ &&
+            !is_failover_status(best_status_))
+            break;
+        co_await start_group(plan_.groups[g]);
+
+        auto no_answer = Clock::time_point::max();
+        if (plan_.branch_timeout.count() > 0) no_answer = Clock::now() + plan_.branch_timeout;
+        auto timer_c_at = invite ? Clock::now() + timer_c : Clock::time_point::max();
+
+        while (pending_ > 0 && !answered_) {
+            auto ev = co_await inbox_.pop_until(std::min(no_answer, timer_c_at));
+            if (!ev) {
+                if (inbox_.closed()) co_return;
+                // Timer C or the group's no-answer timer (16.6 step 11): as if a 408 came.
+                cancel_pending(408, true);
+                break;
+            }
+            if (ev->cancel) {
+                cancelled_ = true;
+                cancel_pending(487, false);
+                continue;
+            }
+            auto& b = branches_[ev->branch];
+            if (ev->response) {
+                const int s = ev->status;
+                if (s < 200) {
+                    if (b.done) continue;
+                    b.provisional = true;
+                    if (invite) timer_c_at = Clock::now() + timer_c;  // reset on provisional
+                    if (s > 100) {
+                        forward_upstream(*ev->response);  // 16.7 step 5
+                        if (invite) core_.calls().ringing(req.call_id());
+                    }
+                    continue;
+                }
+                if (s < 300) {
+                    forward_upstream(*ev->response);  // every 2xx, at once
+                    if (!b.done) b.done = true, --pending_;
+                    answered_ = true;
+                    cancel_pending(487, true);  // 16.7 step 10: CANCEL the others
+                    continue;
+                }
+                if (b.done) continue;  // a late final of a branch given up on
+                b.done = true;
+                --pending_;
+                if (s >= 600) six_xx_ = true;
+                consider_final(*ev);
+                if (six_xx_) cancel_pending(487, true);
+            } else {
+                if (b.done) continue;
+                b.done = true;
+                --pending_;
+                consider_final(*ev);
+            }
+        }
+    }
+
+    if (!answered_) send_best();
+    if (invite) {
+        if (answered_) {
+            core_.calls().answered(req.call_id());
+            core_.stats().call_answered();
+        } else {
+            core_.calls().end(req.call_id());
+            core_.stats().call_failed();
+        }
+    }
+}
+
+void ResponseContext::send_best() {
+    if (st_->final_sent()) return;
+    if (!best_) {
+        if (best_status_ == 0) st_->respond(503, "No reachable target");
+        else st_->respond(best_status_, best_reason_);
+        return;
+    }
+    const int s = best_->status();
+    if (s == 503) {
+        st_->respond(500, "Server Internal Error");  // 16.7 step 6: a 503 becomes 500
+        return;
+    }
+    sip::Rewrite rw(*best_);
+    rw.remove_first_value(best_->vias().front().header_index);
+    if ((s == 401 || s == 407) && !challenges_.empty()) {
+        // Add the challenges of the other branches (the best one's own are already in).
+        std::vector<std::string> own;
+        for (const auto& h : best_->headers())
+            if (h.id == sip::HeaderId::WwwAuthenticate || h.id == sip::HeaderId::ProxyAuthenticate)
+                own.push_back(std::string(h.name) + ": " + std::string(h.value));
+        for (const auto& c : challenges_) {
+            if (std::find(own.begin(), own.end(), c) != own.end()) continue;
+            auto colon = c.find(':');
+            rw.append(c.substr(0, colon), c.substr(colon + 2));
+        }
+    }
+    st_->send_response(rw.write(), s);
+}
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,32 @@
+#pragma once
+// What every worker's proxy shares: counters, the calls in progress, the current config
+// snapshot, the registrar and its location store, gateway health, auth failure counts.
+// Owned by the daemon; outlives the workers.
+#include <memory>
+
+#include "auth/failure_counters.hpp"
+#include "proxy/call_registry.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/stats.hpp"
+
+namespace sipproxy::registrar {
+class Registrar;
+class LocationStore;
+}  // namespace sipproxy::registrar
+namespace sipproxy::routing {
+class GatewayHealthTable;
+}
+
+namespace sipproxy::proxy {
+
+struct Services {
+    Stats stats;
+    CallRegistry calls;
+    SnapshotSource snapshots;
+    auth::FailureCounters auth_failures;
+    registrar::LocationStore* location = nullptr;
+    registrar::Registrar* registrar = nullptr;
+    routing::GatewayHealthTable* gateways = nullptr;
+};
+
+}  // namespace sipproxy::proxy

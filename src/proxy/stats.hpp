@@ -1,0 +1,42 @@
+#pragma once
+// Counters for `sipproxyctl show stats`, shared by every worker (relaxed atomics).
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "sip/message.hpp"
+
+namespace sipproxy::proxy {
+
+class Stats {
+public:
+    void request(sip::Method m) { bump(requests_[static_cast<std::size_t>(m)]); }
+    void response_sent(int status) {
+        if (status >= 100 && status < 700) bump(responses_[static_cast<std::size_t>(status - 100)]);
+    }
+    void parse_error() { bump(parse_errors_); }
+    void auth_challenge() { bump(auth_challenges_); }
+    void auth_failure() { bump(auth_failures_); }
+    void auth_success() { bump(auth_successes_); }
+    void call_started() { bump(calls_started_); }
+    void call_answered() { bump(calls_answered_); }
+    void call_failed() { bump(calls_failed_); }
+    void stateless_forward() { bump(stateless_forwards_); }
+    void registration() { bump(registrations_); }
+
+    // Flat name -> value map ("requests.INVITE", "responses.200", ...), zeros left out
+    // for the per-method and per-code families.
+    std::map<std::string, std::uint64_t> snapshot() const;
+
+private:
+    static void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+    std::array<std::atomic<std::uint64_t>, 16> requests_{};
+    std::array<std::atomic<std::uint64_t>, 600> responses_{};
+    std::atomic<std::uint64_t> parse_errors_{0}, auth_challenges_{0}, auth_failures_{0},
+        auth_successes_{0}, calls_started_{0}, calls_answered_{0}, calls_failed_{0},
+        stateless_forwards_{0}, registrations_{0};
+};
+
+}  // namespace sipproxy::proxy

@@ -1,0 +1,68 @@
+#include "transaction/branch.hpp"
+
+#include <cstdio>
+
+namespace sipproxy::transaction {
+
+namespace {
+constexpr std::string_view kPrefix = "z9hG4bK-sp";
+
+std::uint32_t fnv1a(std::uint32_t h, std::string_view s) {
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 16777619u;
+    }
+    h ^= 0xff;  // field separator
+    h *= 16777619u;
+    return h;
+}
+
+bool hex_value(std::string_view s, std::uint64_t& out) {
+    out = 0;
+    if (s.empty()) return false;
+    for (char c : s) {
+        int v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else return false;
+        out = out * 16 + static_cast<std::uint64_t>(v);
+    }
+    return true;
+}
+}  // namespace
+
+std::string make_branch(unsigned worker, std::uint32_t loop, std::uint64_t counter) {
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "z9hG4bK-sp%02x%08x.%llx", worker & 0xffu, loop,
+                          static_cast<unsigned long long>(counter));
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<unsigned> branch_worker(std::string_view b) {
+    if (b.substr(0, kPrefix.size()) != kPrefix || b.size() < kPrefix.size() + 10)
+        return std::nullopt;
+    std::uint64_t v;
+    if (!hex_value(b.substr(kPrefix.size(), 2), v)) return std::nullopt;
+    return static_cast<unsigned>(v);
+}
+
+std::optional<std::uint32_t> branch_loop_hash(std::string_view b) {
+    if (b.substr(0, kPrefix.size()) != kPrefix || b.size() < kPrefix.size() + 10)
+        return std::nullopt;
+    std::uint64_t v;
+    if (!hex_value(b.substr(kPrefix.size() + 2, 8), v)) return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+}
+
+std::uint32_t loop_hash(const sip::Message& r) {
+    std::uint32_t h = 2166136261u;
+    h = fnv1a(h, r.request_uri().raw);
+    h = fnv1a(h, r.from().tag);
+    h = fnv1a(h, r.to().tag);
+    h = fnv1a(h, r.call_id());
+    h = fnv1a(h, std::to_string(r.cseq().number));
+    if (const auto* pr = r.find(sip::HeaderId::ProxyRequire)) h = fnv1a(h, pr->value);
+    return h;
+}
+
+}  // namespace sipproxy::transaction

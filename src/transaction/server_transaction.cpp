@@ -1,0 +1,115 @@
+#include "transaction/server_transaction.hpp"
+
+#include "transaction/transaction_layer.hpp"
+
+namespace sipproxy::transaction {
+
+using transport::Protocol;
+
+ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message request,
+                                     transport::Peer source, transport::Local local,
+                                     std::string key)
+    : layer_(layer), request_(std::move(request)), source_(source), local_(std::move(local)),
+      key_(std::move(key)), inbox_(layer.executor()) {
+    // A request that already has a To-tag (in-dialog) keeps it.
+    if (request_.to().tag.empty()) to_tag_ = layer_.new_tag();
+}
+
+transport::Peer ServerTransaction::response_destination() const {
+    // RFC 3261 18.2.2 and RFC 3581 4: over a connection, back on it; over UDP, to the
+    // source address, and to the source port when rport was asked for.
+    transport::Peer to = source_;
+    if (source_.protocol == Protocol::Udp && !request_.vias().empty()) {
+        const auto& via = request_.vias().front();
+        if (!via.has_rport) to.port = via.port ? via.port : 5060;
+    }
+    return to;
+}
+
+void ServerTransaction::send(const std::string& bytes) {
+    layer_.transport().post_send(response_destination(), bytes);
+}
+
+void ServerTransaction::respond(int status, std::string_view reason,
+                                const std::vector<sip::ExtraHeader>& extra) {
+    send_response(sip::make_response(request_, status, reason, status > 100 ? to_tag_ : "", extra),
+                  status);
+}
+
+void ServerTransaction::send_response(std::string bytes, int status) {
+    if (final_sent()) return;  // a final response is sent once (retransmissions aside)
+    layer_.count_response(status);
+    send(bytes);
+    last_response_ = std::move(bytes);
+    last_status_ = status;
+    if (status >= 200) {
+        final_status_ = status;
+        inbox_.push(Event::Final);
+    }
+}
+
+void ServerTransaction::retransmission() { inbox_.push(Event::Retransmission); }
+void ServerTransaction::ack() { inbox_.push(Event::Ack); }
+void ServerTransaction::shutdown() { inbox_.close(); }
+
+void ServerTransaction::cancel_received() {
+    if (cancelled_ || final_sent()) return;
+    cancelled_ = true;
+    if (on_cancel) on_cancel();
+}
+
+asio::awaitable<void> ServerTransaction::run() {
+    auto self = shared_from_this();  // lives until the state machine ends
+    const Timers& t = layer_.timers();
+    const bool reliable = source_.protocol != Protocol::Udp;
+
+    // RFC 3261 16.2 / 17.2.1: a proxy answers an INVITE with 100 Trying at once.
+    if (is_invite() && last_status_ == 0)
+        send_response(sip::make_response(request_, 100, "Trying"), 100);
+
+    // Trying / Proceeding: until the transaction user sends a final response.
+    while (!final_sent()) {
+        auto ev = co_await inbox_.pop_until(Clock::time_point::max());
+        if (!ev) co_return layer_.remove(*this);
+        if (*ev == Event::Retransmission && !last_response_.empty()) send(last_response_);
+    }
+
+    if (is_invite() && final_status_ >= 300) {
+        // Completed: retransmit the final response (timer G) until the ACK, or give up
+        // after timer H. Then Confirmed: absorb ACKs for timer I.
+        auto interval = t.t1;
+        auto next_g = Clock::now() + interval;
+        const auto h = Clock::now() + t.h();
+        for (;;) {
+            auto ev = co_await inbox_.pop_until(reliable ? h : std::min(next_g, h));
+            if (!ev) {
+                if (inbox_.closed() || Clock::now() >= h) break;  // timer H: no ACK came
+                send(last_response_);
+                interval = std::min(2 * interval, t.t2);
+                next_g = Clock::now() + interval;
+            } else if (*ev == Event::Retransmission) {
+                send(last_response_);
+            } else if (*ev == Event::Ack) {
+                const auto i = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.t4));
+                while (co_await inbox_.pop_until(i)) {
+                }
+                break;
+            }
+        }
+    } else if (is_invite()) {
+        // 2xx: the transaction ends (RFC 6026 Accepted: retransmitted INVITEs are absorbed
+        // for 64*T1; 2xx retransmissions come from the UAS and are forwarded statelessly).
+        const auto end = Clock::now() + t.h();
+        while (co_await inbox_.pop_until(end)) {
+        }
+    } else {
+        // Non-INVITE Completed: answer retransmissions with the final response (timer J).
+        const auto j = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.j()));
+        while (auto ev = co_await inbox_.pop_until(j)) {
+            if (*ev == Event::Retransmission) send(last_response_);
+        }
+    }
+    layer_.remove(*this);
+}
+
+}  // namespace sipproxy::transaction

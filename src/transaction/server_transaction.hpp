@@ -1,0 +1,75 @@
+#pragma once
+// A server transaction (RFC 3261 17.2): the request as received and the responses the
+// proxy sends back for it. run() is the state machine as one coroutine: it absorbs
+// retransmitted requests by re-sending the last response, and after a final response
+// lingers (timers G/H/I for INVITE, J for the others) before it ends.
+#include <asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sip/message.hpp"
+#include "sip/response.hpp"
+#include "transaction/mailbox.hpp"
+#include "transaction/timers.hpp"
+#include "transport/peer.hpp"
+
+namespace sipproxy::transaction {
+
+class TransactionLayer;
+
+class ServerTransaction : public std::enable_shared_from_this<ServerTransaction> {
+public:
+    ServerTransaction(TransactionLayer& layer, sip::Message request, transport::Peer source,
+                      transport::Local local, std::string key);
+
+    const sip::Message& request() const { return request_; }
+    const transport::Peer& source() const { return source_; }
+    const transport::Local& local() const { return local_; }
+    bool is_invite() const { return request_.method() == sip::Method::Invite; }
+    const std::string& key() const { return key_; }
+
+    // Answers generated here (8.2.6): a To-tag is added to every non-100 response, the
+    // same for every response of this transaction.
+    void respond(int status, std::string_view reason = {},
+                 const std::vector<sip::ExtraHeader>& extra = {});
+    // A response written elsewhere (a forwarded one). status is its code.
+    void send_response(std::string bytes, int status);
+
+    bool final_sent() const { return final_status_ >= 200; }
+    int final_status() const { return final_status_; }
+    std::string_view to_tag() const { return to_tag_; }
+
+    // Set by the transaction user to learn that a CANCEL matched this transaction.
+    std::function<void()> on_cancel;
+    bool cancelled() const { return cancelled_; }
+
+    // From the transaction layer.
+    void retransmission();
+    void ack();
+    void cancel_received();
+    void shutdown();
+    asio::awaitable<void> run();
+
+private:
+    enum class Event { Retransmission, Ack, Final };
+    void send(const std::string& bytes);
+    transport::Peer response_destination() const;
+
+    TransactionLayer& layer_;
+    sip::Message request_;
+    transport::Peer source_;
+    transport::Local local_;
+    std::string key_;
+    std::string to_tag_;
+    std::string last_response_;
+    int last_status_ = 0;
+    int final_status_ = 0;
+    bool cancelled_ = false;
+    Mailbox<Event> inbox_;
+};
+
+}  // namespace sipproxy::transaction

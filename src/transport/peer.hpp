@@ -1,0 +1,42 @@
+#pragma once
+// Where a message came from or goes to: protocol, address, port, and for connection
+// transports the connection it travels on.
+#include <asio/ip/address.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sipproxy::transport {
+
+enum class Protocol : std::uint8_t { Udp, Tcp };
+
+// "UDP"/"TCP" as in a Via header; "udp"/"tcp" as in a URI transport param.
+std::string_view via_name(Protocol p);
+std::string_view uri_name(Protocol p);
+// Parses a Via transport or URI transport param, case-insensitively.
+bool parse_protocol(std::string_view text, Protocol& out);
+
+struct Peer {
+    Protocol protocol = Protocol::Udp;
+    asio::ip::address address;
+    std::uint16_t port = 0;
+    std::uint64_t connection = 0;  // TCP connection id; 0 = any connection to address:port
+
+    std::string to_string() const;  // "udp:127.0.0.1:5060", "tcp:[::1]:5060"
+};
+
+// A local listening address as the proxy advertises it in Via and Record-Route.
+struct Local {
+    Protocol protocol = Protocol::Udp;
+    asio::ip::address address;
+    std::uint16_t port = 0;
+    std::string host;  // address as written in a URI: IPv6 in brackets
+
+    std::string hostport() const;  // "127.0.0.1:5060", "[::1]:5060"
+};
+
+// The address text for a URI/Via: brackets around IPv6.
+std::string uri_host(const asio::ip::address& a);
+
+}  // namespace sipproxy::transport

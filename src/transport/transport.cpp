@@ -1,0 +1,367 @@
+#include "transport/transport.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <deque>
+
+#include "base/log.hpp"
+#include "sip/framer.hpp"
+
+namespace sipproxy::transport {
+
+namespace {
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds kConnectTimeout{5};
+
+std::string remote_key(const asio::ip::address& a, std::uint16_t port) {
+    return a.to_string() + "|" + std::to_string(port);
+}
+}  // namespace
+
+// One TCP connection: a reader that frames messages, a write queue, an idle watchdog.
+class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+public:
+    TcpConnection(Transport& t, asio::ip::tcp::socket s, std::uint64_t id, const Local& local)
+        : transport_(t), socket_(std::move(s)), id_(id), local_(local),
+          framer_(t.options_.limits), idle_(socket_.get_executor()) {
+        asio::error_code ec;
+        auto ep = socket_.remote_endpoint(ec);
+        remote_.protocol = Protocol::Tcp;
+        remote_.address = ep.address();
+        remote_.port = ep.port();
+        remote_.connection = id;
+        socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    }
+
+    void start() {
+        auto self = shared_from_this();
+        asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); },
+                       asio::detached);
+        asio::co_spawn(socket_.get_executor(), [self]() { return self->idle_watch(); },
+                       asio::detached);
+    }
+
+    void write(std::string bytes) {
+        if (closed_) return;
+        out_.push_back(std::move(bytes));
+        if (!writing_) {
+            writing_ = true;
+            auto self = shared_from_this();
+            asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); },
+                           asio::detached);
+        }
+    }
+
+    void close() {
+        if (closed_) return;
+        closed_ = true;
+        asio::error_code ec;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+        idle_.cancel();
+        transport_.connection_closed(*this);
+    }
+
+    std::uint64_t id() const { return id_; }
+    const Peer& remote() const { return remote_; }
+    bool closed() const { return closed_; }
+
+private:
+    asio::awaitable<void> read_loop() {
+        std::string buf(16384, '\0');
+        for (;;) {
+            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
+            if (ec || closed_) break;
+            last_activity_ = std::chrono::steady_clock::now();
+            framer_.append(std::string_view(buf.data(), n));
+            for (;;) {
+                auto r = framer_.next();
+                if (r.event == sip::StreamFramer::Event::NeedMore) break;
+                if (r.event == sip::StreamFramer::Event::Ping) {
+                    write("\r\n");  // RFC 5626 3.5.1 pong
+                } else if (r.event == sip::StreamFramer::Event::Message) {
+                    transport_.deliver(std::move(r.message), remote_, local_, true);
+                } else {
+                    log::warn("tcp {}: closing connection: {}", remote_.to_string(),
+                              r.error.reason);
+                    close();
+                    co_return;
+                }
+            }
+        }
+        close();
+    }
+
+    asio::awaitable<void> write_loop() {
+        while (!out_.empty() && !closed_) {
+            std::string bytes = std::move(out_.front());
+            out_.pop_front();
+            auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
+            (void)n;
+            if (ec) {
+                close();
+                break;
+            }
+            last_activity_ = std::chrono::steady_clock::now();
+        }
+        writing_ = false;
+    }
+
+    asio::awaitable<void> idle_watch() {
+        const auto timeout = transport_.options_.tcp_idle_timeout;
+        while (!closed_) {
+            idle_.expires_at(last_activity_ + timeout);
+            co_await idle_.async_wait(use_nothrow);
+            if (closed_) break;
+            if (std::chrono::steady_clock::now() - last_activity_ >= timeout) {
+                log::debug("tcp {}: idle for {}s, closing", remote_.to_string(), timeout.count());
+                close();
+            }
+        }
+    }
+
+    Transport& transport_;
+    asio::ip::tcp::socket socket_;
+    std::uint64_t id_;
+    Local local_;
+    Peer remote_;
+    sip::StreamFramer framer_;
+    asio::steady_timer idle_;
+    std::deque<std::string> out_;
+    bool writing_ = false;
+    bool closed_ = false;
+    std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
+};
+
+Transport::Transport(asio::io_context& io, unsigned worker, std::vector<Local> locals,
+                     TransportOptions options)
+    : io_(io), worker_(worker), locals_(std::move(locals)), options_(options) {}
+
+Transport::~Transport() = default;
+
+void Transport::start() {
+    udp_.resize(locals_.size());
+    tcp_.resize(locals_.size());
+    for (std::size_t i = 0; i < locals_.size(); ++i) {
+        const Local& l = locals_[i];
+        try {
+            if (l.protocol == Protocol::Udp) {
+                auto s = std::make_unique<asio::ip::udp::socket>(io_);
+                asio::ip::udp::endpoint ep(l.address, l.port);
+                s->open(ep.protocol());
+                s->set_option(asio::socket_base::reuse_address(true));
+                int one = 1;
+                ::setsockopt(s->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+                if (l.address.is_v6()) s->set_option(asio::ip::v6_only(true));
+                s->set_option(asio::socket_base::receive_buffer_size(4 << 20));
+                s->bind(ep);
+                udp_[i] = std::move(s);
+                asio::co_spawn(io_, udp_receive_loop(*udp_[i], locals_[i]), asio::detached);
+            } else {
+                auto a = std::make_unique<asio::ip::tcp::acceptor>(io_);
+                asio::ip::tcp::endpoint ep(l.address, l.port);
+                a->open(ep.protocol());
+                a->set_option(asio::socket_base::reuse_address(true));
+                int one = 1;
+                ::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+                if (l.address.is_v6()) a->set_option(asio::ip::v6_only(true));
+                a->bind(ep);
+                a->listen(asio::socket_base::max_listen_connections);
+                tcp_[i] = std::move(a);
+                asio::co_spawn(io_, tcp_accept_loop(*tcp_[i], locals_[i]), asio::detached);
+            }
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code(), std::string(uri_name(l.protocol)) + "://" +
+                                                  l.hostport());
+        }
+    }
+}
+
+void Transport::stop() {
+    stopped_ = true;
+    asio::error_code ec;
+    for (auto& s : udp_)
+        if (s) s->close(ec);
+    for (auto& a : tcp_)
+        if (a) a->close(ec);
+    auto conns = connections_;
+    for (auto& [id, c] : conns) c->close();
+}
+
+asio::awaitable<void> Transport::udp_receive_loop(asio::ip::udp::socket& socket,
+                                                  const Local& local) {
+    // One byte more than the limit, so an oversized datagram is seen as such.
+    std::string buf(options_.limits.max_message_size + 1, '\0');
+    asio::ip::udp::endpoint from;
+    while (!stopped_) {
+        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, use_nothrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || stopped_) break;
+            continue;  // e.g. ICMP errors reported on the socket
+        }
+        if (n == 0) continue;
+        Peer peer{Protocol::Udp, from.address(), from.port(), 0};
+        std::string_view data(buf.data(), n);
+        // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs (and STUN) on UDP are not messages.
+        if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
+        deliver(std::string(data), peer, local, false);
+    }
+}
+
+asio::awaitable<void> Transport::tcp_accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                                 const Local& local) {
+    while (!stopped_) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || stopped_) break;
+            continue;
+        }
+        if (connections_.size() >= options_.max_connections) {
+            log::warn("tcp: connection limit {} reached, refusing a connection",
+                      options_.max_connections);
+            asio::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        auto id = (static_cast<std::uint64_t>(worker_) << 48) | next_connection_++;
+        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), id, local);
+        connections_[id] = c;
+        by_remote_.emplace(remote_key(c->remote().address, c->remote().port), id);
+        c->start();
+    }
+}
+
+void Transport::deliver(std::string bytes, const Peer& from, const Local& local, bool stream) {
+    auto parsed = sip::parse(std::move(bytes), stream, options_.limits);
+    if (parsed) {
+        if (on_message_) on_message_(std::move(parsed.value()), from, local);
+    } else if (on_parse_error_) {
+        // The bytes were moved into the failed parse; re-parse is not needed for the
+        // error reply, which only uses the header lines, so we hand what we still have.
+        on_parse_error_(parsed.error().raw, parsed.error(), from, local);
+    }
+}
+
+void Transport::connection_closed(TcpConnection& c) {
+    const auto id = c.id();
+    auto range = by_remote_.equal_range(remote_key(c.remote().address, c.remote().port));
+    for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == id) {
+            by_remote_.erase(it);
+            break;
+        }
+    }
+    // Keep the connection alive until its coroutines have returned.
+    auto keep = connections_[id];
+    connections_.erase(id);
+    asio::post(io_, [keep]() {});
+    if (on_closed_) on_closed_(id);
+}
+
+std::shared_ptr<TcpConnection> Transport::find_connection(const Peer& to) {
+    if (to.connection) {
+        auto it = connections_.find(to.connection);
+        if (it != connections_.end() && !it->second->closed()) return it->second;
+    }
+    auto range = by_remote_.equal_range(remote_key(to.address, to.port));
+    for (auto it = range.first; it != range.second; ++it) {
+        auto c = connections_.find(it->second);
+        if (c != connections_.end() && !c->second->closed()) return c->second;
+    }
+    return nullptr;
+}
+
+const Local* Transport::local_for(Protocol p, bool v6) const {
+    for (const auto& l : locals_)
+        if (l.protocol == p && l.address.is_v6() == v6) return &l;
+    return nullptr;
+}
+
+asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
+    if (to.protocol == Protocol::Udp) {
+        const Local* l = local_for(Protocol::Udp, to.address.is_v6());
+        if (!l) co_return std::make_error_code(std::errc::address_family_not_supported);
+        auto& socket = *udp_[static_cast<std::size_t>(l - locals_.data())];
+        asio::error_code ec;
+        socket.send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
+        co_return ec;
+    }
+    co_return co_await tcp_send(std::move(to), std::move(bytes));
+}
+
+asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes) {
+    if (to.connection && owner_of(to.connection) != worker_ &&
+        owner_of(to.connection) < siblings_.size()) {
+        // The connection lives on another worker: hand the bytes over.
+        Transport* owner = siblings_[owner_of(to.connection)];
+        asio::post(owner->io_, [owner, to, b = std::move(bytes)]() mutable {
+            owner->post_send(to, std::move(b));
+        });
+        co_return std::error_code{};
+    }
+    if (auto c = find_connection(to)) {
+        c->write(std::move(bytes));
+        co_return std::error_code{};
+    }
+    if (to.connection && to.port == 0) co_return std::make_error_code(std::errc::not_connected);
+    const Local* l = local_for(Protocol::Tcp, to.address.is_v6());
+    if (!l) co_return std::make_error_code(std::errc::address_family_not_supported);
+    if (connections_.size() >= options_.max_connections)
+        co_return std::make_error_code(std::errc::too_many_files_open);
+
+    using namespace asio::experimental::awaitable_operators;
+    asio::ip::tcp::socket socket(io_);
+    asio::steady_timer timer(io_, kConnectTimeout);
+    auto result = co_await (socket.async_connect(asio::ip::tcp::endpoint(to.address, to.port),
+                                                 use_nothrow) ||
+                            timer.async_wait(use_nothrow));
+    if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
+    auto [ec] = std::get<0>(result);
+    if (ec) co_return ec;
+    // Another send may have connected meanwhile; use one connection per peer.
+    if (auto c = find_connection(to)) {
+        c->write(std::move(bytes));
+        co_return std::error_code{};
+    }
+    auto id = (static_cast<std::uint64_t>(worker_) << 48) | next_connection_++;
+    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), id, *l);
+    connections_[id] = c;
+    by_remote_.emplace(remote_key(to.address, to.port), id);
+    c->start();
+    c->write(std::move(bytes));
+    co_return std::error_code{};
+}
+
+void Transport::post_send(const Peer& to, std::string bytes) {
+    if (to.protocol == Protocol::Udp) {
+        const Local* l = local_for(Protocol::Udp, to.address.is_v6());
+        if (!l) return;
+        auto& socket = *udp_[static_cast<std::size_t>(l - locals_.data())];
+        asio::error_code ec;
+        socket.send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
+        return;
+    }
+    if (to.connection && owner_of(to.connection) != worker_ &&
+        owner_of(to.connection) < siblings_.size()) {
+        Transport* owner = siblings_[owner_of(to.connection)];
+        asio::post(owner->io_, [owner, to, b = std::move(bytes)]() mutable {
+            owner->post_send(to, std::move(b));
+        });
+        return;
+    }
+    if (auto c = find_connection(to)) {
+        c->write(std::move(bytes));
+        return;
+    }
+    asio::co_spawn(io_, tcp_send(to, std::move(bytes)), asio::detached);
+}
+
+}  // namespace sipproxy::transport
