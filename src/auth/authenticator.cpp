@@ -1,0 +1,159 @@
+#include "auth/authenticator.hpp"
+
+#include "auth/digest.hpp"
+#include "auth/digest_credentials.hpp"
+#include "auth/text.hpp"
+
+namespace sipproxy::auth {
+
+namespace {
+
+// quoted-string of RFC 3261 25.1: escape '"' and '\'.
+void append_quoted(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+// Hashed with the same work whether the user exists or not, so response timing does not
+// reveal which user names exist.
+constexpr std::string_view placeholder_ha1 =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+}  // namespace
+
+Expected<std::unique_ptr<Authenticator>, std::string> Authenticator::create(
+    AuthenticatorOptions options, const NonceSecret& secret,
+    std::shared_ptr<NonceCountTable> counts) {
+    using Error = Unexpected<std::string>;
+    if (options.realm.empty()) return Error{"auth.realm: must not be empty"};
+    if (has_control_char(options.realm))
+        return Error{"auth.realm: must not contain control characters"};
+    if (options.nonce_ttl == 0) return Error{"auth.nonce_ttl: must be at least 1 second"};
+    if (options.max_tracked_nonces == 0)
+        return Error{"auth.max_tracked_nonces: must be at least 1"};
+
+    std::vector<Algorithm> algorithms;
+    if (options.algorithms.empty()) return Error{"auth.algorithms: must not be empty"};
+    for (const auto& name : options.algorithms) {
+        auto a = algorithm_from_name(name);
+        if (!a) return Error{"auth.algorithms: unknown algorithm \"" + name + "\""};
+        for (Algorithm b : algorithms)
+            if (b == *a) return Error{"auth.algorithms: \"" + name + "\" listed twice"};
+        algorithms.push_back(*a);
+    }
+
+    auto store = CredentialStore::load(options.realm, options.users);
+    if (!store) return Error{"auth.users: " + store.error()};
+    for (const auto& u : options.users) {
+        const StoredUser* s = store->find(u.user);
+        bool usable = false;
+        for (Algorithm a : algorithms) usable = usable || s->ha1(a).has_value();
+        if (!usable)
+            return Error{"auth.users: user " + u.user + ": has no HA1 for any offered algorithm"};
+    }
+
+    if (!counts) counts = std::make_shared<NonceCountTable>(options.max_tracked_nonces);
+    return std::unique_ptr<Authenticator>(new Authenticator(
+        std::move(store.value()), std::move(algorithms), std::chrono::seconds(options.nonce_ttl),
+        options.allow_rfc2069, secret, std::move(counts)));
+}
+
+Authenticator::Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
+                             std::chrono::seconds ttl, bool allow_rfc2069,
+                             const NonceSecret& secret, std::shared_ptr<NonceCountTable> counts)
+    : store_(std::move(store)),
+      algorithms_(std::move(algorithms)),
+      ttl_(ttl),
+      allow_rfc2069_(allow_rfc2069),
+      nonces_(store_.realm(), ttl, secret),
+      counts_(std::move(counts)) {}
+
+bool Authenticator::offers(Algorithm a) const {
+    for (Algorithm b : algorithms_)
+        if (a == b) return true;
+    return false;
+}
+
+Challenge Authenticator::challenge(bool stale, Time now) const {
+    // One nonce for all offered algorithms: the client answers exactly one of them, and the
+    // nonce is not tied to an algorithm (RFC 8760: offered most preferred first).
+    std::string nonce = nonces_.issue(now);
+    Challenge c;
+    c.values.reserve(algorithms_.size());
+    for (Algorithm a : algorithms_) {
+        std::string v = "Digest realm=";
+        append_quoted(v, store_.realm());
+        v += ", nonce=\"";
+        v += nonce;
+        v += "\", opaque=\"";
+        v += nonces_.opaque();
+        v += "\", algorithm=";
+        v += algorithm_name(a);
+        v += ", qop=\"auth\"";
+        if (stale) v += ", stale=true";
+        c.values.push_back(std::move(v));
+    }
+    return c;
+}
+
+Verdict Authenticator::verify(std::string_view method, std::string_view credentials,
+                              Time now) const {
+    using verdict::Failed;
+    auto parsed = parse_digest_credentials(credentials);
+    if (!parsed) {
+        if (parsed.error().code == CredentialsError::Code::not_digest)
+            return verdict::NoCredentials{};
+        return Failed{{}, parsed.error().reason()};
+    }
+    const DigestCredentials& cred = *parsed;
+    // RFC 3261 22.3: credentials for another realm belong to another proxy.
+    if (cred.realm != store_.realm()) return verdict::NoCredentials{};
+
+    std::string claimed(cred.username.substr(0, 256));
+    if (!offers(cred.algorithm)) return Failed{claimed, "Algorithm not offered"};
+    if (!cred.qop && !(allow_rfc2069_ && cred.algorithm == Algorithm::md5))
+        return Failed{claimed, "Missing qop"};
+
+    NonceCheck nonce = nonces_.check(cred.nonce, now);
+    if (nonce.state == NonceState::invalid) return Failed{claimed, "Invalid nonce"};
+    if (!cred.opaque || *cred.opaque != nonces_.opaque()) return Failed{claimed, "Opaque mismatch"};
+    if (cred.qop && cred.nonce_count == 0) return Failed{claimed, "Invalid nonce count"};
+
+    const StoredUser* user = cred.userhash ? store_.find_by_userhash(cred.algorithm, cred.username)
+                                           : store_.find(cred.username);
+    if (user) claimed = user->name;
+
+    // Normalise the response to lower case (RFC 7616 says LHEX; be lenient on case only).
+    char response[64];
+    std::size_t expected_len = hex_length(cred.algorithm);
+    bool response_ok = cred.response.size() == expected_len && is_hex(cred.response);
+    if (response_ok)
+        for (std::size_t i = 0; i < expected_len; ++i) response[i] = ascii_lower(cred.response[i]);
+
+    std::optional<std::string_view> ha1 = user ? user->ha1(cred.algorithm) : std::nullopt;
+    std::string_view ha1_or_placeholder = ha1 ? *ha1 : placeholder_ha1.substr(0, expected_len);
+    HexDigest ha2 = compute_ha2(cred.algorithm, method, cred.uri);
+    HexDigest expected =
+        compute_response(cred.algorithm, ha1_or_placeholder, cred.nonce, cred.nc.value_or(""),
+                         cred.cnonce.value_or(""), cred.qop.value_or(""), ha2);
+
+    if (!user) return Failed{claimed, "Unknown user"};
+    if (!ha1) return Failed{claimed, "No credentials for this algorithm"};
+    if (!response_ok || !equal_constant_time(expected, std::string_view(response, expected_len)))
+        return Failed{claimed, "Incorrect response"};
+
+    // Only now, with proof the client knows the password, may it get stale=true (RFC 7616
+    // 3.3) or touch the nonce-count table.
+    if (nonce.state == NonceState::stale) return verdict::Stale{claimed, "Nonce expired"};
+    if (cred.qop && counts_->advance(cred.nonce, cred.nonce_count, nonce.issued,
+                                     nonce.issued + ttl_, now) == NonceCountTable::Result::replay)
+        return verdict::Stale{claimed, "Nonce count reused"};
+
+    return verdict::Ok{claimed, cred.algorithm, std::string(cred.uri)};
+}
+
+}  // namespace sipproxy::auth

@@ -1,0 +1,99 @@
+#pragma once
+// Digest authentication of SIP requests (RFC 3261 22, RFC 7616, RFC 8760): the operations
+// the proxy and registrar call. It writes challenges and judges credentials; it sends
+// nothing (the caller turns verdicts into 401/407/403 responses).
+//
+// Thread-safe: nonces are stateless (nonce.hpp); the nonce-count table is sharded.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "auth/algorithm.hpp"
+#include "auth/clock.hpp"
+#include "auth/credential_store.hpp"
+#include "auth/nonce.hpp"
+#include "auth/nonce_count_table.hpp"
+#include "base/expected.hpp"
+
+namespace sipproxy::auth {
+
+struct AuthenticatorOptions {
+    std::string realm;
+    // Offered in this order, most preferred first (RFC 8760, UAS behavior). "SHA-256", "MD5".
+    std::vector<std::string> algorithms{"SHA-256", "MD5"};
+    std::uint32_t nonce_ttl = 300;  // seconds
+    std::vector<UserCredentials> users;
+    // Accept MD5 credentials without qop (RFC 2069 form). Off by default: without nc
+    // there is no replay protection within the nonce's lifetime.
+    bool allow_rfc2069 = false;
+    std::size_t max_tracked_nonces = 65536;  // nonce-count table bound (~200 B per entry)
+};
+
+// One header value per offered algorithm, in offered order, for WWW-Authenticate (401,
+// registrar) or Proxy-Authenticate (407, proxy), e.g.
+//   Digest realm="example.com", nonce="...", opaque="...", algorithm=SHA-256, qop="auth"
+struct Challenge {
+    std::vector<std::string> values;
+};
+
+namespace verdict {
+struct Ok {
+    std::string user;  // the authenticated user name (resolved when userhash was used)
+    Algorithm algorithm;
+    std::string uri;  // digest-uri the client signed; the caller may compare it (RFC 7616 3.4.6)
+};
+// Correct credentials on a nonce that expired or whose nc was already used: challenge again
+// with stale=true so the client retries without asking its user (RFC 7616 3.3).
+struct Stale {
+    std::string user;
+    std::string_view reason;
+};
+// Wrong or unusable credentials. `user` is the claimed name (may be empty), for counters.
+struct Failed {
+    std::string user;
+    std::string_view reason;  // e.g. "Incorrect response", "Unknown user", "Invalid nonce"
+};
+// Not Digest credentials for our realm (another scheme or realm, RFC 3261 22.3): look at
+// the next Authorization header, or challenge.
+struct NoCredentials {};
+}  // namespace verdict
+
+using Verdict = std::variant<verdict::Ok, verdict::Stale, verdict::Failed, verdict::NoCredentials>;
+
+class Authenticator {
+  public:
+    // Errors describe the bad option, e.g. "auth.algorithms: unknown algorithm \"SHA-1\"".
+    // `secret` lets a reload keep outstanding nonces valid; `counts` should then be carried
+    // over too, or a reload would forget which nc values were already used.
+    static Expected<std::unique_ptr<Authenticator>, std::string> create(
+        AuthenticatorOptions options, const NonceSecret& secret = NonceSecret::random(),
+        std::shared_ptr<NonceCountTable> counts = nullptr);
+
+    Challenge challenge(bool stale, Time now) const;
+
+    // `credentials` is one Authorization / Proxy-Authorization header value.
+    Verdict verify(std::string_view method, std::string_view credentials, Time now) const;
+
+    const std::string& realm() const { return store_.realm(); }
+    const std::vector<Algorithm>& algorithms() const { return algorithms_; }
+    const std::shared_ptr<NonceCountTable>& nonce_counts() const { return counts_; }
+
+  private:
+    Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
+                  std::chrono::seconds ttl, bool allow_rfc2069, const NonceSecret& secret,
+                  std::shared_ptr<NonceCountTable> counts);
+    bool offers(Algorithm a) const;
+
+    CredentialStore store_;
+    std::vector<Algorithm> algorithms_;
+    std::chrono::seconds ttl_;
+    bool allow_rfc2069_;
+    NonceIssuer nonces_;
+    std::shared_ptr<NonceCountTable> counts_;
+};
+
+}  // namespace sipproxy::auth

@@ -1,0 +1,168 @@
+#include "auth/nonce.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace sipproxy::auth {
+
+namespace {
+
+constexpr std::size_t time_size = 8;
+constexpr std::size_t random_size = 8;
+constexpr std::size_t tag_size = 32;
+constexpr std::size_t raw_size = time_size + random_size + tag_size;  // 48 -> 64 chars
+static_assert(raw_size % 3 == 0 && raw_size / 3 * 4 == NonceIssuer::nonce_length);
+
+// A future timestamp beyond this is not ours (the clock is monotonic; allow rounding).
+constexpr std::int64_t future_slack_seconds = 1;
+
+constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int decode_char(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+std::int64_t seconds_of(Time t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+struct MacCtxFree {
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+
+}  // namespace
+
+std::string base64url_encode(const unsigned char* data, std::size_t size) {
+    std::string out;
+    out.reserve((size * 4 + 2) / 3);
+    std::size_t i = 0;
+    for (; i + 3 <= size; i += 3) {
+        unsigned v = unsigned(data[i]) << 16 | unsigned(data[i + 1]) << 8 | data[i + 2];
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+        out += alphabet[v & 63];
+    }
+    if (size - i == 1) {
+        unsigned v = unsigned(data[i]) << 16;
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+    } else if (size - i == 2) {
+        unsigned v = unsigned(data[i]) << 16 | unsigned(data[i + 1]) << 8;
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+    }
+    return out;
+}
+
+bool base64url_decode(std::string_view text, unsigned char* out, std::size_t out_size) {
+    // Only whole groups: that is all our nonces use, and it keeps decoding canonical.
+    if (text.size() % 4 != 0 || text.size() / 4 * 3 != out_size) return false;
+    for (std::size_t i = 0, o = 0; i < text.size(); i += 4, o += 3) {
+        int a = decode_char(text[i]), b = decode_char(text[i + 1]);
+        int c = decode_char(text[i + 2]), d = decode_char(text[i + 3]);
+        if ((a | b | c | d) < 0) return false;
+        unsigned v = unsigned(a) << 18 | unsigned(b) << 12 | unsigned(c) << 6 | unsigned(d);
+        out[o] = static_cast<unsigned char>(v >> 16);
+        out[o + 1] = static_cast<unsigned char>(v >> 8);
+        out[o + 2] = static_cast<unsigned char>(v);
+    }
+    return true;
+}
+
+NonceSecret NonceSecret::random() {
+    NonceSecret s;
+    if (RAND_bytes(s.bytes.data(), int(s.bytes.size())) != 1)
+        throw std::runtime_error("RAND_bytes failed: no secure randomness for nonce secret");
+    return s;
+}
+
+NonceIssuer::NonceIssuer(std::string realm, std::chrono::seconds ttl, const NonceSecret& secret)
+    : realm_(std::move(realm)), ttl_(ttl), secret_(secret) {
+    mac_ = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    if (!mac_) throw std::runtime_error("EVP_MAC_fetch(HMAC) failed");
+
+    std::array<unsigned char, 32> out{};
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac_));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    std::size_t len = 0;
+    static constexpr unsigned char label[] = {'o', 'p', 'a', 'q', 'u', 'e'};
+    if (!ctx || EVP_MAC_init(ctx.get(), secret_.bytes.data(), secret_.bytes.size(), params) != 1 ||
+        EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(realm_.data()),
+                       realm_.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
+        EVP_MAC_free(mac_);
+        throw std::runtime_error("HMAC-SHA256 failed");
+    }
+    opaque_ = base64url_encode(out.data(), out.size());
+}
+
+NonceIssuer::~NonceIssuer() {
+    EVP_MAC_free(mac_);
+}
+
+std::array<unsigned char, 32> NonceIssuer::tag(const unsigned char* time_and_random) const {
+    std::array<unsigned char, 32> out{};
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac_));
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    static constexpr unsigned char label[] = {'n', 'o', 'n', 'c', 'e'};
+    std::size_t len = 0;
+    if (!ctx || EVP_MAC_init(ctx.get(), secret_.bytes.data(), secret_.bytes.size(), params) != 1 ||
+        EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
+        EVP_MAC_update(ctx.get(), time_and_random, time_size + random_size) != 1 ||
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(realm_.data()),
+                       realm_.size()) != 1 ||
+        EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size())
+        throw std::runtime_error("HMAC-SHA256 failed");
+    return out;
+}
+
+std::string NonceIssuer::issue(Time now) const {
+    std::array<unsigned char, raw_size> raw{};
+    auto t = static_cast<std::uint64_t>(seconds_of(now));
+    for (std::size_t i = 0; i < time_size; ++i)
+        raw[i] = static_cast<unsigned char>(t >> (8 * (time_size - 1 - i)));
+    if (RAND_bytes(raw.data() + time_size, int(random_size)) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+    auto mac = tag(raw.data());
+    std::copy(mac.begin(), mac.end(), raw.begin() + time_size + random_size);
+    return base64url_encode(raw.data(), raw.size());
+}
+
+NonceCheck NonceIssuer::check(std::string_view nonce, Time now) const {
+    NonceCheck result;
+    std::array<unsigned char, raw_size> raw{};
+    if (nonce.size() != nonce_length || !base64url_decode(nonce, raw.data(), raw.size()))
+        return result;
+    auto expected = tag(raw.data());
+    if (CRYPTO_memcmp(expected.data(), raw.data() + time_size + random_size, tag_size) != 0)
+        return result;
+
+    std::uint64_t t = 0;
+    for (std::size_t i = 0; i < time_size; ++i) t = t << 8 | raw[i];
+    auto issued = static_cast<std::int64_t>(t);
+    std::int64_t current = seconds_of(now);
+    if (issued < 0 || issued > current + future_slack_seconds) return result;
+
+    result.issued = Time(std::chrono::seconds(issued));
+    result.state = (current - issued > ttl_.count()) ? NonceState::stale : NonceState::valid;
+    return result;
+}
+
+}  // namespace sipproxy::auth

@@ -1,0 +1,71 @@
+#include "auth/nonce_count_table.hpp"
+
+#include <algorithm>
+
+namespace sipproxy::auth {
+
+namespace {
+constexpr std::chrono::seconds expiry_margin{2};
+}  // namespace
+
+NonceCountTable::NonceCountTable(std::size_t capacity, std::size_t shards) {
+    shards = std::max<std::size_t>(1, shards);
+    shard_capacity_ = std::max<std::size_t>(1, capacity / shards);
+    shards_.reserve(shards);
+    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+void NonceCountTable::forget_front(Shard& s) {
+    auto it = s.entries.find(*s.order.front());
+    s.order.pop_front();
+    if (it == s.entries.end()) return;
+    s.entries.erase(it);
+}
+
+NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::uint32_t nc,
+                                                 Time issued, Time expires, Time now) {
+    Shard& s = *shards_[StringHash{}(nonce) % shards_.size()];
+    std::lock_guard lock(s.mutex);
+
+    if (auto it = s.entries.find(nonce); it != s.entries.end()) {
+        if (nc <= it->second.last_nc) return Result::replay;
+        it->second.last_nc = nc;
+        return Result::accepted;
+    }
+
+    // Unknown nonce: was it possibly forgotten under pressure? Then its old nc values are
+    // unknown, so refuse it (RFC 7616 3.3: the server may treat it as stale).
+    if (s.forgot_any && issued <= s.watermark) return Result::replay;
+
+    // Drop expired entries at the head: an expired nonce is refused as stale before it gets
+    // here. The margin covers the nonce check's whole-second rounding.
+    while (!s.order.empty()) {
+        auto it = s.entries.find(*s.order.front());
+        if (it != s.entries.end() && now < it->second.expires + expiry_margin) break;
+        forget_front(s);
+    }
+    while (s.entries.size() >= shard_capacity_ && !s.order.empty()) {
+        auto it = s.entries.find(*s.order.front());
+        if (it != s.entries.end() && (!s.forgot_any || it->second.issued > s.watermark)) {
+            s.watermark = it->second.issued;
+            s.forgot_any = true;
+        }
+        forget_front(s);
+    }
+
+    auto [it, inserted] = s.entries.emplace(std::string(nonce), Entry{nc, issued, expires});
+    (void)inserted;
+    s.order.push_back(&it->first);
+    return Result::accepted;
+}
+
+std::size_t NonceCountTable::size() const {
+    std::size_t n = 0;
+    for (const auto& s : shards_) {
+        std::lock_guard lock(s->mutex);
+        n += s->entries.size();
+    }
+    return n;
+}
+
+}  // namespace sipproxy::auth

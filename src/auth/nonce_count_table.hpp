@@ -1,0 +1,72 @@
+#pragma once
+// Nonce-count replay protection (RFC 7616 3.3 "nc" and its replay-attack considerations in section
+// 5): remembers the highest nc accepted per nonce; a request whose nc is not above it is a replay.
+//
+// Memory bound: at most `capacity` nonces are remembered, split over `shards` shards, each
+// behind its own mutex. An entry costs about 200 bytes (the 64-byte nonce, the hash node,
+// a queue slot), so the default 65536 entries stay under ~13 MB.
+//
+// When a shard is full the entry used first is forgotten, and the shard raises a watermark
+// to that nonce's issue time: a nonce not in the table and issued at or before the
+// watermark is refused (treated as stale, so the client gets a fresh nonce). Forgetting an
+// entry therefore never re-opens a replay. Entries expire with the nonce TTL.
+//
+// Callers record only after the response was verified, so only users who know a password
+// can add entries.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/clock.hpp"
+
+namespace sipproxy::auth {
+
+class NonceCountTable {
+  public:
+    explicit NonceCountTable(std::size_t capacity = 65536, std::size_t shards = 16);
+
+    enum class Result {
+        accepted,  // nc is above every nc seen for this nonce; now remembered
+        replay,    // nc already used (or lower), or the nonce was forgotten under pressure
+    };
+
+    // `issued` and `expires` come from the nonce check (expires = issued + TTL).
+    // Thread-safe.
+    Result advance(std::string_view nonce, std::uint32_t nc, Time issued, Time expires, Time now);
+
+    std::size_t size() const;  // entries currently remembered (all shards)
+    std::size_t capacity() const { return shard_capacity_ * shards_.size(); }
+
+  private:
+    struct Entry {
+        std::uint32_t last_nc;
+        Time issued;
+        Time expires;
+    };
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct Shard {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries;
+        std::deque<const std::string*> order;  // keys in first-use order (map nodes are stable)
+        Time watermark{};                      // issue time of the newest forgotten nonce
+        bool forgot_any = false;
+    };
+
+    void forget_front(Shard& s);
+
+    std::size_t shard_capacity_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace sipproxy::auth

@@ -1,0 +1,93 @@
+#include "auth/nonce.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace sipproxy::auth;
+using namespace std::chrono_literals;
+
+namespace {
+NonceSecret fixed_secret(unsigned char fill) {
+    NonceSecret s;
+    s.bytes.fill(fill);
+    return s;
+}
+const Time t0 = Time(1000000s);
+}  // namespace
+
+TEST_CASE("a fresh nonce is valid, then stale after the TTL", "[nonce]") {
+    NonceIssuer issuer("example.com", 300s, fixed_secret(1));
+    std::string n = issuer.issue(t0);
+    CHECK(n.size() == NonceIssuer::nonce_length);
+    CHECK(n.find_first_of("\"\\ ,") == std::string::npos);  // safe inside a quoted-string
+
+    auto c = issuer.check(n, t0);
+    CHECK(c.state == NonceState::valid);
+    CHECK(c.issued == t0);
+    CHECK(issuer.check(n, t0 + 300s).state == NonceState::valid);
+    CHECK(issuer.check(n, t0 + 301s).state == NonceState::stale);
+    CHECK(issuer.check(n, t0 + 100000s).state == NonceState::stale);
+}
+
+TEST_CASE("nonces are unique", "[nonce]") {
+    NonceIssuer issuer("example.com", 300s, fixed_secret(1));
+    CHECK(issuer.issue(t0) != issuer.issue(t0));
+}
+
+TEST_CASE("any other thread or issuer with the same secret and realm accepts it", "[nonce]") {
+    NonceIssuer a("example.com", 300s, fixed_secret(7));
+    NonceIssuer b("example.com", 300s, fixed_secret(7));
+    CHECK(b.check(a.issue(t0), t0 + 1s).state == NonceState::valid);
+    CHECK(a.opaque() == b.opaque());
+}
+
+TEST_CASE("tampered, foreign and garbage nonces are invalid", "[nonce]") {
+    NonceIssuer issuer("example.com", 300s, fixed_secret(1));
+    std::string n = issuer.issue(t0);
+
+    SECTION("any changed character") {
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            std::string t = n;
+            t[i] = t[i] == 'A' ? 'B' : 'A';
+            INFO(i);
+            CHECK(issuer.check(t, t0).state == NonceState::invalid);
+        }
+    }
+    SECTION("another realm with the same secret") {
+        NonceIssuer other("other.example.com", 300s, fixed_secret(1));
+        CHECK(other.check(n, t0).state == NonceState::invalid);
+        CHECK(other.opaque() != issuer.opaque());
+    }
+    SECTION("another daemon run (secret)") {
+        NonceIssuer other("example.com", 300s, fixed_secret(2));
+        CHECK(other.check(n, t0).state == NonceState::invalid);
+    }
+    SECTION("wrong length and alphabet") {
+        CHECK(issuer.check("", t0).state == NonceState::invalid);
+        CHECK(issuer.check(n.substr(0, 63), t0).state == NonceState::invalid);
+        CHECK(issuer.check(n + "A", t0).state == NonceState::invalid);
+        std::string bad = n;
+        bad[10] = '+';  // base64, not base64url
+        CHECK(issuer.check(bad, t0).state == NonceState::invalid);
+        CHECK(issuer.check(std::string(64, '\0'), t0).state == NonceState::invalid);
+    }
+    SECTION("a nonce from the future is not ours") {
+        std::string future = issuer.issue(t0 + 60s);
+        CHECK(issuer.check(future, t0).state == NonceState::invalid);
+    }
+}
+
+TEST_CASE("random secrets differ", "[nonce]") {
+    CHECK(NonceSecret::random().bytes != NonceSecret::random().bytes);
+}
+
+TEST_CASE("base64url round trip", "[nonce]") {
+    const unsigned char data[6] = {0xfb, 0xff, 0x00, 0x3e, 0x3f, 0x80};
+    std::string e = base64url_encode(data, sizeof data);
+    CHECK(e == "-_8APj-A");
+    unsigned char back[6] = {};
+    REQUIRE(base64url_decode(e, back, sizeof back));
+    CHECK(std::equal(std::begin(data), std::end(data), std::begin(back)));
+    CHECK_FALSE(base64url_decode("-_8APj-=", back, sizeof back));
+    CHECK(base64url_encode(data, 1) == "-w");
+    CHECK(base64url_encode(data, 2) == "-_8");
+}
