@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cidr.hpp"
 #include "base/expected.hpp"
 
 namespace sipproxy::config {
@@ -54,6 +55,7 @@ struct Auth {
     std::vector<std::string> algorithms{"SHA-256", "MD5"};
     std::uint32_t nonce_ttl = 300;
     std::vector<std::string> trusted;    // CIDRs, validated
+    std::vector<Cidr> trusted_networks;  // the same, parsed (same order)
     std::vector<User> users;
 };
 
@@ -90,6 +92,7 @@ struct Route {
     std::string strategy = "failover";   // failover | round-robin | weighted
     std::chrono::milliseconds timeout{0};// no-answer timeout per gateway; 0 = timer C
     std::vector<std::string> sources;    // CIDRs allowed to use it (empty = any)
+    std::vector<Cidr> source_networks;   // the same, parsed (same order)
     std::vector<std::string> users;      // authenticated users allowed (empty = any)
     std::vector<std::string> domains;    // Request-URI domains it applies to (empty = any)
 };
@@ -104,6 +107,9 @@ struct Config {
     Tcp tcp;
     std::vector<Gateway> gateways;
     std::vector<Route> routes;
+    // Valid but probably unintended (no [auth], a gateway no route uses, ...); the daemon
+    // logs them at startup and reload. Not compared by diff().
+    std::vector<std::string> warnings;
 };
 
 struct ConfigError {
@@ -122,8 +128,10 @@ LoadResult load_file(const std::filesystem::path& path);
 // `name` is used in errors and to resolve relative paths (its parent folder).
 LoadResult load_string(std::string_view toml, const std::filesystem::path& name);
 
-// Human-readable list of what differs, e.g. "routes: added pstn", "registrar.max_expires:
-// 7200 -> 3600". Empty when nothing changed.
+// Human-readable list of what differs, one line per key, e.g. "registrar.max_expires:
+// 7200 -> 3600", "routes: added 'pstn'", "routes['pstn']: changed: strip 1 -> 0",
+// "server.listen: added tcp://127.0.0.1:5062", "auth.users: added bob". Secrets are never
+// printed. Empty when nothing changed.
 std::vector<std::string> diff(const Config& before, const Config& after);
 
 }  // namespace sipproxy::config

@@ -1,0 +1,211 @@
+// What a reload changes, one line per key, in the words of the config file (TOML key
+// names). Secrets (passwords, HA1 hashes) are never printed, only that they changed.
+#include <algorithm>
+#include <set>
+
+#include "config/config.hpp"
+
+namespace sipproxy::config {
+namespace {
+
+std::string text(const std::string& s) {
+    return s;
+}
+std::string text(const std::filesystem::path& p) {
+    return p.string();
+}
+std::string text(bool b) {
+    return b ? "true" : "false";
+}
+template <class Rep, class Period>
+std::string text(std::chrono::duration<Rep, Period> d) {
+    return std::to_string(d.count());
+}
+template <class T>
+requires std::is_integral_v<T> std::string text(T v) {
+    return std::to_string(v);
+}
+std::string text(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+    return out + "]";
+}
+
+class Changes {
+  public:
+    template <class T>
+    void value(const std::string& key, const T& before, const T& after) {
+        if (before != after) lines_.push_back(key + ": " + text(before) + " -> " + text(after));
+    }
+
+    // Unordered members (listen addresses, domains, CIDRs): added / removed.
+    void members(const std::string& key, const std::vector<std::string>& before,
+                 const std::vector<std::string>& after) {
+        for (const auto& b : before)
+            if (std::find(after.begin(), after.end(), b) == after.end())
+                lines_.push_back(key + ": removed " + b);
+        for (const auto& a : after)
+            if (std::find(before.begin(), before.end(), a) == before.end())
+                lines_.push_back(key + ": added " + a);
+    }
+
+    void line(std::string l) { lines_.push_back(std::move(l)); }
+    std::vector<std::string> take() { return std::move(lines_); }
+
+  private:
+    std::vector<std::string> lines_;
+};
+
+// "field old -> new" for each differing field, joined with ", ".
+class FieldChanges {
+  public:
+    template <class T>
+    void value(const char* key, const T& before, const T& after) {
+        if (before == after) return;
+        add(std::string(key) + " " + text(before) + " -> " + text(after));
+    }
+    void secret(const char* key, const std::string& before, const std::string& after) {
+        if (before != after) add(std::string(key) + " changed");
+    }
+    bool empty() const { return out_.empty(); }
+    const std::string& str() const { return out_; }
+
+  private:
+    void add(const std::string& s) { out_ += (out_.empty() ? "" : ", ") + s; }
+    std::string out_;
+};
+
+std::string gateway_fields(const Gateway& a, const Gateway& b) {
+    FieldChanges f;
+    f.value("uri", a.uri, b.uri);
+    f.value("probe", a.probe, b.probe);
+    f.value("probe_interval", a.probe_interval, b.probe_interval);
+    f.value("failures_before_down", a.failures_before_down, b.failures_before_down);
+    f.value("successes_before_up", a.successes_before_up, b.successes_before_up);
+    f.value("weight", a.weight, b.weight);
+    return f.str();
+}
+
+std::string route_fields(const Route& a, const Route& b) {
+    FieldChanges f;
+    f.value("match", a.match, b.match);
+    f.value("match_prefix", a.match_prefix, b.match_prefix);
+    f.value("strip", a.strip, b.strip);
+    f.value("prefix", a.prefix, b.prefix);
+    f.value("gateways", a.gateways, b.gateways);
+    f.value("strategy", a.strategy, b.strategy);
+    f.value("timeout_ms", a.timeout, b.timeout);
+    f.value("sources", a.sources, b.sources);
+    f.value("users", a.users, b.users);
+    f.value("domains", a.domains, b.domains);
+    return f.str();
+}
+
+std::string user_fields(const User& a, const User& b) {
+    FieldChanges f;
+    f.secret("password", a.password, b.password);
+    f.secret("ha1_md5", a.ha1_md5, b.ha1_md5);
+    f.secret("ha1_sha256", a.ha1_sha256, b.ha1_sha256);
+    return f.str();
+}
+
+// Named entries (gateways, routes, users): removed, added, changed. `quote` puts the
+// name in quotes ("routes: added 'pstn'"); user names are printed bare.
+template <class T, class Name, class Fields>
+void named(Changes& c, const std::string& key, const std::vector<T>& before,
+           const std::vector<T>& after, Name name, Fields fields, bool quote) {
+    auto q = [&](const std::string& n) { return quote ? "'" + n + "'" : n; };
+    auto find = [&](const std::vector<T>& v, const std::string& n) {
+        return std::find_if(v.begin(), v.end(), [&](const T& x) { return name(x) == n; });
+    };
+    for (const auto& b : before)
+        if (find(after, name(b)) == after.end()) c.line(key + ": removed " + q(name(b)));
+    for (const auto& a : after)
+        if (find(before, name(a)) == before.end()) c.line(key + ": added " + q(name(a)));
+    for (const auto& a : after) {
+        auto b = find(before, name(a));
+        if (b == before.end()) continue;
+        std::string f = fields(*b, a);
+        if (!f.empty()) c.line(key + "['" + name(a) + "']: changed: " + f);
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> diff(const Config& a, const Config& b) {
+    Changes c;
+    c.value("file", a.file, b.file);
+
+    auto listen_texts = [](const Server& s) {
+        std::vector<std::string> out;
+        for (const auto& l : s.listen) out.push_back(l.text);
+        return out;
+    };
+    c.members("server.listen", listen_texts(a.server), listen_texts(b.server));
+    c.members("server.domains", a.server.domains, b.server.domains);
+    c.value("server.workers", a.server.workers, b.server.workers);
+    c.value("server.state_dir", a.server.state_dir, b.server.state_dir);
+    c.value("server.log_level", a.server.log_level, b.server.log_level);
+    c.value("server.max_message_size", a.server.max_message_size, b.server.max_message_size);
+
+    c.value("control.socket", a.control.socket, b.control.socket);
+
+    c.value("registrar.min_expires", a.registrar.min_expires, b.registrar.min_expires);
+    c.value("registrar.max_expires", a.registrar.max_expires, b.registrar.max_expires);
+    c.value("registrar.default_expires", a.registrar.default_expires, b.registrar.default_expires);
+    c.value("registrar.max_contacts", a.registrar.max_contacts, b.registrar.max_contacts);
+    c.value("registrar.store", a.registrar.store, b.registrar.store);
+
+    if (a.auth && !b.auth) {
+        c.line("auth: removed (nobody is authenticated now)");
+    } else if (!a.auth && b.auth) {
+        c.line("auth: added (requests are authenticated now)");
+    }
+    if (b.auth) {
+        static const Auth none;  // compare an added [auth] against nothing
+        const Auth& x = a.auth ? *a.auth : none;
+        const Auth& y = *b.auth;
+        if (a.auth) {
+            c.value("auth.realm", x.realm, y.realm);
+            c.value("auth.algorithms", x.algorithms, y.algorithms);
+            c.value("auth.nonce_ttl", x.nonce_ttl, y.nonce_ttl);
+        }
+        c.members("auth.trusted", x.trusted, y.trusted);
+        named(
+            c, "auth.users", x.users, y.users, [](const User& u) { return u.user; }, user_fields,
+            false);
+    }
+
+    c.value("transaction.t1_ms", a.transaction.t1, b.transaction.t1);
+    c.value("transaction.t2_ms", a.transaction.t2, b.transaction.t2);
+    c.value("transaction.t4_ms", a.transaction.t4, b.transaction.t4);
+    c.value("transaction.timer_c", a.transaction.timer_c, b.transaction.timer_c);
+    c.value("transaction.max_transactions", a.transaction.max_transactions,
+            b.transaction.max_transactions);
+
+    c.value("tcp.idle_timeout", a.tcp.idle_timeout, b.tcp.idle_timeout);
+    c.value("tcp.max_connections", a.tcp.max_connections, b.tcp.max_connections);
+
+    named(
+        c, "gateways", a.gateways, b.gateways, [](const Gateway& g) { return g.name; },
+        gateway_fields, true);
+    named(
+        c, "routes", a.routes, b.routes, [](const Route& r) { return r.name; }, route_fields, true);
+
+    // First match wins, so the order of the routes both versions have matters.
+    std::vector<std::string> order_a, order_b;
+    for (const auto& r : a.routes)
+        if (std::any_of(b.routes.begin(), b.routes.end(),
+                        [&](auto& o) { return o.name == r.name; }))
+            order_a.push_back(r.name);
+    for (const auto& r : b.routes)
+        if (std::any_of(a.routes.begin(), a.routes.end(),
+                        [&](auto& o) { return o.name == r.name; }))
+            order_b.push_back(r.name);
+    if (order_a != order_b)
+        c.line("routes: order changed: " + text(order_a) + " -> " + text(order_b));
+
+    return c.take();
+}
+
+}  // namespace sipproxy::config
