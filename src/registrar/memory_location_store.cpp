@@ -1,0 +1,223 @@
+#include "registrar/memory_location_store.hpp"
+
+#include <algorithm>
+
+namespace sipproxy::registrar {
+
+namespace {
+
+template <class It>
+std::vector<std::uint64_t> flows_of(It first, It last) {
+    std::vector<std::uint64_t> out;
+    for (; first != last; ++first)
+        if (first->flow_id() != 0) out.push_back(first->flow_id());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+}  // namespace
+
+MemoryLocationStore::Shard& MemoryLocationStore::shard_for(std::string_view aor) const {
+    return shards_[Hash{}(aor) % kShards];
+}
+
+void MemoryLocationStore::update_flows(std::string_view aor, const Bindings* before,
+                                       const Bindings* after) {
+    std::vector<std::uint64_t> old_flows, new_flows;
+    if (before) old_flows = flows_of(before->begin(), before->end());
+    if (after) new_flows = flows_of(after->begin(), after->end());
+    update_flow_ids(aor, old_flows, new_flows);
+}
+
+void MemoryLocationStore::update_flow_ids(std::string_view aor,
+                                          const std::vector<std::uint64_t>& old_flows,
+                                          const std::vector<std::uint64_t>& new_flows) {
+    if (old_flows == new_flows) return;  // the common case: a refresh on the same flow
+    std::lock_guard lock(flows_mu_);
+    for (auto flow : old_flows) {
+        if (std::binary_search(new_flows.begin(), new_flows.end(), flow)) continue;
+        auto [it, end] = flows_.equal_range(flow);
+        for (; it != end; ++it) {
+            if (it->second == aor) {
+                flows_.erase(it);
+                break;
+            }
+        }
+    }
+    for (auto flow : new_flows) {
+        if (std::binary_search(old_flows.begin(), old_flows.end(), flow)) continue;
+        flows_.emplace(flow, std::string(aor));
+    }
+}
+
+std::vector<Binding> MemoryLocationStore::lookup(std::string_view aor, TimePoint now) const {
+    std::vector<Binding> out;
+    {
+        Shard& shard = shard_for(aor);
+        std::lock_guard lock(shard.mu);
+        auto it = shard.aors.find(aor);
+        if (it == shard.aors.end()) return out;
+        out.reserve(it->second.size());
+        for (const auto& packed : it->second)
+            if (packed.live(now)) out.push_back(packed.unpack(it->first));
+    }
+    sort_by_preference(out);
+    return out;
+}
+
+bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate) {
+    Shard& shard = shard_for(aor);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.aors.find(aor);
+
+    std::vector<Binding> current;
+    if (it != shard.aors.end()) {
+        current.reserve(it->second.size());
+        for (const auto& packed : it->second)
+            if (packed.live(now)) current.push_back(packed.unpack(it->first));
+    }
+    if (!mutate(current)) return false;
+
+    Bindings next;
+    next.reserve(current.size());
+    for (const auto& b : current) {
+        detail::PackedBinding packed(b);
+        if (packed.live(now)) next.push_back(std::move(packed));
+    }
+
+    std::size_t before = it == shard.aors.end() ? 0 : it->second.size();
+    std::size_t after = next.size();
+    update_flows(aor, it == shard.aors.end() ? nullptr : &it->second, &next);
+    if (next.empty()) {
+        if (it != shard.aors.end()) shard.aors.erase(it);
+    } else if (it != shard.aors.end()) {
+        it->second = std::move(next);
+    } else {
+        shard.aors.emplace(std::string(aor), std::move(next));
+    }
+    total_.fetch_add(after, std::memory_order_relaxed);
+    total_.fetch_sub(before, std::memory_order_relaxed);
+    return true;
+}
+
+std::size_t MemoryLocationStore::remove_aor(std::string_view aor) {
+    Shard& shard = shard_for(aor);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.aors.find(aor);
+    if (it == shard.aors.end()) return 0;
+    std::size_t n = it->second.size();
+    update_flows(aor, &it->second, nullptr);
+    shard.aors.erase(it);
+    total_.fetch_sub(n, std::memory_order_relaxed);
+    return n;
+}
+
+std::vector<Binding> MemoryLocationStore::list(std::string_view aor, TimePoint now,
+                                               std::size_t limit) const {
+    std::vector<Binding> out;
+    if (!aor.empty()) {
+        out = lookup(aor, now);
+    } else {
+        for (const auto& shard : shards_) {
+            std::lock_guard lock(shard.mu);
+            for (const auto& [key, bindings] : shard.aors)
+                for (const auto& packed : bindings)
+                    if (packed.live(now)) out.push_back(packed.unpack(key));
+        }
+        std::stable_sort(out.begin(), out.end(),
+                         [](const Binding& a, const Binding& b) { return a.aor < b.aor; });
+        // Within an AOR: preference order, as lookup() returns them.
+        for (auto first = out.begin(); first != out.end();) {
+            auto last = std::find_if(first, out.end(),
+                                     [&](const Binding& b) { return b.aor != first->aor; });
+            std::stable_sort(first, last, [](const Binding& a, const Binding& b) {
+                if (a.q_permille != b.q_permille) return a.q_permille > b.q_permille;
+                return a.registered_at > b.registered_at;
+            });
+            first = last;
+        }
+    }
+    if (out.size() > limit) out.resize(limit);
+    return out;
+}
+
+std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::string>* touched) {
+    std::size_t removed = 0;
+    for (auto& shard : shards_) {
+        std::lock_guard lock(shard.mu);
+        for (auto it = shard.aors.begin(); it != shard.aors.end();) {
+            Bindings& bindings = it->second;
+            auto dead = std::count_if(bindings.begin(), bindings.end(),
+                                      [&](const auto& b) { return !b.live(now); });
+            if (dead == 0) {
+                ++it;
+                continue;
+            }
+            // Expired ones to the back, then cut them off.
+            auto first_dead = std::stable_partition(bindings.begin(), bindings.end(),
+                                                    [&](const auto& b) { return b.live(now); });
+            bool had_flow = std::any_of(first_dead, bindings.end(),
+                                        [](const auto& b) { return b.flow_id() != 0; });
+            if (had_flow) {
+                // Flows of the dead ones may still be used by live ones of the same AOR.
+                auto all = flows_of(bindings.begin(), bindings.end());
+                auto kept = flows_of(bindings.begin(), first_dead);
+                update_flow_ids(it->first, all, kept);
+            }
+            bindings.erase(first_dead, bindings.end());
+            removed += static_cast<std::size_t>(dead);
+            if (touched) touched->push_back(it->first);
+            if (bindings.empty()) {
+                it = shard.aors.erase(it);
+            } else {
+                bindings.shrink_to_fit();
+                ++it;
+            }
+        }
+    }
+    total_.fetch_sub(removed, std::memory_order_relaxed);
+    return removed;
+}
+
+std::vector<std::string> MemoryLocationStore::aors_using_flow(std::uint64_t flow_id) const {
+    std::vector<std::string> out;
+    if (flow_id == 0) return out;
+    std::lock_guard lock(flows_mu_);
+    auto [it, end] = flows_.equal_range(flow_id);
+    for (; it != end; ++it) out.push_back(it->second);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+void MemoryLocationStore::load_one(const Binding& binding) {
+    Shard& shard = shard_for(binding.aor);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.aors.find(std::string_view(binding.aor));
+    if (it == shard.aors.end()) it = shard.aors.emplace(binding.aor, Bindings{}).first;
+    if (binding.flow_id != 0) {
+        auto before = flows_of(it->second.begin(), it->second.end());
+        auto after = before;
+        if (!std::binary_search(after.begin(), after.end(), binding.flow_id)) {
+            after.insert(std::lower_bound(after.begin(), after.end(), binding.flow_id),
+                         binding.flow_id);
+        }
+        update_flow_ids(binding.aor, before, after);
+    }
+    it->second.emplace_back(binding);
+    total_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MemoryLocationStore::load(std::vector<Binding> bindings) {
+    for (const auto& b : bindings) load_one(b);
+}
+
+void MemoryLocationStore::reserve(std::size_t bindings) {
+    for (auto& shard : shards_) {
+        std::lock_guard lock(shard.mu);
+        shard.aors.reserve(shard.aors.size() + bindings / kShards + 1);
+    }
+}
+
+}  // namespace sipproxy::registrar

@@ -1,0 +1,68 @@
+#pragma once
+// LocationStore in memory: a hash map from AOR to its bindings, split into shards each with
+// its own mutex so that workers updating different AORs rarely wait for each other. Also the
+// read index of SqliteLocationStore.
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "registrar/location_store.hpp"
+#include "registrar/packed_binding.hpp"
+
+namespace sipproxy::registrar {
+
+class MemoryLocationStore final : public LocationStore {
+  public:
+    MemoryLocationStore() = default;
+    MemoryLocationStore(const MemoryLocationStore&) = delete;
+    MemoryLocationStore& operator=(const MemoryLocationStore&) = delete;
+
+    std::vector<Binding> lookup(std::string_view aor, TimePoint now) const override;
+    bool apply(std::string_view aor, TimePoint now, const Mutation& mutate) override;
+    std::size_t remove_aor(std::string_view aor) override;
+    std::vector<Binding> list(
+        std::string_view aor, TimePoint now,
+        std::size_t limit = std::numeric_limits<std::size_t>::max()) const override;
+    std::size_t count() const override { return total_.load(std::memory_order_relaxed); }
+    std::size_t purge_expired(TimePoint now) override { return purge_expired(now, nullptr); }
+    std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
+    void load(std::vector<Binding> bindings) override;
+
+    // The same, also appending the AORs that lost bindings to `touched` when not null.
+    std::size_t purge_expired(TimePoint now, std::vector<std::string>* touched);
+    // Adds one binding as it is (bulk load without building a vector first).
+    void load_one(const Binding& binding);
+    // Sizes the tables for `bindings` bindings ahead of a bulk load.
+    void reserve(std::size_t bindings);
+
+  private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using Bindings = std::vector<detail::PackedBinding>;
+    using Map = std::unordered_map<std::string, Bindings, Hash, std::equal_to<>>;
+    struct Shard {
+        mutable std::mutex mu;
+        Map aors;
+    };
+    static constexpr std::size_t kShards = 64;
+
+    Shard& shard_for(std::string_view aor) const;
+    // Keeps flows_ in step with one AOR's change (called with the shard locked).
+    void update_flows(std::string_view aor, const Bindings* before, const Bindings* after);
+    void update_flow_ids(std::string_view aor, const std::vector<std::uint64_t>& old_flows,
+                         const std::vector<std::uint64_t>& new_flows);
+
+    mutable std::array<Shard, kShards> shards_;
+    std::atomic<std::size_t> total_{0};
+    mutable std::mutex flows_mu_;  // after a shard's mutex, never before
+    std::unordered_multimap<std::uint64_t, std::string> flows_;  // flow id -> AOR
+};
+
+}  // namespace sipproxy::registrar

@@ -1,0 +1,382 @@
+#include "registrar/sqlite_location_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <system_error>
+
+#include "base/log.hpp"
+
+namespace sipproxy::registrar {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS bindings (
+    aor            TEXT    NOT NULL,
+    contact        TEXT    NOT NULL,
+    expires_at     INTEGER NOT NULL,  -- ms since the epoch
+    q              INTEGER NOT NULL,  -- per mille
+    call_id        TEXT    NOT NULL,
+    cseq           INTEGER NOT NULL,
+    transport      TEXT    NOT NULL,
+    source_address TEXT    NOT NULL,
+    source_port    INTEGER NOT NULL,
+    user_agent     TEXT    NOT NULL,
+    path           TEXT    NOT NULL,  -- Path URIs separated by newlines
+    instance       TEXT    NOT NULL,
+    reg_id         INTEGER NOT NULL,
+    registered_at  INTEGER NOT NULL   -- ms since the epoch
+);
+CREATE INDEX IF NOT EXISTS bindings_by_aor ON bindings (aor);
+)sql";
+
+constexpr const char* kColumns =
+    "aor, contact, expires_at, q, call_id, cseq, transport, source_address, source_port, "
+    "user_agent, path, instance, reg_id, registered_at";
+
+// RAII for a prepared statement.
+struct Statement {
+    sqlite3_stmt* stmt = nullptr;
+    Statement() = default;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() { sqlite3_finalize(stmt); }
+};
+
+std::string join_path(const std::vector<std::string>& path) {
+    std::string out;
+    for (const auto& hop : path) {
+        if (!out.empty()) out += '\n';
+        out += hop;
+    }
+    return out;
+}
+
+std::vector<std::string> split_path(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        out.emplace_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+std::string column_text(sqlite3_stmt* stmt, int i) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)))
+             : std::string();
+}
+
+void bind_text(sqlite3_stmt* stmt, int i, std::string_view s) {
+    sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<SqliteLocationStore>, std::string> SqliteLocationStore::open(
+    const std::filesystem::path& path, SqliteStoreOptions options, TimePoint now) {
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close(db);
+        std::error_code ec;
+        auto dir = path.parent_path();
+        if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+            message += " (folder " + dir.string() + " does not exist)";
+        return Unexpected("cannot open location store " + path.string() + ": " + message);
+    }
+    std::unique_ptr<SqliteLocationStore> store(
+        new SqliteLocationStore(path, options, db));  // owns db from here
+    if (auto ok = store->initialize(now); !ok)
+        return Unexpected("cannot open location store " + path.string() + ": " + ok.error());
+    store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+    return store;
+}
+
+SqliteLocationStore::SqliteLocationStore(std::filesystem::path path, SqliteStoreOptions options,
+                                         sqlite3* db)
+    : path_(std::move(path)), options_(options), db_(db) {
+    if (options_.max_batch == 0) options_.max_batch = 1;
+}
+
+SqliteLocationStore::~SqliteLocationStore() {
+    if (writer_.joinable()) {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        wake_writer_.notify_all();
+        writer_.join();
+    }
+    sqlite3_close_v2(db_);
+}
+
+Expected<bool, std::string> SqliteLocationStore::initialize(TimePoint now) {
+    auto error = [&] { return Unexpected(std::string(sqlite3_errmsg(db_))); };
+    sqlite3_busy_timeout(db_, 5000);
+    // WAL: the writer never blocks readers of the file (sqlite3 CLI, backups); NORMAL: a
+    // commit survives a crash of the process (not necessarily of the machine) without fsync.
+    if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
+                     nullptr) != SQLITE_OK)
+        return error();
+
+    {
+        Statement version;
+        if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &version.stmt, nullptr) !=
+                SQLITE_OK ||
+            sqlite3_step(version.stmt) != SQLITE_ROW)
+            return error();
+        int v = sqlite3_column_int(version.stmt, 0);
+        if (v > kSchemaVersion)
+            return Unexpected("schema version " + std::to_string(v) +
+                              " is newer than this sipproxy understands (" +
+                              std::to_string(kSchemaVersion) + ")");
+    }
+    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) return error();
+    if (sqlite3_exec(db_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(),
+                     nullptr, nullptr, nullptr) != SQLITE_OK)
+        return error();
+
+    const auto now_ms = detail::to_ms(now);
+    {
+        Statement purge;
+        if (sqlite3_prepare_v2(db_, "DELETE FROM bindings WHERE expires_at <= ?", -1, &purge.stmt,
+                               nullptr) != SQLITE_OK)
+            return error();
+        sqlite3_bind_int64(purge.stmt, 1, now_ms);
+        if (sqlite3_step(purge.stmt) != SQLITE_DONE) return error();
+        expired_at_open_ = static_cast<std::size_t>(sqlite3_changes(db_));
+    }
+    {
+        Statement count;
+        if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM bindings", -1, &count.stmt, nullptr) !=
+                SQLITE_OK ||
+            sqlite3_step(count.stmt) != SQLITE_ROW)
+            return error();
+        index_.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.stmt, 0)));
+    }
+    {
+        Statement select;
+        std::string sql = std::string("SELECT ") + kColumns + " FROM bindings";
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &select.stmt, nullptr) != SQLITE_OK)
+            return error();
+        Binding b;  // reused: its strings keep their capacity from row to row
+        int rc;
+        while ((rc = sqlite3_step(select.stmt)) == SQLITE_ROW) {
+            sqlite3_stmt* s = select.stmt;
+            b.aor = column_text(s, 0);
+            b.contact = column_text(s, 1);
+            b.expires_at = detail::from_ms(sqlite3_column_int64(s, 2));
+            b.q_permille = static_cast<std::uint16_t>(sqlite3_column_int(s, 3));
+            b.call_id = column_text(s, 4);
+            b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
+            b.transport = column_text(s, 6);
+            b.source_address = column_text(s, 7);
+            b.source_port = static_cast<std::uint16_t>(sqlite3_column_int(s, 8));
+            b.user_agent = column_text(s, 9);
+            b.path = split_path(column_text(s, 10));
+            b.instance = column_text(s, 11);
+            b.reg_id = static_cast<std::uint32_t>(sqlite3_column_int64(s, 12));
+            b.registered_at = detail::from_ms(sqlite3_column_int64(s, 13));
+            b.flow_id = 0;  // connections do not survive a restart
+            index_.load_one(b);
+            ++loaded_;
+        }
+        if (rc != SQLITE_DONE) return error();
+    }
+    return true;
+}
+
+std::vector<Binding> SqliteLocationStore::lookup(std::string_view aor, TimePoint now) const {
+    return index_.lookup(aor, now);
+}
+
+bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate) {
+    if (!index_.apply(aor, now, mutate)) return false;
+    mark_dirty(aor);
+    return true;
+}
+
+std::size_t SqliteLocationStore::remove_aor(std::string_view aor) {
+    std::size_t n = index_.remove_aor(aor);
+    if (n) mark_dirty(aor);
+    return n;
+}
+
+std::vector<Binding> SqliteLocationStore::list(std::string_view aor, TimePoint now,
+                                               std::size_t limit) const {
+    return index_.list(aor, now, limit);
+}
+
+std::size_t SqliteLocationStore::purge_expired(TimePoint now) {
+    std::vector<std::string> touched;
+    std::size_t n = index_.purge_expired(now, &touched);
+    if (!touched.empty()) mark_dirty(std::move(touched));
+    return n;
+}
+
+std::vector<std::string> SqliteLocationStore::aors_using_flow(std::uint64_t flow_id) const {
+    return index_.aors_using_flow(flow_id);
+}
+
+void SqliteLocationStore::load(std::vector<Binding> bindings) {
+    std::vector<std::string> aors;
+    aors.reserve(bindings.size());
+    for (const auto& b : bindings) {
+        index_.load_one(b);
+        aors.push_back(b.aor);
+    }
+    mark_dirty(std::move(aors));
+}
+
+void SqliteLocationStore::mark_dirty(std::string_view aor) {
+    bool was_empty;
+    {
+        std::lock_guard lock(mu_);
+        was_empty = dirty_.empty();
+        dirty_.emplace_back(aor);
+        ++marked_;
+    }
+    if (was_empty) wake_writer_.notify_one();
+}
+
+void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
+    if (aors.empty()) return;
+    {
+        std::lock_guard lock(mu_);
+        if (dirty_.empty()) {
+            dirty_ = std::move(aors);
+        } else {
+            dirty_.insert(dirty_.end(), std::make_move_iterator(aors.begin()),
+                          std::make_move_iterator(aors.end()));
+        }
+        ++marked_;
+    }
+    wake_writer_.notify_one();
+}
+
+bool SqliteLocationStore::flush() {
+    std::unique_lock lock(mu_);
+    const auto target = marked_;
+    const auto failures = failures_;
+    if (committed_ >= target) return true;
+    flush_requested_ = true;
+    wake_writer_.notify_one();
+    written_.wait(lock, [&] { return committed_ >= target || failures_ != failures; });
+    return committed_ >= target;
+}
+
+std::string SqliteLocationStore::last_error() const {
+    std::lock_guard lock(mu_);
+    return last_error_;
+}
+
+void SqliteLocationStore::writer_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        wake_writer_.wait(lock, [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
+        if (dirty_.empty()) {
+            // No batch in flight and nothing failed (a failed batch goes back to dirty_).
+            committed_ = marked_;
+            flush_requested_ = false;
+            written_.notify_all();
+            if (stopping_) return;
+            continue;
+        }
+        // Gather changes for a while: one transaction for many REGISTERs.
+        if (!stopping_ && !flush_requested_) {
+            wake_writer_.wait_for(lock, options_.batch_interval,
+                                  [&] { return stopping_ || flush_requested_; });
+        }
+        flush_requested_ = false;
+        std::vector<std::string> batch;
+        batch.swap(dirty_);
+        const auto seq = marked_;
+        lock.unlock();
+
+        std::sort(batch.begin(), batch.end());
+        batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
+        std::string error;
+        for (std::size_t first = 0; first < batch.size() && error.empty();
+             first += options_.max_batch) {
+            std::size_t last = std::min(batch.size(), first + options_.max_batch);
+            error = write_batch({batch.begin() + static_cast<std::ptrdiff_t>(first),
+                                 batch.begin() + static_cast<std::ptrdiff_t>(last)});
+        }
+
+        lock.lock();
+        if (error.empty()) {
+            committed_ = std::max(committed_, seq);
+            last_error_.clear();
+            written_.notify_all();
+            continue;
+        }
+        ++failures_;
+        last_error_ = error;
+        written_.notify_all();
+        log::error("location store {}: write failed: {}", path_.string(), error);
+        if (stopping_) return;  // nothing more to try: the bindings stay in memory only
+        // Try again later with everything that was in the batch (rewriting an AOR that
+        // did get written is harmless).
+        dirty_.insert(dirty_.end(), std::make_move_iterator(batch.begin()),
+                      std::make_move_iterator(batch.end()));
+        wake_writer_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+    }
+}
+
+std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aors) {
+    // Statements prepared once per batch: cheap next to the rows they write.
+    Statement del, ins;
+    std::string insert_sql =
+        std::string("INSERT INTO bindings (") + kColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    if (sqlite3_prepare_v2(db_, "DELETE FROM bindings WHERE aor = ?", -1, &del.stmt, nullptr) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db_, insert_sql.c_str(), -1, &ins.stmt, nullptr) != SQLITE_OK)
+        return sqlite3_errmsg(db_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+        return sqlite3_errmsg(db_);
+
+    auto fail = [&] {
+        std::string message = sqlite3_errmsg(db_);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return message;
+    };
+    const auto now = Clock::now();
+    for (const auto& aor : aors) {
+        bind_text(del.stmt, 1, aor);
+        if (sqlite3_step(del.stmt) != SQLITE_DONE) return fail();
+        sqlite3_reset(del.stmt);
+        // The current state, not the state when the AOR was marked: the newest wins.
+        for (const auto& b : index_.lookup(aor, now)) {
+            std::string path = join_path(b.path);
+            sqlite3_stmt* s = ins.stmt;
+            bind_text(s, 1, b.aor);
+            bind_text(s, 2, b.contact);
+            sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
+            sqlite3_bind_int(s, 4, b.q_permille);
+            bind_text(s, 5, b.call_id);
+            sqlite3_bind_int64(s, 6, b.cseq);
+            bind_text(s, 7, b.transport);
+            bind_text(s, 8, b.source_address);
+            sqlite3_bind_int(s, 9, b.source_port);
+            bind_text(s, 10, b.user_agent);
+            bind_text(s, 11, path);
+            bind_text(s, 12, b.instance);
+            sqlite3_bind_int64(s, 13, b.reg_id);
+            sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
+            if (sqlite3_step(s) != SQLITE_DONE) return fail();
+            sqlite3_reset(s);
+        }
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail();
+    return {};
+}
+
+}  // namespace sipproxy::registrar

@@ -1,0 +1,206 @@
+// The LocationStore contract, run against both implementations.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "store_fixtures.hpp"
+
+using namespace sipproxy::registrar;
+using namespace std::chrono_literals;
+using sipproxy::registrar::test::MemoryStore;
+using sipproxy::registrar::test::SqliteStore;
+
+namespace {
+
+const TimePoint t0 = TimePoint(std::chrono::seconds(1'700'000'000));
+
+Binding binding(std::string aor, std::string contact, TimePoint expires_at,
+                std::uint16_t q = 1000) {
+    Binding b;
+    b.aor = std::move(aor);
+    b.contact = std::move(contact);
+    b.expires_at = expires_at;
+    b.q_permille = q;
+    b.call_id = "cid";
+    b.cseq = 1;
+    b.transport = "udp";
+    b.source_address = "192.0.2.1";
+    b.source_port = 5060;
+    b.registered_at = t0;
+    return b;
+}
+
+// A Mutation that replaces the bindings with `next`.
+LocationStore::Mutation set_to(std::vector<Binding> next) {
+    return [next = std::move(next)](std::vector<Binding>& bindings) {
+        bindings = next;
+        return true;
+    };
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("location store apply, lookup, remove", "[store]", MemoryStore, SqliteStore) {
+    TestType fixture;
+    LocationStore& store = fixture.get();
+
+    REQUIRE(store.apply("alice@example.test", t0,
+                        set_to({binding("ignored", "sip:a@192.0.2.1", t0 + 60s, 500),
+                                binding("", "sip:b@192.0.2.1", t0 + 120s, 800)})));
+    CHECK(store.count() == 2);
+
+    auto found = store.lookup("alice@example.test", t0);
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].contact == "sip:b@192.0.2.1");  // higher q first
+    CHECK(found[0].aor == "alice@example.test");   // the store sets the AOR
+    CHECK(found[1].aor == "alice@example.test");
+    CHECK(store.lookup("bob@example.test", t0).empty());
+
+    SECTION("a mutation that returns false changes nothing") {
+        CHECK_FALSE(store.apply("alice@example.test", t0, [](std::vector<Binding>& bindings) {
+            bindings.clear();
+            return false;
+        }));
+        CHECK(store.lookup("alice@example.test", t0).size() == 2);
+    }
+
+    SECTION("the mutation sees only live bindings; expired ones it leaves are dropped") {
+        store.apply("alice@example.test", t0 + 90s, [](std::vector<Binding>& bindings) {
+            REQUIRE(bindings.size() == 1);
+            CHECK(bindings[0].contact == "sip:b@192.0.2.1");
+            bindings.push_back(binding("", "sip:dead@192.0.2.1", t0));
+            return true;
+        });
+        CHECK(store.count() == 1);
+    }
+
+    SECTION("an exception in the mutation changes nothing") {
+        CHECK_THROWS(store.apply("alice@example.test", t0, [](std::vector<Binding>& bindings) {
+            bindings.clear();
+            throw std::runtime_error("boom");
+            return true;
+        }));
+        CHECK(store.lookup("alice@example.test", t0).size() == 2);
+    }
+
+    SECTION("an empty result removes the AOR") {
+        store.apply("alice@example.test", t0, set_to({}));
+        CHECK(store.count() == 0);
+        CHECK(store.list("", t0).empty());
+    }
+
+    SECTION("remove_aor") {
+        CHECK(store.remove_aor("alice@example.test") == 2);
+        CHECK(store.remove_aor("alice@example.test") == 0);
+        CHECK(store.count() == 0);
+    }
+
+    SECTION("list: all, one AOR, a limit") {
+        store.apply("bob@example.test", t0, set_to({binding("", "sip:bob@192.0.2.2", t0 + 60s)}));
+        store.apply("aaron@example.test", t0,
+                    set_to({binding("", "sip:aaron@192.0.2.3", t0 + 60s)}));
+        auto all = store.list("", t0);
+        REQUIRE(all.size() == 4);
+        CHECK(all[0].aor == "aaron@example.test");
+        CHECK(all[1].contact == "sip:b@192.0.2.1");
+        CHECK(all[2].contact == "sip:a@192.0.2.1");
+        CHECK(all[3].aor == "bob@example.test");
+        CHECK(store.list("bob@example.test", t0).size() == 1);
+        CHECK(store.list("", t0, 3).size() == 3);
+        CHECK(store.list("", t0 + 61s).size() == 1);  // only b, alive until t0+120s
+    }
+
+    SECTION("purge_expired") {
+        CHECK(store.purge_expired(t0 + 60s) == 1);
+        CHECK(store.count() == 1);
+        CHECK(store.purge_expired(t0 + 60s) == 0);
+        CHECK(store.purge_expired(t0 + 1h) == 1);
+        CHECK(store.count() == 0);
+    }
+
+    SECTION("flows are indexed, and forgotten with their bindings") {
+        auto b = binding("", "sip:c@192.0.2.1", t0 + 60s);
+        b.flow_id = 9;
+        store.apply("carol@example.test", t0, set_to({b}));
+        store.apply("dave@example.test", t0, set_to({b}));
+        CHECK(store.aors_using_flow(9) ==
+              std::vector<std::string>{"carol@example.test", "dave@example.test"});
+        store.remove_aor("carol@example.test");
+        CHECK(store.aors_using_flow(9) == std::vector<std::string>{"dave@example.test"});
+        store.purge_expired(t0 + 61s);
+        CHECK(store.aors_using_flow(9).empty());
+    }
+
+    SECTION("load adds bindings as they are") {
+        auto c = binding("carol@example.test", "sip:c@192.0.2.1", t0 + 60s);
+        c.flow_id = 5;
+        store.load({c, binding("carol@example.test", "sip:c2@192.0.2.1", t0 + 60s)});
+        CHECK(store.lookup("carol@example.test", t0).size() == 2);
+        CHECK(store.aors_using_flow(5) == std::vector<std::string>{"carol@example.test"});
+        CHECK(store.count() == 4);
+    }
+    CHECK(store.flush());
+}
+
+TEMPLATE_TEST_CASE("location store keeps every field", "[store]", MemoryStore, SqliteStore) {
+    TestType fixture;
+    Binding b = binding("alice@example.test", "sip:alice@[2001:db8::1]:5070;transport=tcp",
+                        t0 + 3600s, 250);
+    b.flow_id = 1234567890123ULL;
+    b.user_agent = "Phone \"quoted\" \xc3\xa9";
+    b.path = {"<sip:p1.example.test;lr>", "<sip:p2.example.test;lr;ob>"};
+    b.instance = "<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>";
+    b.reg_id = 3;
+    b.cseq = 4000000000u;
+    b.source_address = "2001:db8::1";
+    b.source_port = 65535;
+    b.transport = "tls";
+    b.registered_at = t0 + 1500ms;
+    fixture.get().apply("alice@example.test", t0, set_to({b}));
+    auto found = fixture.get().lookup("alice@example.test", t0);
+    REQUIRE(found.size() == 1);
+    const Binding& f = found[0];
+    CHECK(f.contact == b.contact);
+    CHECK(f.expires_at == b.expires_at);
+    CHECK(f.q_permille == 250);
+    CHECK(f.call_id == b.call_id);
+    CHECK(f.cseq == b.cseq);
+    CHECK(f.transport == b.transport);
+    CHECK(f.source_address == b.source_address);
+    CHECK(f.source_port == b.source_port);
+    CHECK(f.flow_id == b.flow_id);
+    CHECK(f.user_agent == b.user_agent);
+    CHECK(f.path == b.path);
+    CHECK(f.instance == b.instance);
+    CHECK(f.reg_id == b.reg_id);
+    CHECK(f.registered_at == b.registered_at);
+}
+
+TEMPLATE_TEST_CASE("location store under concurrent workers", "[store][threads]", MemoryStore,
+                   SqliteStore) {
+    TestType fixture;
+    LocationStore& store = fixture.get();
+    constexpr int kThreads = 4, kAors = 100;
+    std::atomic<int> shared_updates{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < kThreads; ++t) {
+        workers.emplace_back([&, t] {
+            for (int i = 0; i < kAors; ++i) {
+                std::string aor = "u" + std::to_string(t) + "-" + std::to_string(i) + "@x.test";
+                store.apply(aor, t0, set_to({binding("", "sip:" + aor, t0 + 60s)}));
+                // Every thread appends to one shared AOR: no update may be lost.
+                store.apply("shared@x.test", t0, [&](std::vector<Binding>& bindings) {
+                    bindings.push_back(
+                        binding("", "sip:s" + std::to_string(t * kAors + i) + "@x.test", t0 + 60s));
+                    shared_updates.fetch_add(1);
+                    return true;
+                });
+                store.lookup(aor, t0);
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    CHECK(store.count() == static_cast<std::size_t>(2 * kThreads * kAors));
+    CHECK(store.lookup("shared@x.test", t0).size() == static_cast<std::size_t>(kThreads * kAors));
+    CHECK(store.flush());
+}
