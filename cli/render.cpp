@@ -1,0 +1,178 @@
+#include "render.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "table.hpp"
+
+namespace sipproxyctl {
+
+namespace {
+
+using nlohmann::json;
+
+// The array `result[key]`, or an empty one.
+const json& list(const json& result, const char* key) {
+    static const json empty = json::array();
+    if (!result.is_object()) return empty;
+    auto it = result.find(key);
+    return it != result.end() && it->is_array() ? *it : empty;
+}
+
+const json& field(const json& object, const char* key) {
+    static const json null;
+    if (!object.is_object()) return null;
+    auto it = object.find(key);
+    return it == object.end() ? null : *it;
+}
+
+void print_table_or(const Table& table, const char* nothing, std::ostream& out) {
+    if (table.empty())
+        out << nothing << '\n';
+    else
+        table.print(out);
+}
+
+void status(const json&, const json& r, std::ostream& out) {
+    const auto& counts = field(r, "counts");
+    std::string listeners;
+    for (const auto& l : list(r, "listeners"))
+        listeners += (listeners.empty() ? "" : ", ") + cell(l);
+    const auto& auth = field(r, "auth_enabled");
+    std::vector<std::pair<std::string, std::string>> rows{
+        {"version", cell(r, "version")},
+        {"pid", cell(r, "pid")},
+        {"uptime", duration(field(r, "uptime_s"))},
+        {"config", cell(r, "config_file")},
+        {"workers", cell(r, "workers")},
+        {"auth", auth.is_boolean() ? (auth.get<bool>() ? "enabled" : "disabled") : "-"},
+        {"listeners", listeners.empty() ? "-" : listeners},
+        {"registrations",
+         cell(counts, "registrations") + " AORs, " + cell(counts, "bindings") + " bindings"},
+        {"transactions", cell(counts, "transactions")},
+        {"calls", cell(counts, "calls")},
+    };
+    std::size_t width = 0;
+    for (const auto& [k, v] : rows) width = std::max(width, k.size());
+    for (const auto& [k, v] : rows)
+        out << k << ':' << std::string(width - k.size() + 2, ' ') << v << '\n';
+}
+
+void registrations(const json& args, const json& r, std::ostream& out) {
+    Table t({"AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE", "USER-AGENT"});
+    t.align_right(2);
+    for (const auto& b : list(r, "registrations"))
+        t.add_row({cell(b, "aor"), cell(b, "contact"), duration(field(b, "expires_in")),
+                   q_value(field(b, "q")), cell(b, "transport"), cell(b, "source"),
+                   cell(b, "user_agent")});
+    std::string nothing = "no registrations";
+    if (args.contains("aor")) nothing += " for " + cell(args["aor"]);
+    print_table_or(t, nothing.c_str(), out);
+}
+
+void routes(const json&, const json& r, std::ostream& out) {
+    Table t({"NAME", "MATCH", "STRIP", "PREFIX", "GATEWAYS", "STRATEGY"});
+    t.align_right(2);
+    for (const auto& route : list(r, "routes"))
+        t.add_row({cell(route, "name"), cell(route, "match"), cell(route, "strip"),
+                   cell(route, "prefix"), cell(route, "gateways"), cell(route, "strategy")});
+    print_table_or(t, "no routes", out);
+}
+
+void gateways(const json&, const json& r, std::ostream& out) {
+    Table t({"NAME", "URI", "STATE", "LAST-PROBE", "LAST-RESULT"});
+    for (const auto& g : list(r, "gateways"))
+        t.add_row({cell(g, "name"), cell(g, "uri"), cell(g, "state"), cell(g, "last_probe"),
+                   cell(g, "last_result")});
+    print_table_or(t, "no gateways", out);
+}
+
+void calls(const json&, const json& r, std::ostream& out) {
+    Table t({"CALL-ID", "CALLER", "CALLEE", "STATE", "DURATION"});
+    t.align_right(4);
+    for (const auto& c : list(r, "calls"))
+        t.add_row({cell(c, "call_id"), cell(c, "caller"), cell(c, "callee"), cell(c, "state"),
+                   duration(field(c, "duration_s"))});
+    print_table_or(t, "no calls", out);
+}
+
+void stats(const json&, const json& r, std::ostream& out) {
+    Table t({"COUNTER", "VALUE"});
+    t.align_right(1);
+    const auto& counters = field(r, "stats");
+    if (counters.is_object())
+        for (const auto& [name, value] : counters.items())
+            t.add_row({cell(json(name)), cell(value)});
+    print_table_or(t, "no counters", out);
+}
+
+void reload(const json&, const json& r, std::ostream& out) {
+    const auto& changed = list(r, "changed");
+    if (changed.empty()) {
+        out << "reloaded: no changes\n";
+        return;
+    }
+    out << "reloaded: " << changed.size() << (changed.size() == 1 ? " change\n" : " changes\n");
+    for (const auto& c : changed) out << "  " << cell(c) << '\n';
+}
+
+void registration_add(const json& args, const json&, std::ostream& out) {
+    out << "added " << cell(args, "contact") << " to " << cell(args, "aor") << '\n';
+}
+
+void registration_remove(const json& args, const json& r, std::ostream& out) {
+    const auto& n = field(r, "removed");
+    out << "removed " << cell(n) << (n == 1 ? " binding" : " bindings") << " of "
+        << cell(args, "aor") << '\n';
+}
+
+void gateway_enable(const json& args, const json&, std::ostream& out) {
+    out << "gateway " << cell(args, "name") << " enabled\n";
+}
+
+void gateway_disable(const json& args, const json&, std::ostream& out) {
+    out << "gateway " << cell(args, "name") << " disabled\n";
+}
+
+using Renderer = std::function<void(const json& args, const json& result, std::ostream&)>;
+
+const std::map<std::string_view, Renderer>& renderers() {
+    static const std::map<std::string_view, Renderer> table{
+        {"status", status},
+        {"show_registrations", registrations},
+        {"show_routes", routes},
+        {"show_gateways", gateways},
+        {"show_calls", calls},
+        {"show_stats", stats},
+        {"reload", reload},
+        {"registration_add", registration_add},
+        {"registration_remove", registration_remove},
+        {"gateway_enable", gateway_enable},
+        {"gateway_disable", gateway_disable},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::string q_value(const json& q) {
+    if (!q.is_number()) return cell(q);
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", q.get<double>());
+    std::string s = text;
+    while (s.size() > 3 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+    return s;
+}
+
+void print_human(std::string_view cmd, const json& args, const json& result, std::ostream& out) {
+    const auto& all = renderers();
+    if (auto it = all.find(cmd); it != all.end())
+        it->second(args, result, out);
+    else
+        out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace sipproxyctl

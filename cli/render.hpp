@@ -1,0 +1,17 @@
+#pragma once
+// Human output for each control command's result (the shapes are in
+// docs/control-protocol.md). Scripts use --json instead, which prints the result as is.
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string_view>
+
+namespace sipproxyctl {
+
+// `args` are the request's arguments, for messages such as "gateway carrier-a disabled".
+void print_human(std::string_view cmd, const nlohmann::json& args, const nlohmann::json& result,
+                 std::ostream& out);
+
+// q as SIP writes it: "1.0", "0.5", "0.125"; "-" when absent.
+std::string q_value(const nlohmann::json& q);
+
+}  // namespace sipproxyctl

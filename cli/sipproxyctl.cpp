@@ -1,0 +1,212 @@
+// sipproxyctl: the admin CLI. Parses the command line, sends one request over the control
+// socket (docs/control-protocol.md) and prints the result for humans or, with --json, as
+// is for scripts. Exit status: 0 ok, 1 the command failed, 2 usage error, 3 the daemon
+// cannot be reached.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "config_file.hpp"
+#include "control_client.hpp"
+#include "render.hpp"
+
+#ifndef SIPPROXY_VERSION
+#define SIPPROXY_VERSION "0.1.0"
+#endif
+
+namespace {
+
+using nlohmann::json;
+
+enum ExitStatus { exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3 };
+
+struct Options {
+    std::string config_file;  // -c; empty: not given
+    std::string socket;       // --socket; empty: not given
+    bool json = false;
+    double timeout_s = 5;
+};
+
+// What the command line asks for: a control request, or `config check`.
+struct Invocation {
+    std::string cmd;  // control command name, or "config check"
+    json args = json::object();
+    std::string check_file;
+};
+
+void print_json(const json& value) {
+    std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+}
+
+std::optional<std::string> given(const std::string& value) {
+    if (value.empty()) return std::nullopt;
+    return value;
+}
+
+// `config check [FILE]`: validates locally, no daemon involved.
+int config_check(const Options& options, const std::string& file_arg) {
+    std::string file = !file_arg.empty()              ? file_arg
+                       : !options.config_file.empty() ? options.config_file
+                                                      : sipproxyctl::default_config_path().string();
+    auto loaded = sipproxy::config::load_file(file);
+    if (options.json) {
+        json out{{"file", file}, {"ok", loaded.has_value()}};
+        if (!loaded) {
+            const auto& e = loaded.error();
+            out["error"] = {{"file", e.file}, {"line", e.line},       {"column", e.column},
+                            {"key", e.key},   {"message", e.message}, {"text", e.to_string()}};
+        }
+        print_json(out);
+    } else if (loaded) {
+        std::cout << file << ": OK\n";
+    }
+    if (!loaded) {
+        std::cerr << loaded.error().to_string() << '\n';
+        return exit_failed;
+    }
+    return exit_ok;
+}
+
+int control_command(const Options& options, const Invocation& what) {
+    auto socket = sipproxyctl::find_socket(given(options.socket), given(options.config_file));
+    if (!socket) {
+        std::cerr << "sipproxyctl: " << socket.error() << '\n';
+        return exit_failed;
+    }
+    try {
+        auto timeout = std::chrono::milliseconds(static_cast<long long>(options.timeout_s * 1000));
+        sipproxyctl::ControlClient client(*socket, timeout);
+        json response = client.call(what.cmd, what.args);
+        if (!response["ok"].get<bool>()) {
+            const auto& error = response.value("error", json("(no message)"));
+            std::cerr << "sipproxyctl: "
+                      << (error.is_string() ? error.get<std::string>() : error.dump()) << '\n';
+            return exit_failed;
+        }
+        json result = response.value("result", json::object());
+        if (options.json)
+            print_json(result);
+        else
+            sipproxyctl::print_human(what.cmd, what.args, result, std::cout);
+        return exit_ok;
+    } catch (const sipproxyctl::Unreachable& e) {
+        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        return exit_unreachable;
+    } catch (const sipproxyctl::BadReply& e) {
+        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        return exit_failed;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Control a running sipproxyd (SIP proxy and registrar) over its control socket.",
+                 "sipproxyctl"};
+    app.footer(
+        "Exit status: 0 ok, 1 the command failed, 2 usage error, 3 sipproxyd unreachable.\n"
+        "See sipproxyctl(8).");
+    // Global options may also follow the command: `sipproxyctl show calls --json`.
+    app.fallthrough();
+    app.require_subcommand(1, 1);
+    app.set_version_flag("--version", "sipproxyctl " SIPPROXY_VERSION);
+
+    Options options;
+    auto* config_opt =
+        app.add_option("-c,--config", options.config_file,
+                       "config file naming the control socket (default: ./conf/sipproxy.toml "
+                       "if it exists, else /etc/sipproxy/sipproxy.toml)")
+            ->type_name("FILE");
+    app.add_option("--socket", options.socket, "control socket to use (overrides -c)")
+        ->type_name("PATH")
+        ->excludes(config_opt);
+    app.add_flag("--json", options.json, "print the result as JSON, for scripts");
+    app.add_option("--timeout", options.timeout_s,
+                   "seconds to wait for sipproxyd to accept and answer (default 5)")
+        ->type_name("SECONDS")
+        ->check(CLI::PositiveNumber);
+
+    Invocation what;
+    auto set = [&what](std::string cmd) { return [&what, cmd] { what.cmd = cmd; }; };
+
+    app.add_subcommand("status", "version, uptime, listeners and counts")->callback(set("status"));
+
+    auto* show = app.add_subcommand("show", "show live state")->require_subcommand(1, 1);
+    std::string aor_filter;
+    auto* regs = show->add_subcommand("registrations", "bindings: AOR, contact, expires, q, ...");
+    regs->add_option("AOR", aor_filter, "only this address-of-record");
+    regs->callback([&] {
+        what.cmd = "show_registrations";
+        if (!aor_filter.empty()) what.args["aor"] = aor_filter;
+    });
+    show->add_subcommand("routes", "route table in match order")->callback(set("show_routes"));
+    show->add_subcommand("gateways", "gateways, state and last probe")
+        ->callback(set("show_gateways"));
+    show->add_subcommand("calls", "active calls (dialogs)")->callback(set("show_calls"));
+    show->add_subcommand("stats", "counters")->callback(set("show_stats"));
+
+    app.add_subcommand("reload", "re-read the config file; print what changed or the error")
+        ->callback(set("reload"));
+
+    auto* registration =
+        app.add_subcommand("registration", "add or remove bindings")->require_subcommand(1, 1);
+    std::string reg_aor, reg_contact;
+    long long expires = -1;
+    auto* add = registration->add_subcommand("add", "add a static binding");
+    add->add_option("AOR", reg_aor, "address-of-record, e.g. sip:alice@example.test")->required();
+    add->add_option("CONTACT", reg_contact, "contact URI, e.g. sip:alice@192.0.2.10:5060")
+        ->required();
+    add->add_option("--expires", expires, "seconds (default: registrar.default_expires)")
+        ->type_name("N")
+        ->check(CLI::NonNegativeNumber);
+    add->callback([&] {
+        what.cmd = "registration_add";
+        what.args = {{"aor", reg_aor}, {"contact", reg_contact}};
+        if (expires >= 0) what.args["expires"] = expires;
+    });
+    auto* remove = registration->add_subcommand("remove", "remove one binding, or all of an AOR");
+    remove->add_option("AOR", reg_aor, "address-of-record")->required();
+    remove->add_option("CONTACT", reg_contact, "only this contact");
+    remove->callback([&] {
+        what.cmd = "registration_remove";
+        what.args = {{"aor", reg_aor}};
+        if (!reg_contact.empty()) what.args["contact"] = reg_contact;
+    });
+
+    auto* gateway =
+        app.add_subcommand("gateway", "enable or disable a gateway")->require_subcommand(1, 1);
+    std::string gateway_name;
+    auto* enable =
+        gateway->add_subcommand("enable", "use the gateway again (probes decide up/down)");
+    enable->add_option("NAME", gateway_name, "gateway name")->required();
+    enable->callback([&] {
+        what.cmd = "gateway_enable";
+        what.args = {{"name", gateway_name}};
+    });
+    auto* disable = gateway->add_subcommand("disable", "stop routing to the gateway");
+    disable->add_option("NAME", gateway_name, "gateway name")->required();
+    disable->callback([&] {
+        what.cmd = "gateway_disable";
+        what.args = {{"name", gateway_name}};
+    });
+
+    auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1, 1);
+    auto* check = config->add_subcommand(
+        "check", "validate a config file locally (default: -c FILE or the default config)");
+    check->add_option("FILE", what.check_file, "config file to check");
+    check->callback([&] { what.cmd = "config check"; });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version are "errors" with exit code 0; every real one is a usage error.
+        return app.exit(e) == 0 ? exit_ok : exit_usage;
+    }
+
+    if (what.cmd == "config check") return config_check(options, what.check_file);
+    return control_command(options, what);
+}

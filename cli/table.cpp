@@ -1,0 +1,100 @@
+#include "table.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace sipproxyctl {
+
+using nlohmann::json;
+
+Table::Table(std::vector<std::string> headers)
+    : headers_(std::move(headers)), right_(headers_.size(), false) {}
+
+void Table::align_right(std::size_t column) {
+    if (column < right_.size()) right_[column] = true;
+}
+
+void Table::add_row(std::vector<std::string> cells) {
+    cells.resize(headers_.size(), "-");
+    rows_.push_back(std::move(cells));
+}
+
+void Table::print(std::ostream& out) const {
+    std::vector<std::size_t> width(headers_.size(), 0);
+    auto measure = [&](const std::vector<std::string>& row) {
+        for (std::size_t c = 0; c < row.size(); ++c)
+            width[c] = std::max(width[c], display_width(row[c]));
+    };
+    measure(headers_);
+    for (const auto& row : rows_) measure(row);
+
+    auto print_row = [&](const std::vector<std::string>& row) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            std::string pad(width[c] - display_width(row[c]), ' ');
+            if (c > 0) line += "  ";
+            line += right_[c] ? pad + row[c] : row[c] + pad;
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        out << line << '\n';
+    };
+    print_row(headers_);
+    for (const auto& row : rows_) print_row(row);
+}
+
+std::size_t display_width(const std::string& text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+std::string cell(const json& value) {
+    std::string text;
+    switch (value.type()) {
+        case json::value_t::null:
+        case json::value_t::discarded:
+            return "-";
+        case json::value_t::string:
+            text = value.get<std::string>();
+            break;
+        case json::value_t::boolean:
+            return value.get<bool>() ? "yes" : "no";
+        case json::value_t::array:
+            for (const auto& item : value) {
+                if (!text.empty()) text += ',';
+                text += cell(item);
+            }
+            break;
+        default:
+            text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    if (text.empty()) return "-";
+    for (auto& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return text;
+}
+
+std::string cell(const json& object, const char* key) {
+    if (!object.is_object()) return "-";
+    auto it = object.find(key);
+    return it == object.end() ? "-" : cell(*it);
+}
+
+std::string duration(const json& seconds) {
+    if (!seconds.is_number()) return cell(seconds);
+    double value = seconds.get<double>();
+    if (value < 0) return "-";
+    auto s = static_cast<long long>(std::floor(value));
+    char text[48];
+    if (s < 60)
+        std::snprintf(text, sizeof text, "%llds", s);
+    else if (s < 3600)
+        std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
+    else if (s < 86400)
+        std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+    else
+        std::snprintf(text, sizeof text, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+    return text;
+}
+
+}  // namespace sipproxyctl

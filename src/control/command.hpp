@@ -1,0 +1,31 @@
+#pragma once
+// The commands the control socket answers: a table of plain functions from the request's
+// "args" object to the response's "result" object (see docs/control-protocol.md).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sipproxy::control {
+
+// Thrown by a handler for a failure the operator should see; its message becomes the
+// response's "error" (sipproxyctl prints it and exits 1). Any other exception is answered
+// as "internal error: ..." and never stops the daemon.
+struct CommandError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+using Handler = std::function<nlohmann::json(const nlohmann::json& args)>;
+using CommandTable = std::map<std::string, Handler, std::less<>>;
+
+// Argument helpers for handlers: they throw CommandError with the protocol's wording,
+// e.g. "missing argument 'aor'", "argument 'expires' must be an integer".
+std::string required_string(const nlohmann::json& args, std::string_view name);
+std::optional<std::string> optional_string(const nlohmann::json& args, std::string_view name);
+std::optional<std::int64_t> optional_integer(const nlohmann::json& args, std::string_view name);
+
+}  // namespace sipproxy::control

@@ -1,0 +1,202 @@
+#include "control/control_server.hpp"
+
+#include <sys/stat.h>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "base/log.hpp"
+#include "control/request.hpp"
+
+namespace sipproxy::control {
+
+namespace {
+
+using asio::awaitable;
+using asio::local::stream_protocol;
+using namespace asio::experimental::awaitable_operators;
+// Errors as values: `read() || watchdog()` finishes with the first operation that
+// *succeeds*, so a read that fails (peer closed) must still complete normally.
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+}  // namespace
+
+struct ControlServerState {
+    ControlServerState(asio::io_context& io, std::filesystem::path p, CommandTable c,
+                       ControlLimits l)
+        : path(std::move(p)), commands(std::move(c)), limits(l), acceptor(io) {}
+
+    std::filesystem::path path;
+    CommandTable commands;
+    ControlLimits limits;
+    stream_protocol::acceptor acceptor;
+    SocketFileId file_id;
+    std::set<stream_protocol::socket*> connections;  // open ones, closed by stop()
+    bool stopped = false;
+};
+
+namespace {
+
+awaitable<void> watchdog(std::chrono::milliseconds timeout) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+// Registers an open connection so stop() can close it.
+class ConnectionEntry {
+  public:
+    ConnectionEntry(std::set<stream_protocol::socket*>& set, stream_protocol::socket& s)
+        : set_(set), socket_(&s) {
+        set_.insert(socket_);
+    }
+    ~ConnectionEntry() { set_.erase(socket_); }
+    ConnectionEntry(const ConnectionEntry&) = delete;
+    ConnectionEntry& operator=(const ConnectionEntry&) = delete;
+
+  private:
+    std::set<stream_protocol::socket*>& set_;
+    stream_protocol::socket* socket_;
+};
+
+struct ReadResult {
+    std::error_code ec;
+    std::size_t length = 0;  // of the line, newline included
+};
+
+using LineBuffer = asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>>;
+
+awaitable<ReadResult> read_line(stream_protocol::socket& socket, LineBuffer buffer) {
+    auto [ec, n] = co_await asio::async_read_until(socket, buffer, '\n', use_tuple);
+    co_return ReadResult{ec, n};
+}
+
+awaitable<std::error_code> write_line(stream_protocol::socket& socket, std::string line) {
+    line += '\n';
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(line), use_tuple);
+    (void)n;
+    co_return ec;
+}
+
+// One conversation with one client: request line in, response line out, until the client
+// closes, goes idle, or breaks the rules.
+awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol::socket socket) {
+    ConnectionEntry entry(state->connections, socket);
+    const auto& limits = state->limits;
+    const auto timeout = limits.idle_timeout;
+
+    if (state->connections.size() > limits.max_connections) {
+        co_await (write_line(socket, error_response(nullptr, "too many control connections")) ||
+                  watchdog(timeout));
+        co_return;
+    }
+
+    std::string buffer;
+    for (;;) {
+        auto read = co_await (read_line(socket, asio::dynamic_buffer(buffer, limits.max_request)) ||
+                              watchdog(timeout));
+        if (read.index() == 1) {
+            log::debug("control: closing a connection idle for {} ms", timeout.count());
+            co_return;
+        }
+        auto [ec, length] = std::get<0>(read);
+        if (ec == asio::error::not_found) {  // the buffer filled up without a newline
+            co_await (
+                write_line(socket, error_response(nullptr, "bad request: request exceeds " +
+                                                               std::to_string(limits.max_request) +
+                                                               " bytes")) ||
+                watchdog(timeout));
+            co_return;
+        }
+        if (ec) co_return;  // closed by the client (eof) or by stop()
+
+        std::string_view line(buffer.data(), length - 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // from `socat -` etc.
+        std::string response;
+        if (line.find_first_not_of(" \t") != std::string_view::npos)
+            response = handle_request(state->commands, line);
+        buffer.erase(0, length);
+        if (response.empty()) continue;  // blank lines are ignored
+
+        auto written = co_await (write_line(socket, std::move(response)) || watchdog(timeout));
+        if (written.index() == 1 || std::get<0>(written)) co_return;
+    }
+}
+
+awaitable<void> accept_loop(std::shared_ptr<ControlServerState> state) {
+    for (;;) {
+        auto [ec, socket] = co_await state->acceptor.async_accept(use_tuple);
+        if (state->stopped || ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            // e.g. EMFILE: keep the daemon up, try again shortly.
+            log::warn("control: accept on {}: {}", state->path.string(), ec.message());
+            asio::steady_timer pause(co_await asio::this_coro::executor,
+                                     std::chrono::milliseconds(100));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        asio::co_spawn(state->acceptor.get_executor(), serve(state, std::move(socket)),
+                       asio::detached);
+    }
+}
+
+}  // namespace
+
+ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path,
+                             CommandTable commands, ControlLimits limits)
+    : state_(std::make_shared<ControlServerState>(io, std::move(socket_path), std::move(commands),
+                                                  limits)) {
+    auto& st = *state_;
+    claim_socket_path(st.path);
+
+    auto fail = [&](const char* what, const std::error_code& ec) {
+        throw ControlSocketError("control socket " + st.path.string() + ": " + what + ": " +
+                                 ec.message());
+    };
+    std::error_code ec;
+    st.acceptor.open(stream_protocol(), ec);
+    if (ec) fail("socket", ec);
+    // Linux applies a socket's own mode to the file bind() creates: restricting it first
+    // leaves no moment where the file is more open than 0660, without touching the
+    // process-wide umask. chmod afterwards makes it exact whatever the umask.
+    ::fchmod(st.acceptor.native_handle(), socket_file_mode);
+    st.acceptor.bind(stream_protocol::endpoint(st.path.string()), ec);
+    if (ec) fail("bind", ec);
+    st.file_id = socket_file_id(st.path);
+    if (::chmod(st.path.c_str(), socket_file_mode) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        remove_socket_file(st.path, st.file_id);
+        fail("chmod", ec);
+    }
+    st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        remove_socket_file(st.path, st.file_id);
+        fail("listen", ec);
+    }
+    asio::co_spawn(io, accept_loop(state_), asio::detached);
+    log::info("control: listening on {}", st.path.string());
+}
+
+ControlServer::~ControlServer() {
+    stop();
+}
+
+void ControlServer::stop() {
+    auto& st = *state_;
+    if (st.stopped) return;
+    st.stopped = true;
+    std::error_code ec;
+    st.acceptor.close(ec);
+    for (auto* socket : st.connections) socket->close(ec);
+    remove_socket_file(st.path, st.file_id);
+}
+
+const std::filesystem::path& ControlServer::socket_path() const {
+    return state_->path;
+}
+
+}  // namespace sipproxy::control

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""sipproxyctl as an operator and a script see it: exit codes, messages, output.
+
+Needs only the sipproxyctl binary: the daemon is either absent (exit 3) or played by a
+small fake control server speaking docs/control-protocol.md. Tests against the real
+sipproxyd live elsewhere.
+
+Environment: SIPPROXYCTL (path of the binary), SIPPROXY_SOURCE (repository root).
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import unittest
+
+SIPPROXYCTL = os.environ.get("SIPPROXYCTL", "sipproxyctl")
+SOURCE = os.environ.get(
+    "SIPPROXY_SOURCE", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SHIPPED_CONFIG = os.path.join(SOURCE, "conf", "sipproxy.toml")
+
+
+def run(*args, cwd=None, timeout=20):
+    return subprocess.run([SIPPROXYCTL, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+class FakeDaemon:
+    """Answers control requests from a table {cmd: result | Exception(message)}.
+
+    mode "answer" (default), "silent" (accept, never answer) or "hangup" (close at once).
+    """
+
+    def __init__(self, path, answers, mode="answer"):
+        self.path, self.answers, self.mode = path, answers, mode
+        self.requests = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.open = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.open.append(conn)
+            if self.mode == "hangup":
+                conn.close()
+                continue
+            if self.mode == "silent":
+                continue
+            threading.Thread(target=self._conversation, args=(conn,), daemon=True).start()
+
+    def _conversation(self, conn):
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                req = json.loads(line)
+                self.requests.append(req)
+                answer = self.answers.get(req["cmd"], Exception(f"unknown command '{req['cmd']}'"))
+                resp = {"v": 1, "id": req.get("id")}
+                if isinstance(answer, Exception):
+                    resp.update(ok=False, error=str(answer))
+                else:
+                    resp.update(ok=True, result=answer)
+                f.write((json.dumps(resp) + "\n").encode())
+                f.flush()
+
+    def close(self):
+        self.sock.close()
+        for c in self.open:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+STATUS = {
+    "version": "0.1.0", "pid": 4242, "uptime_s": 3725, "config_file": "/etc/sipproxy/sipproxy.toml",
+    "workers": 2, "auth_enabled": True,
+    "listeners": ["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"],
+    "counts": {"registrations": 2, "bindings": 3, "transactions": 1, "calls": 0},
+}
+REGISTRATIONS = {"registrations": [
+    {"aor": "sip:alice@example.test", "contact": "sip:alice@192.0.2.10:5062", "expires_in": 3599,
+     "q": 1.0, "transport": "udp", "source": "192.0.2.10:5062", "user_agent": "Phone/1.0\x1b[31m",
+     "instance": "", "path": []},
+    {"aor": "sip:bob@example.test", "contact": "sip:bob@192.0.2.11", "expires_in": 59,
+     "q": 0.5, "transport": "tcp", "source": "192.0.2.11:40000", "user_agent": "",
+     "instance": "<urn:uuid:1>", "path": ["<sip:edge.example.test;lr>"]},
+]}
+
+
+class NoDaemon(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sipproxyctl-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_missing_socket_is_exit_3_with_an_actionable_message(self):
+        path = os.path.join(self.dir, "var", "sipproxy.sock")
+        r = run("--socket", path, "status")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(r.stderr.strip(), f"sipproxyctl: cannot reach sipproxyd at {path}: "
+                         "No such file or directory (is it running?)")
+        self.assertEqual(r.stdout, "")
+
+    def test_socket_found_through_the_config_file(self):
+        config = os.path.join(self.dir, "sipproxy.toml")
+        shutil.copy(SHIPPED_CONFIG, config)
+        r = run("-c", config, "show", "registrations")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn(f"cannot reach sipproxyd at {self.dir}/var/sipproxy.sock", r.stderr)
+
+    def test_refused_stale_socket_is_exit_3(self):
+        path = os.path.join(self.dir, "stale.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.close()  # the file stays, nobody listens: what a crashed daemon leaves
+        r = run("--socket", path, "status")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("Connection refused (is it running?)", r.stderr)
+
+
+class ConfigCheck(unittest.TestCase):
+    def test_shipped_config_is_ok(self):
+        r = run("config", "check", SHIPPED_CONFIG)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, f"{SHIPPED_CONFIG}: OK\n")
+
+    def test_config_option_is_the_default_file(self):
+        r = run("-c", SHIPPED_CONFIG, "config", "check")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_broken_config_names_file_and_line(self):
+        with open(SHIPPED_CONFIG) as f:
+            lines = f.read().split("\n")
+        at = lines.index("[registrar]") + 1
+        lines.insert(at, "no_such_key = 1")
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("\n".join(lines))
+        self.addCleanup(os.unlink, f.name)
+        r = run("config", "check", f.name)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertRegex(r.stderr, rf"^{f.name}:{at + 1}:\d+: registrar\.no_such_key: ")
+
+        r = run("--json", "config", "check", f.name)
+        self.assertEqual(r.returncode, 1)
+        report = json.loads(r.stdout)
+        self.assertFalse(report["ok"])
+        self.assertEqual(report["error"]["line"], at + 1)
+        self.assertEqual(report["error"]["key"], "registrar.no_such_key")
+
+    def test_missing_file_is_exit_1(self):
+        r = run("config", "check", "/nonexistent/sipproxy.toml")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/sipproxy.toml", r.stderr)
+
+
+class Usage(unittest.TestCase):
+    def test_usage_errors_are_exit_2(self):
+        for args in (["--bogus", "status"], [], ["show"], ["show", "nothing"],
+                     ["registration", "add", "sip:a@b"], ["gateway", "enable"],
+                     ["--socket", "/x", "-c", "/y", "status"],
+                     ["registration", "add", "sip:a@b", "sip:a@c", "--expires", "soon"]):
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertNotEqual(r.stderr, "")
+
+    def test_help_and_version_are_exit_0(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("show", r.stdout)
+        r = run("show", "registrations", "--help")
+        self.assertEqual(r.returncode, 0)
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^sipproxyctl \d+\.\d+\.\d+")
+
+
+class WithFakeDaemon(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sipproxyctl-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.path = os.path.join(self.dir, "ctl.sock")
+
+    def daemon(self, answers, mode="answer"):
+        d = FakeDaemon(self.path, answers, mode)
+        self.addCleanup(d.close)
+        return d
+
+    def ctl(self, *args, **kw):
+        return run("--socket", self.path, *args, **kw)
+
+    def test_json_prints_the_result_as_received(self):
+        self.daemon({"status": STATUS})
+        r = self.ctl("--json", "status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), STATUS)
+        self.assertEqual(r.stdout, json.dumps(STATUS, indent=2, sort_keys=True) + "\n")
+
+    def test_status_for_humans(self):
+        d = self.daemon({"status": STATUS})
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.requests, [{"v": 1, "id": 1, "cmd": "status", "args": {}}])
+        self.assertIn("uptime:         1h02m\n", r.stdout)
+        self.assertIn("registrations:  2 AORs, 3 bindings\n", r.stdout)
+        self.assertIn("listeners:      udp://127.0.0.1:5060, tcp://127.0.0.1:5060\n", r.stdout)
+
+    def test_registrations_table(self):
+        d = self.daemon({"show_registrations": REGISTRATIONS})
+        r = self.ctl("show", "registrations", "sip:alice@example.test", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(d.requests[-1]["args"], {"aor": "sip:alice@example.test"})
+        r = self.ctl("show", "registrations")
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 3)
+        header = lines[0]
+        self.assertTrue(header.startswith("AOR"))
+        # Columns line up: each header starts where its cells start.
+        col = header.index("CONTACT")
+        self.assertEqual(lines[1][col:col + 9], "sip:alice")
+        self.assertEqual(lines[2][col:col + 7], "sip:bob")
+        self.assertIn(" 59s ", lines[2])
+        self.assertIn(" 59m59s ", lines[1])
+        self.assertIn(" 0.5 ", lines[2])
+        self.assertNotIn("\x1b", r.stdout)  # a peer's control characters never reach the terminal
+        self.assertTrue(lines[2].endswith("-"))  # empty user agent
+
+    def test_empty_tables(self):
+        self.daemon({"show_calls": {"calls": []}})
+        r = self.ctl("show", "calls")
+        self.assertEqual((r.returncode, r.stdout), (0, "no calls\n"))
+
+    def test_command_arguments(self):
+        d = self.daemon({"registration_add": {}, "registration_remove": {"removed": 2},
+                         "gateway_disable": {}})
+        r = self.ctl("registration", "add", "sip:a@x", "sip:a@192.0.2.1", "--expires", "60")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.ctl("registration", "remove", "sip:a@x")
+        self.assertEqual(r.stdout, "removed 2 bindings of sip:a@x\n")
+        r = self.ctl("gateway", "disable", "carrier-a")
+        self.assertEqual(r.stdout, "gateway carrier-a disabled\n")
+        self.assertEqual([(q["cmd"], q["args"]) for q in d.requests], [
+            ("registration_add", {"aor": "sip:a@x", "contact": "sip:a@192.0.2.1", "expires": 60}),
+            ("registration_remove", {"aor": "sip:a@x"}),
+            ("gateway_disable", {"name": "carrier-a"}),
+        ])
+
+    def test_daemon_error_is_exit_1_on_stderr(self):
+        self.daemon({"reload": Exception("conf/sipproxy.toml:12:1: routes[0].gateways: unknown")})
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr,
+                         "sipproxyctl: conf/sipproxy.toml:12:1: routes[0].gateways: unknown\n")
+
+    def test_silent_daemon_times_out_with_exit_3(self):
+        self.daemon({}, mode="silent")
+        r = self.ctl("--timeout", "0.5", "status")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("no answer within 0.5 s", r.stderr)
+
+    def test_hangup_is_exit_3(self):
+        self.daemon({}, mode="hangup")
+        r = self.ctl("status")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        # Closed before or after our request was written, depending on timing.
+        self.assertRegex(r.stderr, r"sipproxyd at .*(closed the connection without answering"
+                                   r"|Broken pipe|Connection reset)")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
