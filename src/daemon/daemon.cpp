@@ -83,8 +83,7 @@ void Daemon::start() {
     services_.snapshots.publish(*snap);
     gateways_.sync(gateway_specs(cfg));
     services_.gateways = &gateways_;
-    if (!cfg.auth)
-        log::warn("no [auth] section: nobody is authenticated; anyone can register and relay");
+    for (const auto& w : cfg.warnings) log::warn("{}: {}", cfg.file.string(), w);
 
     unsigned n = cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
     transport::TransportOptions to;
@@ -196,6 +195,7 @@ json Daemon::reload() {
     services_.snapshots.publish(*snap);
     gateways_.sync(gateway_specs(*next));
     apply_log_level(*next);
+    for (const auto& w : next->warnings) log::warn("{}: {}", next->file.string(), w);
     config_ = next;
     json r;
     r["changed"] = changed;

@@ -23,7 +23,7 @@ void apply_dial_plan(RequestContext& ctx) {
     const auto& route = *match->route;
 
     if (ctx.snapshot.authenticator && ctx.authenticated.empty() && !ctx.trusted_source) {
-        ctx.respond(403, "Forbidden: route '" + route.spec.name + "' needs an authenticated caller");
+        challenge(ctx, false, false);  // toll-fraud guard: gateways cost money
         return;
     }
     std::vector<const routing::Gateway*> gws;

@@ -6,8 +6,6 @@
 
 namespace sipproxy::proxy {
 
-namespace {
-
 void challenge(RequestContext& ctx, bool registrar, bool stale) {
     const auto& a = *ctx.snapshot.authenticator;
     auto c = a.challenge(stale, auth::Clock::now());
@@ -18,8 +16,6 @@ void challenge(RequestContext& ctx, bool registrar, bool stale) {
     if (registrar) ctx.respond(401, "Unauthorized", std::move(h));
     else ctx.respond(407, "Proxy Authentication Required", std::move(h));
 }
-
-}  // namespace
 
 void authenticate(RequestContext& ctx) {
     const auto& r = ctx.request;
@@ -35,7 +31,10 @@ void authenticate(RequestContext& ctx) {
         if (!ctx.ruri_local) return;  // somebody else's registrar
     } else {
         if (ctx.in_dialog || ctx.trusted_source) return;
-        if (!locality.is_local_domain(r.from().uri.host)) return;  // from outside: no identity to prove
+        // From outside, a caller has no identity to prove, unless it offers credentials
+        // (e.g. after the toll-fraud guard challenged it for a route).
+        if (!locality.is_local_domain(r.from().uri.host) && !r.find(sip::HeaderId::ProxyAuthorization))
+            return;
     }
 
     const auto& a = *ctx.snapshot.authenticator;

@@ -27,8 +27,8 @@ void CallRegistry::ringing(std::string_view id) {
 void CallRegistry::answered(std::string_view id) {
     auto& s = shard(id);
     std::lock_guard lock(s.mu);
-    if (auto it = s.calls.find(std::string(id)); it != s.calls.end() && it->second.state != "answered") {
-        it->second.state = "answered";
+    if (auto it = s.calls.find(std::string(id)); it != s.calls.end() && it->second.state != "confirmed") {
+        it->second.state = "confirmed";
         it->second.answered = std::chrono::steady_clock::now();
     }
 }

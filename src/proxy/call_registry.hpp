@@ -15,7 +15,7 @@ struct CallInfo {
     std::string call_id;
     std::string caller;  // From URI
     std::string callee;  // To URI
-    std::string state;   // "trying" | "ringing" | "answered"
+    std::string state;   // "trying" | "ringing" | "confirmed"
     std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point answered;
 };

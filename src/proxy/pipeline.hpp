@@ -9,6 +9,9 @@ namespace sipproxy::proxy {
 // Runs the steps in order until one decides. Always decides.
 void run_pipeline(RequestContext& ctx);
 
+// Answers 401 (registrar) or 407 (proxy) with one challenge per configured algorithm.
+void challenge(RequestContext& ctx, bool registrar, bool stale);
+
 // The steps, one file each.
 void validate_request(RequestContext& ctx);      // RFC 3261 16.3
 void preprocess_routes(RequestContext& ctx);     // 16.4
