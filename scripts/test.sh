@@ -13,8 +13,6 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIPPROXY_SANITIZE=ON >/dev/null
 # Only the unit tests and the fuzz replays are run under the sanitizers.
-asan_targets=$(ctest --test-dir build-asan -N -L 'unit|fuzz' | sed -n 's/^ *Test *#[0-9]*: \(unit_[a-z_]*\|fuzz_replay_[a-z_]*\)$/\1/p' \
-    | sed 's/^fuzz_replay_/fuzz_/')
-cmake --build build-asan -j "$jobs" --target $asan_targets
+cmake --build build-asan -j "$jobs" --target unit_and_fuzz
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'unit|fuzz'

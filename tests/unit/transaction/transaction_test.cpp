@@ -1,0 +1,216 @@
+// Transactions over real loopback UDP sockets: the RFC 3261 17 timers, measured by
+// counting what a silent or scripted peer receives.
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "transaction/branch.hpp"
+#include "transaction/in_transaction_requests.hpp"
+#include "transaction/transaction_layer.hpp"
+
+using namespace sipproxy;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint16_t free_udp_port() {
+    asio::io_context io;
+    asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return s.local_endpoint().port();
+}
+
+struct Failure : transaction::ResponseSink {
+    std::vector<int> statuses;
+    void on_response(std::size_t, sip::Message m) override { statuses.push_back(m.status()); }
+    void on_failure(std::size_t, int status, std::string_view) override { statuses.push_back(status); }
+};
+
+struct Respond486 : transaction::TransactionUser {
+    std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
+    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
+        seen.push_back(st);
+        st->respond(486, "Busy Here");
+    }
+    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
+    void on_stray_response(sip::Message) override {}
+};
+
+// One proxy-side transport + layer on a free port, and a plain UDP socket as the peer.
+struct Fixture {
+    asio::io_context io;
+    std::uint16_t port = free_udp_port();
+    transport::Transport transport;
+    transaction::TransactionLayer layer;
+    asio::ip::udp::socket peer{io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+
+    static std::vector<transport::Local> locals(std::uint16_t port) {
+        transport::Local l;
+        l.protocol = transport::Protocol::Udp;
+        l.address = asio::ip::make_address("127.0.0.1");
+        l.port = port;
+        l.host = "127.0.0.1";
+        return {l};
+    }
+    explicit Fixture(transaction::Timers t)
+        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, 1000}) {
+        transport.on_message([this](sip::Message m, const transport::Peer& from,
+                                    const transport::Local& local) {
+            layer.receive(std::move(m), from, local);
+        });
+        transport.start();
+        peer.non_blocking(true);
+    }
+    transport::Peer peer_address() {
+        return {transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"),
+                peer.local_endpoint().port(), 0};
+    }
+    // Everything the peer received so far.
+    std::vector<std::string> drain() {
+        std::vector<std::string> out;
+        char buf[4096];
+        asio::ip::udp::endpoint from;
+        asio::error_code ec;
+        for (;;) {
+            auto n = peer.receive_from(asio::buffer(buf), from, 0, ec);
+            if (ec) break;
+            out.emplace_back(buf, n);
+        }
+        return out;
+    }
+    void send_to_proxy(const std::string& m) {
+        peer.send_to(asio::buffer(m),
+                     asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    }
+    void run_for(std::chrono::milliseconds d) {
+        io.restart();
+        io.run_for(d);
+    }
+};
+
+std::string request(const std::string& method, const std::string& branch, std::uint16_t via_port) {
+    return method + " sip:bob@127.0.0.1 SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(via_port) + ";branch=" + branch + "\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:alice@example.test>;tag=a1\r\n"
+           "To: <sip:bob@example.test>\r\nCall-ID: tx-test@example.test\r\n"
+           "CSeq: 1 " + method + "\r\nContent-Length: 0\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("INVITE client transaction retransmits on timer A and times out with timer B") {
+    transaction::Timers t{20ms, 4000ms, 5000ms};
+    Fixture f(t);
+    auto sink = std::make_shared<Failure>();
+    const auto branch = f.layer.new_branch(0);
+    f.layer.start_client(f.peer_address(), request("INVITE", branch, f.port), sip::Method::Invite,
+                         branch, sink, 0);
+    f.run_for(1500ms);
+    // Sent at 0, then timer A at 20, 60, 140, 300, 620, 1260 ms; timer B fires at 1280 ms.
+    CHECK(f.drain().size() == 7);
+    REQUIRE(sink->statuses.size() == 1);
+    CHECK(sink->statuses[0] == 408);
+    CHECK(f.layer.client_count() == 0);
+}
+
+TEST_CASE("non-INVITE client transaction caps retransmissions at T2 and times out with timer F") {
+    transaction::Timers t{20ms, 80ms, 5000ms};
+    Fixture f(t);
+    auto sink = std::make_shared<Failure>();
+    const auto branch = f.layer.new_branch(0);
+    f.layer.start_client(f.peer_address(), request("OPTIONS", branch, f.port), sip::Method::Options,
+                         branch, sink, 0);
+    f.run_for(1500ms);
+    // 0, 20, 60, 140, then every 80 ms (T2) until 1280 ms: 1 + 3 + 14 sends.
+    const auto sent = f.drain().size();
+    CHECK(sent >= 17);
+    CHECK(sent <= 18);
+    REQUIRE(sink->statuses == std::vector<int>{408});
+}
+
+TEST_CASE("INVITE server transaction: 100 at once, final retransmitted until the ACK") {
+    transaction::Timers t{20ms, 4000ms, 100ms};
+    Fixture f(t);
+    Respond486 tu;
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("INVITE", "z9hG4bKclient1", peer_port));
+    f.run_for(150ms);
+    auto got = f.drain();
+    REQUIRE(got.size() >= 3);
+    CHECK(got[0].rfind("SIP/2.0 100 Trying", 0) == 0);
+    CHECK(got[1].rfind("SIP/2.0 486 Busy Here", 0) == 0);
+    // Timer G: 486 again at 20, 60, 140 ms.
+    for (std::size_t i = 2; i < got.size(); ++i) CHECK(got[i].rfind("SIP/2.0 486", 0) == 0);
+    CHECK(tu.seen.size() == 1);
+
+    // A retransmitted INVITE is absorbed: the same 486, no new transaction.
+    f.send_to_proxy(request("INVITE", "z9hG4bKclient1", peer_port));
+    f.run_for(10ms);
+    auto again = f.drain();
+    REQUIRE(!again.empty());
+    CHECK(again[0].rfind("SIP/2.0 486", 0) == 0);
+    CHECK(tu.seen.size() == 1);
+
+    // ACK: retransmissions stop; after timer I the transaction is gone.
+    auto ack = request("ACK", "z9hG4bKclient1", peer_port);
+    f.send_to_proxy(ack);
+    f.run_for(300ms);
+    f.drain();
+    f.run_for(300ms);
+    CHECK(f.drain().empty());
+    CHECK(f.layer.server_count() == 0);
+}
+
+TEST_CASE("CANCEL for an unknown transaction gets 481") {
+    transaction::Timers t{20ms, 4000ms, 100ms};
+    Fixture f(t);
+    Respond486 tu;
+    f.layer.set_user(&tu);
+    f.send_to_proxy(request("CANCEL", "z9hG4bKnone", f.peer.local_endpoint().port()));
+    f.run_for(50ms);
+    auto got = f.drain();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 481 Call/Transaction Does Not Exist", 0) == 0);
+    CHECK(tu.seen.empty());
+}
+
+TEST_CASE("branches carry the worker index and the loop hash") {
+    auto b = transaction::make_branch(3, 0xdeadbeef, 42);
+    CHECK(b.rfind("z9hG4bK", 0) == 0);
+    CHECK(transaction::branch_worker(b) == 3u);
+    CHECK(transaction::branch_loop_hash(b) == 0xdeadbeefu);
+    CHECK(!transaction::branch_worker("z9hG4bK776asdhds"));
+}
+
+TEST_CASE("ACK for a non-2xx and CANCEL are built from the sent request (17.1.1.3, 9.1)") {
+    std::string sent =
+        "INVITE sip:bob@192.0.2.4 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-sp00abc.1\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKupstream\r\n"
+        "Route: <sip:edge.example.test;lr>\r\n"
+        "Max-Forwards: 69\r\nFrom: <sip:alice@example.test>;tag=a1\r\n"
+        "To: <sip:bob@example.test>\r\nCall-ID: c1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n";
+    auto cancel = transaction::make_cancel(sent);
+    REQUIRE(cancel);
+    CHECK(cancel->rfind("CANCEL sip:bob@192.0.2.4 SIP/2.0\r\n", 0) == 0);
+    CHECK(cancel->find("Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-sp00abc.1\r\n") != std::string::npos);
+    CHECK(cancel->find("upstream") == std::string::npos);  // only the top Via
+    CHECK(cancel->find("Route: <sip:edge.example.test;lr>\r\n") != std::string::npos);
+    CHECK(cancel->find("CSeq: 7 CANCEL\r\n") != std::string::npos);
+
+    auto resp = sip::parse(
+        "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-sp00abc.1\r\n"
+        "From: <sip:alice@example.test>;tag=a1\r\nTo: <sip:bob@example.test>;tag=b9\r\n"
+        "Call-ID: c1\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(resp);
+    auto ack = transaction::make_ack_for_non2xx(sent, *resp);
+    REQUIRE(ack);
+    CHECK(ack->find("To: <sip:bob@example.test>;tag=b9\r\n") != std::string::npos);
+    CHECK(ack->find("CSeq: 7 ACK\r\n") != std::string::npos);
+}
