@@ -33,9 +33,15 @@ public:
     std::size_t buffered() const { return buf_.size() - pos_; }
 
 private:
+    Result fail(int status, std::string_view reason);
+
     Limits limits_;
     std::string buf_;
     std::size_t pos_ = 0;
+    std::size_t scanned_ = 0;  // bytes from pos_ already searched for the end of the headers
+    std::size_t pending_ = 0;  // size of the message being completed, once its headers are in
+    bool failed_ = false;
+    ParseError error_;
 };
 
 }  // namespace sip

@@ -37,6 +37,10 @@ sipproxy::Expected<Uri, std::string_view> parse_uri(std::string_view text);
 // The user part with %-escapes decoded (RFC 3261 19.1.2: compare unescaped).
 std::string unescape(std::string_view s);
 
+// A hostname, IPv4 address or bracketed IPv6 reference (RFC 3261 25.1 host). IPv6 references
+// with the ":::" of RFC 3261's ABNF bug are tolerated (RFC 5118 4.10).
+bool valid_host(std::string_view host);
+
 // Same host, compared case-insensitively (IPv6 references compare as addresses).
 bool host_equal(std::string_view a, std::string_view b);
 
