@@ -64,6 +64,7 @@ struct Transaction {
     std::chrono::milliseconds t2{4000};
     std::chrono::milliseconds t4{5000};
     std::chrono::seconds timer_c{180};
+    std::chrono::seconds fork_timeout{30};  // no-answer time per group of a sequential fork
     std::size_t max_transactions = 200000;
 };
 

@@ -180,6 +180,7 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("transaction.t2_ms", a.transaction.t2, b.transaction.t2);
     c.value("transaction.t4_ms", a.transaction.t4, b.transaction.t4);
     c.value("transaction.timer_c", a.transaction.timer_c, b.transaction.timer_c);
+    c.value("transaction.fork_timeout", a.transaction.fork_timeout, b.transaction.fork_timeout);
     c.value("transaction.max_transactions", a.transaction.max_transactions,
             b.transaction.max_transactions);
 

@@ -288,6 +288,7 @@ class Loader {
         if (has_t2) x.t2 = std::chrono::milliseconds(v);
         if (t.get_int("t4_ms", v, 1, 600000)) x.t4 = std::chrono::milliseconds(v);
         if (t.get_int("timer_c", v, 1, 86400)) x.timer_c = std::chrono::seconds(v);
+        if (t.get_int("fork_timeout", v, 1, 86400)) x.fork_timeout = std::chrono::seconds(v);
         t.get_uint("max_transactions", x.max_transactions, 1, 100000000);
         if (x.t2 < x.t1)
             t.fail(has_t2 ? "t2_ms" : "t1_ms", "t2_ms must be >= t1_ms (RFC 3261 17.1.2.2)");

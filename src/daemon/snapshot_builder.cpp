@@ -92,6 +92,7 @@ Expected<std::shared_ptr<const proxy::Snapshot>, std::string> build_snapshot(
         ro.max_contacts = cfg->registrar.max_contacts;
         snap->registrar = std::make_shared<registrar::Registrar>(*inputs.location, ro);
     }
+    snap->fork_timeout = cfg->transaction.fork_timeout;
     snap->config = std::move(cfg);
     return std::shared_ptr<const proxy::Snapshot>(std::move(snap));
 }

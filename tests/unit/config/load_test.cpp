@@ -105,6 +105,7 @@ TEST_CASE("an empty file gives every default") {
     CHECK(c->transaction.t2 == std::chrono::milliseconds(4000));
     CHECK(c->transaction.t4 == std::chrono::milliseconds(5000));
     CHECK(c->transaction.timer_c == std::chrono::seconds(180));
+    CHECK(c->transaction.fork_timeout == std::chrono::seconds(30));
     CHECK(c->transaction.max_transactions == 200000);
     CHECK(c->tcp.idle_timeout == std::chrono::seconds(300));
     CHECK(c->tcp.max_connections == 10000);
@@ -183,6 +184,7 @@ t1_ms = 250
 t2_ms = 2000
 t4_ms = 2500
 timer_c = 200
+fork_timeout = 12
 max_transactions = 1000
 [tcp]
 idle_timeout = 60
@@ -239,6 +241,7 @@ domains = ["A.test"]
     CHECK(c->transaction.t2 == std::chrono::milliseconds(2000));
     CHECK(c->transaction.t4 == std::chrono::milliseconds(2500));
     CHECK(c->transaction.timer_c == std::chrono::seconds(200));
+    CHECK(c->transaction.fork_timeout == std::chrono::seconds(12));
     CHECK(c->transaction.max_transactions == 1000);
     CHECK(c->tcp.idle_timeout == std::chrono::seconds(60));
     CHECK(c->tcp.max_connections == 50);
