@@ -140,6 +140,11 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
             co_return Unexpected(ForwardFailure{503, "Cannot resolve " + std::string(host)});
         peer.address = results.begin()->endpoint().address();
     }
+    // Never a broadcast, multicast or unspecified destination (a peer could otherwise
+    // turn the proxy into an amplifier, RFC 4475 3.3.14 bcast).
+    const bool bad = peer.address.is_unspecified() || peer.address.is_multicast() ||
+                     (peer.address.is_v4() && peer.address.to_v4() == asio::ip::address_v4::broadcast());
+    if (bad) co_return Unexpected(ForwardFailure{403, "Forbidden destination address"});
     if (tp.empty() && large && transport.local_for(Protocol::Tcp, peer.address.is_v6()))
         peer.protocol = Protocol::Tcp;  // RFC 3261 18.1.1: over 1300 bytes
     if (!transport.local_for(peer.protocol, peer.address.is_v6()))
