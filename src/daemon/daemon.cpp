@@ -1,6 +1,9 @@
 #include "daemon/daemon.hpp"
 
 #include <asio/co_spawn.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
 #include <asio/detached.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
@@ -40,6 +43,31 @@ std::string iso8601(std::chrono::steady_clock::time_point t) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
+}
+
+// Whether a listener could be opened, as the workers will (SO_REUSEPORT); the error names
+// the address.
+std::optional<std::string> try_bind(const transport::Local& l) {
+    asio::io_context io;
+    asio::error_code ec;
+    int one = 1;
+    const std::string name = std::string(transport::uri_name(l.protocol)) + "://" + l.hostport();
+    if (l.protocol == transport::Protocol::Udp) {
+        asio::ip::udp::socket s(io);
+        asio::ip::udp::endpoint ep(l.address, l.port);
+        s.open(ep.protocol(), ec);
+        if (!ec) ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (!ec) s.bind(ep, ec);
+    } else {
+        asio::ip::tcp::acceptor a(io);
+        asio::ip::tcp::endpoint ep(l.address, l.port);
+        a.open(ep.protocol(), ec);
+        if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (!ec) a.bind(ep, ec);
+    }
+    if (ec) return "cannot listen on " + name + ": " + ec.message();
+    return std::nullopt;
 }
 
 }  // namespace
@@ -146,9 +174,8 @@ int Daemon::run() {
         if (ec) return;
         if (sig == SIGHUP) {
             try {
-                auto r = reload();
-                log::info("reload (SIGHUP): {}", r["changed"].empty() ? std::string("no change")
-                                                                        : r["changed"].dump());
+                log::info("SIGHUP: reloading {}", config_->file.string());
+                reload();
             } catch (const std::exception& e) {
                 log::error("reload (SIGHUP) failed, keeping the running config: {}", e.what());
             }
@@ -179,24 +206,28 @@ json Daemon::reload() {
     auto snap = build_snapshot(next, inputs_);
     if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
     auto changed = config::diff(*config_, *next);
-    // What a reload cannot change in a running process yet.
+    // New listeners must be bindable before anything changes (SO_REUSEPORT lets the
+    // test bind succeed next to our own sockets, and fail next to somebody else's).
+    const auto new_locals = locals_of(*next);
+    for (const auto& l : new_locals) {
+        if (auto err = try_bind(l)) throw control::CommandError(*err);
+    }
     json notes = json::array();
-    if (next->server.listen.size() != config_->server.listen.size() ||
-        [&] {
-            for (std::size_t i = 0; i < next->server.listen.size(); ++i)
-                if (next->server.listen[i].text != config_->server.listen[i].text) return true;
-            return false;
-        }())
-        notes.push_back("server.listen changed: restart sipproxyd to open or close listeners");
     if (next->server.workers != config_->server.workers)
         notes.push_back("server.workers changed: takes effect at the next start");
     if (next->control.socket != config_->control.socket)
         notes.push_back("control.socket changed: takes effect at the next start");
     services_.snapshots.publish(*snap);
+    for (auto& w : workers_) {
+        Worker* worker = w.get();
+        asio::post(worker->io(), [worker, new_locals]() { worker->transport().reconfigure(new_locals); });
+    }
     gateways_.sync(gateway_specs(*next));
     apply_log_level(*next);
     for (const auto& w : next->warnings) log::warn("{}: {}", next->file.string(), w);
     config_ = next;
+    for (const auto& c : changed) log::info("reload: {}", c);
+    if (changed.empty()) log::info("reload: no change");
     json r;
     r["changed"] = changed;
     if (!notes.empty()) r["restart_needed"] = notes;

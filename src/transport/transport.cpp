@@ -143,85 +143,118 @@ private:
 
 Transport::Transport(asio::io_context& io, unsigned worker, std::vector<Local> locals,
                      TransportOptions options)
-    : io_(io), worker_(worker), locals_(std::move(locals)), options_(options) {}
+    : io_(io), worker_(worker), initial_(std::move(locals)), options_(options) {
+    // Listeners exist (for local_for) before their sockets are opened by start().
+    for (auto& l : initial_) listeners_.push_back(std::make_shared<Listener>(Listener{l, nullptr, nullptr, false}));
+}
 
 Transport::~Transport() = default;
 
 void Transport::start() {
-    udp_.resize(locals_.size());
-    tcp_.resize(locals_.size());
-    for (std::size_t i = 0; i < locals_.size(); ++i) {
-        const Local& l = locals_[i];
-        try {
-            if (l.protocol == Protocol::Udp) {
-                auto s = std::make_unique<asio::ip::udp::socket>(io_);
-                asio::ip::udp::endpoint ep(l.address, l.port);
-                s->open(ep.protocol());
-                s->set_option(asio::socket_base::reuse_address(true));
-                int one = 1;
-                ::setsockopt(s->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-                if (l.address.is_v6()) s->set_option(asio::ip::v6_only(true));
-                s->set_option(asio::socket_base::receive_buffer_size(4 << 20));
-                s->bind(ep);
-                udp_[i] = std::move(s);
-                asio::co_spawn(io_, udp_receive_loop(*udp_[i], locals_[i]), asio::detached);
-            } else {
-                auto a = std::make_unique<asio::ip::tcp::acceptor>(io_);
-                asio::ip::tcp::endpoint ep(l.address, l.port);
-                a->open(ep.protocol());
-                a->set_option(asio::socket_base::reuse_address(true));
-                int one = 1;
-                ::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-                if (l.address.is_v6()) a->set_option(asio::ip::v6_only(true));
-                a->bind(ep);
-                a->listen(asio::socket_base::max_listen_connections);
-                tcp_[i] = std::move(a);
-                asio::co_spawn(io_, tcp_accept_loop(*tcp_[i], locals_[i]), asio::detached);
-            }
-        } catch (const std::system_error& e) {
-            throw std::system_error(e.code(), std::string(uri_name(l.protocol)) + "://" +
-                                                  l.hostport());
+    for (auto& l : listeners_) open(l);
+}
+
+void Transport::open(const std::shared_ptr<Listener>& listener) {
+    const Local& l = listener->local;
+    try {
+        if (l.protocol == Protocol::Udp) {
+            auto s = std::make_unique<asio::ip::udp::socket>(io_);
+            asio::ip::udp::endpoint ep(l.address, l.port);
+            s->open(ep.protocol());
+            s->set_option(asio::socket_base::reuse_address(true));
+            int one = 1;
+            ::setsockopt(s->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+            if (l.address.is_v6()) s->set_option(asio::ip::v6_only(true));
+            s->set_option(asio::socket_base::receive_buffer_size(4 << 20));
+            s->bind(ep);
+            listener->udp = std::move(s);
+            asio::co_spawn(io_, udp_receive_loop(listener), asio::detached);
+        } else {
+            auto a = std::make_unique<asio::ip::tcp::acceptor>(io_);
+            asio::ip::tcp::endpoint ep(l.address, l.port);
+            a->open(ep.protocol());
+            a->set_option(asio::socket_base::reuse_address(true));
+            int one = 1;
+            ::setsockopt(a->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+            if (l.address.is_v6()) a->set_option(asio::ip::v6_only(true));
+            a->bind(ep);
+            a->listen(asio::socket_base::max_listen_connections);
+            listener->tcp = std::move(a);
+            asio::co_spawn(io_, tcp_accept_loop(listener), asio::detached);
         }
+    } catch (const std::system_error& e) {
+        throw std::system_error(e.code(), std::string(uri_name(l.protocol)) + "://" + l.hostport());
     }
+}
+
+void Transport::close(Listener& l) {
+    l.closed = true;
+    asio::error_code ec;
+    if (l.udp) l.udp->close(ec);
+    if (l.tcp) l.tcp->close(ec);
 }
 
 void Transport::stop() {
     stopped_ = true;
-    asio::error_code ec;
-    for (auto& s : udp_)
-        if (s) s->close(ec);
-    for (auto& a : tcp_)
-        if (a) a->close(ec);
+    for (auto& l : listeners_) close(*l);
     auto conns = connections_;
     for (auto& [id, c] : conns) c->close();
 }
 
-asio::awaitable<void> Transport::udp_receive_loop(asio::ip::udp::socket& socket,
-                                                  const Local& local) {
+void Transport::reconfigure(const std::vector<Local>& locals) {
+    auto same = [](const Local& a, const Local& b) {
+        return a.protocol == b.protocol && a.address == b.address && a.port == b.port;
+    };
+    std::vector<std::shared_ptr<Listener>> kept;
+    for (auto& l : listeners_) {
+        bool wanted = false;
+        for (const auto& n : locals) wanted = wanted || same(l->local, n);
+        if (wanted) kept.push_back(l);
+        else close(*l);  // its receive loop ends and drops it
+    }
+    for (const auto& n : locals) {
+        bool have = false;
+        for (const auto& l : kept) have = have || same(l->local, n);
+        if (have) continue;
+        auto l = std::make_shared<Listener>(Listener{n, nullptr, nullptr, false});
+        try {
+            open(l);
+            kept.push_back(l);
+        } catch (const std::system_error& e) {
+            log::error("worker {}: cannot listen on {}: {}", worker_, e.what(), e.code().message());
+        }
+    }
+    listeners_ = std::move(kept);
+}
+
+asio::awaitable<void> Transport::udp_receive_loop(std::shared_ptr<Listener> l) {
+    auto& socket = *l->udp;
+    const Local local = l->local;
     // One byte more than the limit, so an oversized datagram is seen as such.
     std::string buf(options_.limits.max_message_size + 1, '\0');
     asio::ip::udp::endpoint from;
-    while (!stopped_) {
+    while (!stopped_ && !l->closed) {
         auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, use_nothrow);
         if (ec) {
-            if (ec == asio::error::operation_aborted || stopped_) break;
+            if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
             continue;  // e.g. ICMP errors reported on the socket
         }
         if (n == 0) continue;
         Peer peer{Protocol::Udp, from.address(), from.port(), 0};
         std::string_view data(buf.data(), n);
-        // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs (and STUN) on UDP are not messages.
+        // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs on UDP are not messages.
         if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
         deliver(std::string(data), peer, local, false);
     }
 }
 
-asio::awaitable<void> Transport::tcp_accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                                 const Local& local) {
-    while (!stopped_) {
+asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
+    auto& acceptor = *l->tcp;
+    const Local local = l->local;
+    while (!stopped_ && !l->closed) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec) {
-            if (ec == asio::error::operation_aborted || stopped_) break;
+            if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
             continue;
         }
         if (connections_.size() >= options_.max_connections) {
@@ -280,18 +313,23 @@ std::shared_ptr<TcpConnection> Transport::find_connection(const Peer& to) {
 }
 
 const Local* Transport::local_for(Protocol p, bool v6) const {
-    for (const auto& l : locals_)
-        if (l.protocol == p && l.address.is_v6() == v6) return &l;
+    for (const auto& l : listeners_)
+        if (!l->closed && l->local.protocol == p && l->local.address.is_v6() == v6) return &l->local;
+    return nullptr;
+}
+
+asio::ip::udp::socket* Transport::udp_socket_for(bool v6) const {
+    for (const auto& l : listeners_)
+        if (!l->closed && l->udp && l->local.address.is_v6() == v6) return l->udp.get();
     return nullptr;
 }
 
 asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
     if (to.protocol == Protocol::Udp) {
-        const Local* l = local_for(Protocol::Udp, to.address.is_v6());
-        if (!l) co_return std::make_error_code(std::errc::address_family_not_supported);
-        auto& socket = *udp_[static_cast<std::size_t>(l - locals_.data())];
+        auto* socket = udp_socket_for(to.address.is_v6());
+        if (!socket) co_return std::make_error_code(std::errc::address_family_not_supported);
         asio::error_code ec;
-        socket.send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
+        socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
         co_return ec;
     }
     co_return co_await tcp_send(std::move(to), std::move(bytes));
@@ -342,11 +380,10 @@ asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes)
 
 void Transport::post_send(const Peer& to, std::string bytes) {
     if (to.protocol == Protocol::Udp) {
-        const Local* l = local_for(Protocol::Udp, to.address.is_v6());
-        if (!l) return;
-        auto& socket = *udp_[static_cast<std::size_t>(l - locals_.data())];
+        auto* socket = udp_socket_for(to.address.is_v6());
+        if (!socket) return;
         asio::error_code ec;
-        socket.send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
+        socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
         return;
     }
     if (to.connection && owner_of(to.connection) != worker_ &&

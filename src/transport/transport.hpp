@@ -57,6 +57,9 @@ public:
     // Opens the sockets; throws std::system_error naming the address on failure.
     void start();
     void stop();
+    // Reload: closes the listeners that are gone, opens the new ones (a failure to open
+    // one is logged; the daemon checks that they can be bound before it asks).
+    void reconfigure(const std::vector<Local>& locals);
 
     // Sends a message. UDP: from the listener of the same address family. TCP: on
     // to.connection when it is alive, else on an open connection to to.address:port,
@@ -69,7 +72,6 @@ public:
     // The local address used to send to `to` (for Via and Record-Route), or nullptr when
     // no listener of that protocol and family exists.
     const Local* local_for(Protocol p, bool v6) const;
-    const std::vector<Local>& locals() const { return locals_; }
     unsigned worker() const { return worker_; }
     std::size_t connection_count() const { return connections_.size(); }
     static unsigned owner_of(std::uint64_t connection) {
@@ -78,8 +80,17 @@ public:
 
 private:
     friend class TcpConnection;
-    asio::awaitable<void> udp_receive_loop(asio::ip::udp::socket& socket, const Local& local);
-    asio::awaitable<void> tcp_accept_loop(asio::ip::tcp::acceptor& acceptor, const Local& local);
+    struct Listener {
+        Local local;
+        std::unique_ptr<asio::ip::udp::socket> udp;
+        std::unique_ptr<asio::ip::tcp::acceptor> tcp;
+        bool closed = false;
+    };
+    void open(const std::shared_ptr<Listener>& l);
+    void close(Listener& l);
+    asio::ip::udp::socket* udp_socket_for(bool v6) const;
+    asio::awaitable<void> udp_receive_loop(std::shared_ptr<Listener> l);
+    asio::awaitable<void> tcp_accept_loop(std::shared_ptr<Listener> l);
     asio::awaitable<std::error_code> tcp_send(Peer to, std::string bytes);
     void deliver(std::string bytes, const Peer& from, const Local& local, bool stream);
     void connection_closed(TcpConnection& c);
@@ -87,14 +98,13 @@ private:
 
     asio::io_context& io_;
     unsigned worker_;
-    std::vector<Local> locals_;
+    std::vector<Local> initial_;
+    std::vector<std::shared_ptr<Listener>> listeners_;
     TransportOptions options_;
     MessageHandler on_message_;
     ParseErrorHandler on_parse_error_;
     ConnectionClosedHandler on_closed_;
     std::vector<Transport*> siblings_;
-    std::vector<std::unique_ptr<asio::ip::udp::socket>> udp_;  // parallel to locals_ (null for tcp)
-    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> tcp_;
     std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
     std::unordered_multimap<std::string, std::uint64_t> by_remote_;  // "ip:port" -> id
     std::uint64_t next_connection_ = 1;
