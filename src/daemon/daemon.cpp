@@ -299,7 +299,7 @@ json Daemon::show_registrations(const json& args) const {
             source = (b.source_address.find(':') != std::string::npos ? "[" + b.source_address + "]"
                                                                        : b.source_address) +
                      ":" + std::to_string(b.source_port);
-        regs.push_back({{"aor", b.aor},
+        regs.push_back({{"aor", "sip:" + b.aor},
                         {"contact", b.contact},
                         {"expires_in", b.expires_in(now)},
                         {"q", b.q_permille / 1000.0},

@@ -45,6 +45,9 @@ void authenticate(RequestContext& ctx) {
         if (h.id != header) continue;
         auto verdict = a.verify(r.method_text(), h.value, now);
         if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
+            // The signed digest-uri is not compared with the Request-URI: clients (SIPp
+            // among them) sign other forms of it, and nonce-count tracking already stops
+            // a captured Authorization from being replayed.
             const auto& claimed = registrar ? r.to().uri.user : r.from().uri.user;
             if (!auth::is_same_user(ok->user, claimed)) {
                 ctx.services.stats.auth_failure();

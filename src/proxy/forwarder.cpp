@@ -75,39 +75,6 @@ std::string record_route_value(const transport::Local& l) {
 
 }  // namespace
 
-std::string stamp_via(const sip::Via& via, const transport::Peer& source) {
-    const std::string src = source.address.to_string();
-    const bool need_received = strip_brackets(via.host) != src;
-    const bool need_rport = via.has_rport && !via.rport;
-    if (!need_received && !need_rport) return {};
-    std::string out;
-    std::string_view raw = via.raw;
-    if (need_rport) {
-        // Fill the empty ";rport" with the source port (RFC 3581 4).
-        auto params_at = static_cast<std::size_t>(via.params.data() - raw.data());
-        std::size_t pos = params_at;
-        for (;;) {
-            auto found = raw.find("rport", pos);
-            if (found == std::string_view::npos) break;
-            const bool starts = found > 0 && (raw[found - 1] == ';' || raw[found - 1] == ' ');
-            const std::size_t after = found + 5;
-            const bool ends = after >= raw.size() || raw[after] == ';' || raw[after] == ' ' ||
-                              raw[after] == ',';
-            if (starts && ends) {
-                out.append(raw.substr(0, after));
-                out += "=" + std::to_string(source.port);
-                raw = raw.substr(after);
-                break;
-            }
-            pos = after;
-        }
-    }
-    out.append(raw);
-    // RFC 3581: with rport the received param is always added.
-    if ((need_received || need_rport) && via.received.empty()) out += ";received=" + src;
-    return out;
-}
-
 asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
     const sip::Uri& uri, bool large, const transport::Transport& transport) {
     if (uri.scheme == sip::Uri::Scheme::Sips)
@@ -212,7 +179,7 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     // The received/rport of the previous hop's Via (18.2.1, RFC 3581).
     if (!req.vias().empty()) {
         const auto& top = req.vias().front();
-        auto stamped = stamp_via(top, *in.source);
+        auto stamped = transport::stamp_via(top, *in.source);
         if (!stamped.empty()) {
             const auto& line = req.headers()[top.header_index];
             const auto rest_at = static_cast<std::size_t>(top.raw.data() + top.raw.size() - line.value.data());

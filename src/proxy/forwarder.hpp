@@ -13,6 +13,7 @@
 #include "sip/message.hpp"
 #include "transport/peer.hpp"
 #include "transport/transport.hpp"
+#include "transport/via_stamp.hpp"
 
 namespace sipproxy::proxy {
 
@@ -52,9 +53,5 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
 
 asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     const ForwardInput& in, transport::Transport& transport);
-
-// The top Via of a request as received, with received= and rport= filled in
-// (RFC 3261 18.2.1, RFC 3581 4). Empty when nothing needs to change.
-std::string stamp_via(const sip::Via& via, const transport::Peer& source);
 
 }  // namespace sipproxy::proxy

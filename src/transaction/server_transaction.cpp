@@ -1,6 +1,7 @@
 #include "transaction/server_transaction.hpp"
 
 #include "transaction/transaction_layer.hpp"
+#include "transport/via_stamp.hpp"
 
 namespace sipproxy::transaction {
 
@@ -32,7 +33,9 @@ void ServerTransaction::send(const std::string& bytes) {
 
 void ServerTransaction::respond(int status, std::string_view reason,
                                 const std::vector<sip::ExtraHeader>& extra) {
-    send_response(sip::make_response(request_, status, reason, status > 100 ? to_tag_ : "", extra),
+    send_response(transport::stamp_response_via(
+                      sip::make_response(request_, status, reason, status > 100 ? to_tag_ : "", extra),
+                      request_, source_),
                   status);
 }
 
@@ -65,7 +68,9 @@ asio::awaitable<void> ServerTransaction::run() {
 
     // RFC 3261 16.2 / 17.2.1: a proxy answers an INVITE with 100 Trying at once.
     if (is_invite() && last_status_ == 0)
-        send_response(sip::make_response(request_, 100, "Trying"), 100);
+        send_response(transport::stamp_response_via(sip::make_response(request_, 100, "Trying"),
+                                                    request_, source_),
+                      100);
 
     // Trying / Proceeding: until the transaction user sends a final response.
     while (!final_sent()) {

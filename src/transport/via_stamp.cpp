@@ -1,0 +1,58 @@
+#include "transport/via_stamp.hpp"
+
+namespace sipproxy::transport {
+
+namespace {
+std::string_view strip_brackets(std::string_view host) {
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        return host.substr(1, host.size() - 2);
+    return host;
+}
+}  // namespace
+
+std::string stamp_via(const sip::Via& via, const Peer& source) {
+    const std::string src = source.address.to_string();
+    const bool need_received = strip_brackets(via.host) != src;
+    const bool need_rport = via.has_rport && !via.rport;
+    if (!need_received && !need_rport) return {};
+    std::string out;
+    std::string_view raw = via.raw;
+    if (need_rport) {
+        // Fill the empty ";rport" with the source port (RFC 3581 4).
+        auto params_at = static_cast<std::size_t>(via.params.data() - raw.data());
+        std::size_t pos = params_at;
+        for (;;) {
+            auto found = raw.find("rport", pos);
+            if (found == std::string_view::npos) break;
+            const bool starts = found > 0 && (raw[found - 1] == ';' || raw[found - 1] == ' ');
+            const std::size_t after = found + 5;
+            const bool ends = after >= raw.size() || raw[after] == ';' || raw[after] == ' ' ||
+                              raw[after] == ',';
+            if (starts && ends) {
+                out.append(raw.substr(0, after));
+                out += "=" + std::to_string(source.port);
+                raw = raw.substr(after);
+                break;
+            }
+            pos = after;
+        }
+    }
+    out.append(raw);
+    // RFC 3581: with rport the received param is always added.
+    if ((need_received || need_rport) && via.received.empty()) out += ";received=" + src;
+    return out;
+}
+
+std::string stamp_response_via(std::string response, const sip::Message& request,
+                               const Peer& source) {
+    if (request.vias().empty()) return response;
+    const auto& top = request.vias().front();
+    auto stamped = stamp_via(top, source);
+    if (stamped.empty()) return response;
+    // The response copied the request's Via lines; the first copy of the top value is it.
+    const auto at = response.find(top.raw);
+    if (at != std::string::npos) response.replace(at, top.raw.size(), stamped);
+    return response;
+}
+
+}  // namespace sipproxy::transport

@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""The registrar (RFC 3261 10.3) with its persistent SQLite location store, against a real
+sipproxyd: bindings listed in the 200 OK, refresh, unregister, Contact: *, 423, max_expires,
+max_contacts eviction, bindings surviving a restart (graceful and kill -9), and SIPp
+registering 10,000 users with digest authentication and then calling between them.
+
+Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_registrar.py   (cwd tests/integration)
+"""
+import os
+import re
+import time
+import unittest
+
+from harness import Proxy, free_port, register, sipp, sipp_uas_background
+from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
+
+DOMAIN = "example.test"
+ALICE = f"sip:alice@{DOMAIN}"
+BULK_USERS = 10000  # SIPp registers this many users (~5 s at 2,000 registrations/s)
+
+
+def edit_config(path, section, **keys):
+    """Set `key = value` (value is TOML text) in [section] of a harness-generated config.
+
+    The harness writes [auth] and [registrar] itself; extra_toml cannot add keys to them."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = lines.index(f"[{section}]")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    for key, value in keys.items():
+        for i in range(start + 1, end):
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+                lines[i] = f"{key} = {value}"
+                break
+        else:
+            lines.insert(start + 1, f"{key} = {value}")
+            end += 1
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def contacts_of(resp):
+    """The Contact header values of a 200 OK as {uri: expires}."""
+    out = {}
+    for v in header(resp, "Contact", all_values=True):
+        m = re.fullmatch(r"<([^>]+)>(.*)", v)
+        assert m, v
+        e = re.search(r";expires=(\d+)", m.group(2))
+        assert e, f"no expires in Contact: {v}"
+        out[m.group(1)] = int(e.group(1))
+    return out
+
+
+def register_raw(proxy, user, lines, password=None):
+    """A digest REGISTER for sip:user@example.test with exactly these extra header lines
+    (e.g. no Contact at all, or no Expires); returns the final response text."""
+    password = password or f"{user}-secret"
+    with UdpClient() as c:
+        call_id, tag = new_call_id(), "t" + str(c.port)
+
+        def send(cseq, auth=None):
+            msg = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{c.port};branch={new_branch()};rport",
+                   "Max-Forwards: 70", f"From: <sip:{user}@{DOMAIN}>;tag={tag}",
+                   f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {call_id}",
+                   f"CSeq: {cseq} REGISTER"] + list(lines)
+            if auth:
+                msg.append(f"Authorization: {auth}")
+            c.send(proxy.port, "\n".join(msg) + "\n\n")
+            return c.recv_final(3.0)
+
+        r = send(1)
+        if status_of(r) != 401:
+            return r
+        chal = header(r, "WWW-Authenticate")
+        return send(2, digest_authorization(chal, user, password, "REGISTER", f"sip:{DOMAIN}"))
+
+
+def uri(port, user="alice"):
+    return f"sip:{user}@127.0.0.1:{port}"
+
+
+class RegistrarTestCase(unittest.TestCase):
+    registrar_keys = {}
+
+    def setUp(self):
+        self.proxy = Proxy()
+        if self.registrar_keys:
+            edit_config(self.proxy.config_path, "registrar", **self.registrar_keys)
+        self.proxy.start()
+        self.addCleanup(self.proxy.stop)
+
+    def reg(self, contact=None, expires=3600, user="alice", password=None, port=None, **kw):
+        """A digest REGISTER through the harness; returns the final response text."""
+        r = register(self.proxy, user, password or f"{user}-secret", port or free_port(),
+                     expires=expires, contact=contact, **kw)
+        self.assertIsNotNone(r, "no final response\n" + self.proxy.log_tail(20))
+        return r
+
+    def ok(self, *args, **kw):
+        r = self.reg(*args, **kw)
+        self.assertEqual(status_of(r), 200, f"{r}\n--- log\n{self.proxy.log_tail(20)}")
+        return r
+
+    def listed(self, aor=ALICE):
+        """show registrations AOR as {contact: binding}."""
+        regs = self.proxy.ctl_json("show", "registrations", aor)["registrations"]
+        return {b["contact"]: b for b in regs}
+
+
+class BindingTest(RegistrarTestCase):
+
+    def test_200_lists_every_current_binding_with_expires(self):
+        p1, p2 = free_port(), free_port()
+        r = self.ok(f"<{uri(p1)}>", expires=3600, port=p1)
+        self.assertEqual(contacts_of(r), {uri(p1): 3600})
+        r = self.ok(f"<{uri(p2)}>;q=0.5", expires=1800, port=p2)
+        got = contacts_of(r)
+        self.assertEqual(set(got), {uri(p1), uri(p2)}, r)
+        self.assertEqual(got[uri(p2)], 1800)
+        self.assertIn(got[uri(p1)], (3599, 3600))
+        q = [v for v in header(r, "Contact", all_values=True) if uri(p2) in v]
+        self.assertIn(";q=0.5", q[0])
+        # The higher q first ("best first").
+        self.assertIn(uri(p1), header(r, "Contact", all_values=True)[0])
+        self.assertEqual(set(self.listed()), {uri(p1), uri(p2)})
+        # Another AOR is separate.
+        r = self.ok(user="bob", port=p1)
+        self.assertEqual(contacts_of(r), {uri(p1, "bob"): 3600})
+
+    def test_query_without_contact_lists_bindings_and_changes_nothing(self):
+        p1, p2 = free_port(), free_port()
+        self.ok(f"<{uri(p1)}>", expires=3600, port=p1)
+        self.ok(f"<{uri(p2)}>", expires=600, port=p2)
+        before = self.listed()
+        r = register_raw(self.proxy, "alice", [])  # no Contact: a query
+        self.assertEqual(status_of(r), 200, r)
+        got = contacts_of(r)
+        self.assertEqual(set(got), {uri(p1), uri(p2)}, r)
+        self.assertIn(got[uri(p2)], (599, 600))
+        self.assertEqual(set(self.listed()), set(before))
+
+    def test_refresh_replaces_the_binding_interval(self):
+        p1 = free_port()
+        self.ok(f"<{uri(p1)}>", expires=3600, port=p1)
+        r = self.ok(f"<{uri(p1)}>", expires=120, port=p1)
+        self.assertEqual(contacts_of(r), {uri(p1): 120}, r)
+        listed = self.listed()
+        self.assertEqual(set(listed), {uri(p1)})
+        self.assertTrue(118 <= listed[uri(p1)]["expires_in"] <= 120, listed)
+        # A per-contact expires parameter wins over the Expires header.
+        r = self.ok(f"<{uri(p1)}>;expires=600", expires=3600, port=p1)
+        self.assertEqual(contacts_of(r), {uri(p1): 600}, r)
+
+    def test_expires_0_removes_one_contact(self):
+        p1, p2 = free_port(), free_port()
+        self.ok(f"<{uri(p1)}>", port=p1)
+        self.ok(f"<{uri(p2)}>", port=p2)
+        r = self.ok(f"<{uri(p1)}>", expires=0, port=p1)
+        self.assertEqual(set(contacts_of(r)), {uri(p2)}, r)
+        self.assertEqual(set(self.listed()), {uri(p2)})
+        # Removing a contact that is not bound is not an error and changes nothing.
+        r = self.ok(f"<{uri(p1)}>", expires=0, port=p1)
+        self.assertEqual(set(contacts_of(r)), {uri(p2)}, r)
+
+    def test_star_with_expires_0_removes_all(self):
+        for _ in range(3):
+            p = free_port()
+            self.ok(f"<{uri(p)}>", port=p)
+        self.ok(user="bob")
+        self.assertEqual(len(self.listed()), 3)
+        r = self.ok("*", expires=0)
+        self.assertEqual(header(r, "Contact", all_values=True), [], r)
+        self.assertEqual(self.listed(), {})
+        self.assertEqual(len(self.listed(f"sip:bob@{DOMAIN}")), 1, "other AORs keep theirs")
+        self.assertEqual(self.proxy.status()["counts"]["bindings"], 1)
+
+    def test_star_without_expires_0_is_rejected(self):
+        p = free_port()
+        self.ok(f"<{uri(p)}>", port=p)
+        r = self.reg("*", expires=3600)
+        self.assertEqual(status_of(r), 400, r)
+        self.assertEqual(set(self.listed()), {uri(p)}, "nothing removed")
+
+    def test_interval_too_brief(self):
+        p = free_port()
+        for expires in (1, 30, 59):
+            r = self.reg(f"<{uri(p)}>", expires=expires, port=p)
+            self.assertEqual(status_of(r), 423, r)
+            self.assertTrue(r.startswith("SIP/2.0 423 Interval Too Brief"), r)
+            self.assertEqual(header(r, "Min-Expires"), "60", r)
+        # Also per contact; and one brief contact fails the whole request.
+        p2 = free_port()
+        r = self.reg(f"<{uri(p2)}>, <{uri(p)}>;expires=10", expires=3600, port=p)
+        self.assertEqual(status_of(r), 423, r)
+        self.assertEqual(self.listed(), {}, "a 423 changes nothing")
+        r = self.ok(f"<{uri(p)}>", expires=60, port=p)
+        self.assertEqual(contacts_of(r), {uri(p): 60})
+
+    def test_longer_than_max_expires_is_shortened(self):
+        p = free_port()
+        r = self.ok(f"<{uri(p)}>", expires=99999, port=p)
+        self.assertEqual(contacts_of(r), {uri(p): 7200}, r)
+        self.assertTrue(7198 <= self.listed()[uri(p)]["expires_in"] <= 7200)
+
+    def test_no_expires_takes_default_expires(self):
+        p = free_port()
+        r = register_raw(self.proxy, "alice", [f"Contact: <{uri(p)}>"])  # no Expires at all
+        self.assertEqual(status_of(r), 200, r)
+        self.assertEqual(contacts_of(r), {uri(p): 3600}, r)
+
+    def test_contact_uri_over_tcp_is_recorded_with_tcp(self):
+        p = free_port("tcp")
+        r = register(self.proxy, "alice", "alice-secret", p, transport="tcp")
+        self.assertEqual(status_of(r), 200, r)
+        b = self.listed()
+        self.assertEqual(len(b), 1, b)
+        (binding,) = b.values()
+        self.assertEqual(binding["transport"], "tcp")
+        self.assertEqual(binding["source"], f"127.0.0.1:{p}")
+
+
+class MaxContactsTest(RegistrarTestCase):
+    registrar_keys = {"max_contacts": 3}
+
+    def test_the_binding_expiring_soonest_is_evicted(self):
+        ports = [free_port() for _ in range(4)]
+        self.ok(f"<{uri(ports[0])}>", expires=3600, port=ports[0])
+        self.ok(f"<{uri(ports[1])}>", expires=600, port=ports[1])   # expires soonest
+        self.ok(f"<{uri(ports[2])}>", expires=3600, port=ports[2])
+        r = self.ok(f"<{uri(ports[3])}>", expires=1200, port=ports[3])
+        got = contacts_of(r)
+        self.assertEqual(set(got), {uri(ports[0]), uri(ports[2]), uri(ports[3])}, r)
+        self.assertEqual(got[uri(ports[3])], 1200)
+        self.assertEqual(set(self.listed()), set(got))
+
+    def test_with_equal_intervals_the_oldest_is_evicted(self):
+        ports = [free_port() for _ in range(5)]
+        for p in ports[:3]:
+            self.ok(f"<{uri(p)}>", expires=3600, port=p)
+            time.sleep(0.05)
+        r = self.ok(f"<{uri(ports[3])}>", expires=3600, port=ports[3])
+        self.assertEqual(set(contacts_of(r)), {uri(p) for p in ports[1:4]}, r)
+        # A refresh makes ports[1] the youngest; ports[2] is now the oldest and goes.
+        self.ok(f"<{uri(ports[1])}>", expires=3600, port=ports[1])
+        time.sleep(0.05)
+        r = self.ok(f"<{uri(ports[4])}>", expires=3600, port=ports[4])
+        self.assertEqual(set(contacts_of(r)), {uri(ports[1]), uri(ports[3]), uri(ports[4])}, r)
+
+    def test_more_new_contacts_than_allowed_is_403_and_changes_nothing(self):
+        keep = free_port()
+        self.ok(f"<{uri(keep)}>", port=keep)
+        ports = [free_port() for _ in range(4)]
+        r = self.reg(", ".join(f"<{uri(p)}>" for p in ports), port=ports[0])
+        self.assertEqual(status_of(r), 403, r)
+        self.assertEqual(set(self.listed()), {uri(keep)})
+        # Exactly max_contacts new ones: allowed, the old one is evicted.
+        r = self.ok(", ".join(f"<{uri(p)}>" for p in ports[:3]), port=ports[0])
+        self.assertEqual(set(contacts_of(r)), {uri(p) for p in ports[:3]}, r)
+
+
+class PersistenceTest(unittest.TestCase):
+    """Bindings live in <state_dir>/location.sqlite and survive a restart."""
+
+    def setUp(self):
+        self.proxy = Proxy()
+        self.addCleanup(self.proxy.stop)
+        self.proxy.start()
+
+    def snapshot(self):
+        regs = self.proxy.ctl_json("show", "registrations")["registrations"]
+        return {(b["aor"], b["contact"]): b for b in regs}
+
+    def populate(self):
+        self.ports = [free_port() for _ in range(3)]
+        self.gone = free_port()
+        for p in self.ports[:2] + [self.gone]:
+            self.assertEqual(status_of(register(self.proxy, "alice", "alice-secret", p, q="0.7"
+                                                if p == self.ports[1] else None)), 200)
+        self.assertEqual(status_of(register(self.proxy, "bob", "bob-secret", self.ports[2],
+                                            transport="tcp")), 200)
+        self.assertEqual(status_of(register(self.proxy, "alice", "alice-secret", self.gone,
+                                            expires=0)), 200)
+        r = self.proxy.ctl("registration", "add", "sip:carol@example.test",
+                           "sip:carol@192.0.2.7:5070", "--expires", "900")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = self.snapshot()
+        self.assertEqual(len(before), 4, before)
+        return before
+
+    def check_same(self, before, after):
+        self.assertEqual(set(after), set(before), "the same bindings after the restart")
+        for k, b in before.items():
+            a = after[k]
+            for field in ("q", "transport", "source", "user_agent", "instance", "path"):
+                self.assertEqual(a[field], b[field], f"{k} {field}")
+            self.assertTrue(b["expires_in"] - 15 <= a["expires_in"] <= b["expires_in"],
+                            f"{k}: {b['expires_in']} -> {a['expires_in']}")
+        self.assertNotIn(("alice@example.test", uri(self.gone)), after, "removed stays removed")
+        counts = self.proxy.status()["counts"]
+        self.assertEqual((counts["registrations"], counts["bindings"]), (3, 4))
+
+    def test_graceful_restart_keeps_every_binding(self):
+        before = self.populate()
+        self.assertEqual(self.proxy.stop(), 0, self.proxy.log_tail(10))
+        self.proxy.start()
+        self.check_same(before, self.snapshot())
+
+    def test_kill9_keeps_every_binding(self):
+        before = self.populate()
+        time.sleep(0.5)  # the writer thread commits every ~20 ms (documented loss window)
+        self.proxy.kill9()
+        self.proxy.start()
+        self.check_same(before, self.snapshot())
+
+    def test_new_state_dir_starts_empty(self):
+        # Guard against the test above passing for the wrong reason.
+        self.populate()
+        fresh = Proxy()
+        self.addCleanup(fresh.stop)
+        fresh.start()
+        self.assertEqual(fresh.ctl_json("show", "registrations")["registrations"], [])
+
+    def test_restart_with_memory_store_forgets(self):
+        p = Proxy(registrar_store="memory")
+        self.addCleanup(p.stop)
+        p.start()
+        self.assertEqual(status_of(register(p, "alice", "alice-secret", free_port())), 200)
+        self.assertEqual(len(p.ctl_json("show", "registrations")["registrations"]), 1)
+        p.restart()
+        self.assertEqual(p.ctl_json("show", "registrations")["registrations"], [])
+
+
+class SippBulkTest(unittest.TestCase):
+    """SIPp registers BULK_USERS users with digest auth, then calls between them.
+
+    SIPp 3.6 answers only MD5 challenges and reads the first WWW-Authenticate, so this
+    proxy offers MD5 first (auth.algorithms = ["MD5", "SHA-256"])."""
+
+    def test_bulk_digest_registration_then_calls(self):
+        n = BULK_USERS
+        users = [(f"u{i:05d}", f"pw-{i:05d}x") for i in range(n)]
+        proxy = Proxy(users=users, log_level="info")
+        edit_config(proxy.config_path, "auth", algorithms='["MD5", "SHA-256"]')
+        proxy.start()
+        self.addCleanup(proxy.stop)
+
+        csv = os.path.join(proxy.dir, "reg_users.csv")
+        with open(csv, "w") as f:
+            f.write("SEQUENTIAL\n")
+            for u, pw in users:
+                f.write(f"{u};{pw};[authentication username={u} password={pw}]\n")
+        phone_port = free_port()
+        t0 = time.monotonic()
+        r = sipp("reg_digest_register.xml", f"127.0.0.1:{proxy.port}", "-m", n, "-r", 2000,
+                 "-l", 500, inf=csv, port=phone_port, timeout=90)
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.describe())
+        stat = r.stat()
+        self.assertEqual(int(stat["SuccessfulCall(C)"]), n, stat)
+        self.assertEqual(int(stat["FailedCall(C)"]), 0, stat)
+        self.assertLess(took, 60, f"{n} registrations took {took:.1f} s")
+
+        counts = proxy.status()["counts"]
+        self.assertEqual(counts["registrations"], n, counts)
+        self.assertEqual(counts["bindings"], n, counts)
+        stats = proxy.stats()
+        self.assertEqual(stats["auth.successes"], n, stats)
+        self.assertEqual(stats.get("auth.failures", 0), 0, stats)
+        self.assertEqual(stats["responses.401"], n, stats)
+        one = proxy.ctl_json("show", "registrations", "sip:u04242@example.test")["registrations"] \
+            if n > 4242 else proxy.ctl_json("show", "registrations",
+                                            "sip:u00042@example.test")["registrations"]
+        self.assertEqual(len(one), 1, one)
+        self.assertEqual(one[0]["user_agent"], "SIPp-reg")
+        self.assertEqual(one[0]["source"], f"127.0.0.1:{phone_port}")
+
+        # Every contact points at phone_port: a SIPp UAS there answers for every callee.
+        uas = sipp_uas_background("reg_uas_answer.xml", port=phone_port)
+        self.addCleanup(uas.stop)
+        calls = 10
+        pairs = [(users[i], users[n - 1 - i][0]) for i in range(calls)]
+        calls_csv = os.path.join(proxy.dir, "auth_calls.csv")
+        with open(calls_csv, "w") as f:
+            f.write("SEQUENTIAL\n")
+            for (a, pw), b in pairs:
+                f.write(f"{a};{b};[authentication username={a} password={pw}]\n")
+        r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 10,
+                 inf=calls_csv, timeout=30)
+        self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
+        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), calls)
+        time.sleep(0.7)  # the UAS's last call ends with a short pause
+        self.assertEqual(uas.received("INVITE"), calls, uas.describe())
+        self.assertEqual(uas.received("BYE"), calls, uas.describe())
+        msgs = uas.messages()
+        for (_, _), b in pairs:
+            self.assertIn(f"INVITE sip:{b}@127.0.0.1:{phone_port} SIP/2.0", msgs,
+                          "the INVITE goes to the callee's registered contact")
+        stats = proxy.stats()
+        self.assertEqual(stats["responses.407"], calls, stats)
+        self.assertEqual(stats["auth.successes"], n + calls, stats)
+        self.assertEqual(stats["calls.answered"], calls, stats)
+        self.assertEqual(proxy.status()["counts"]["calls"], 0, "every call hung up")
+
+        # All of them survive a crash (the writer thread has had seconds to commit).
+        proxy.kill9()
+        proxy.start()
+        counts = proxy.status()["counts"]
+        self.assertEqual((counts["registrations"], counts["bindings"]), (n, n), counts)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
