@@ -35,12 +35,15 @@ void apply_dial_plan(RequestContext& ctx) {
     }
     std::vector<std::vector<Target>> groups;
     for (const auto* gw : gws) {
+        // The translated number becomes the user part of the gateway's URI (replacing a
+        // user the URI may have); its host, port and parameters are kept.
+        auto uri = sip::parse_uri(gw->uri);
+        if (!uri) continue;  // validated at load; never expected
         Target t;
-        std::string_view rest = gw->uri;
-        auto colon = rest.find(':');
-        std::string scheme(rest.substr(0, colon));
-        rest = rest.substr(colon + 1);
-        t.request_uri = scheme + ":" + match->user + "@" + std::string(rest);
+        t.request_uri = std::string(uri->scheme_text) + ":" + match->user + "@" + std::string(uri->host);
+        if (uri->port) t.request_uri += ":" + std::to_string(uri->port);
+        if (!uri->params.empty()) t.request_uri += ";" + std::string(uri->params);
+        t.gateway = gw->name;
         t.label = "route " + route.spec.name + " gateway " + gw->name;
         groups.push_back({std::move(t)});
     }

@@ -6,6 +6,7 @@
 #include "base/log.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/response_context.hpp"
+#include "routing/gateway_health.hpp"
 #include "sip/error_response.hpp"
 #include "sip/rewrite.hpp"
 #include "transaction/branch.hpp"
@@ -20,6 +21,15 @@ std::chrono::milliseconds ProxyCore::timer_c() {
     const auto& cfg = snapshot_.get().config;
     return cfg ? std::chrono::duration_cast<std::chrono::milliseconds>(cfg->transaction.timer_c)
                : std::chrono::milliseconds(180000);
+}
+
+void ProxyCore::gateway_failed(const std::string& name, int status, std::string_view reason) {
+    if (!services_.gateways) return;
+    auto gw = services_.gateways->find(name);
+    if (!gw) return;
+    const std::string why = std::to_string(status) + (reason.empty() ? "" : " " + std::string(reason));
+    if (gw->record_call_failure(routing::HealthClock::now(), why))
+        log::warn("gateway {} is now {} (calls failing: {})", name, routing::to_string(gw->state()), why);
 }
 
 void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>& st) {

@@ -35,6 +35,8 @@ public:
     CallRegistry& calls() { return services_.calls; }
     Stats& stats() { return services_.stats; }
     std::chrono::milliseconds timer_c();
+    // A call to a gateway failed with a server failure or no answer.
+    void gateway_failed(const std::string& gateway, int status, std::string_view reason);
 
 private:
     Services& services_;

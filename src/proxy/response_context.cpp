@@ -69,6 +69,11 @@ void ResponseContext::forward_upstream(const sip::Message& response) {
 void ResponseContext::consider_final(Event& ev) {
     const bool local = !ev.response;
     const int s = ev.status;
+    // A gateway that fails calls (408, 5xx, unreachable) counts toward being marked down,
+    // like a failed probe (only for probed gateways, which probes can bring back up).
+    if (ev.branch < branches_.size() && !branches_[ev.branch].gateway.empty() &&
+        is_failover_status(s) && s != 487)
+        core_.gateway_failed(branches_[ev.branch].gateway, s, ev.reason);
     if (!local && (s == 401 || s == 407)) {
         // 16.7 step 7: every challenge goes back in the one response.
         for (const auto& h : ev.response->headers())
@@ -110,6 +115,7 @@ asio::awaitable<void> ResponseContext::start_group(const std::vector<Target>& gr
     for (const auto& target : group) {
         const std::size_t index = branches_.size();
         branches_.push_back({});
+        branches_.back().gateway = target.gateway;
         ++pending_;
         ForwardInput in{&st_->request(), route_edit_, &target, &st_->local(), &st_->source(),
                         record_route_, layer.new_branch(loop_hash_)};

@@ -43,6 +43,7 @@ private:
         std::shared_ptr<transaction::ClientTransaction> ct;
         bool done = false;
         bool provisional = false;
+        std::string gateway;  // the gateway this branch went to, if any
     };
 
     asio::awaitable<void> start_group(const std::vector<Target>& group);

@@ -16,6 +16,7 @@ struct Target {
     std::vector<std::string> routes;  // Route values, first is the next hop
     std::optional<transport::Peer> destination;
     std::string label;                // for logs: "binding sip:...", "gateway carrier-a"
+    std::string gateway;              // the [[gateways]] name, for health accounting
 };
 
 // How a response context moves through its groups of targets.
