@@ -275,12 +275,8 @@ json Daemon::status() const {
     r["listeners"] = listeners;
     std::size_t transactions = 0;
     for (const auto& w : workers_) transactions += w->layer().live();
-    const auto now = std::chrono::system_clock::now();
-    auto all = store_->list("", now);
-    std::set<std::string> aors;
-    for (const auto& b : all) aors.insert(b.aor);
-    r["counts"] = {{"registrations", aors.size()},
-                   {"bindings", all.size()},
+    r["counts"] = {{"registrations", store_->aor_count()},
+                   {"bindings", store_->count()},
                    {"transactions", transactions},
                    {"calls", services_.calls.count()}};
     return r;

@@ -40,6 +40,8 @@ class LocationStore {
 
     // Bindings held, including expired ones not purged yet.
     virtual std::size_t count() const = 0;
+    // Addresses-of-record held (cheap: no binding is copied).
+    virtual std::size_t aor_count() const = 0;
 
     // Drops bindings with expires_at <= now; returns how many.
     virtual std::size_t purge_expired(TimePoint now) = 0;

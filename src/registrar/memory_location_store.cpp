@@ -220,4 +220,13 @@ void MemoryLocationStore::reserve(std::size_t bindings) {
     }
 }
 
+std::size_t MemoryLocationStore::aor_count() const {
+    std::size_t n = 0;
+    for (const auto& shard : shards_) {
+        std::lock_guard lock(shard.mu);
+        n += shard.aors.size();
+    }
+    return n;
+}
+
 }  // namespace sipproxy::registrar

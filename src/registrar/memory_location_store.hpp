@@ -27,6 +27,7 @@ class MemoryLocationStore final : public LocationStore {
         std::string_view aor, TimePoint now,
         std::size_t limit = std::numeric_limits<std::size_t>::max()) const override;
     std::size_t count() const override { return total_.load(std::memory_order_relaxed); }
+    std::size_t aor_count() const override;
     std::size_t purge_expired(TimePoint now) override { return purge_expired(now, nullptr); }
     std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
     void load(std::vector<Binding> bindings) override;

@@ -47,6 +47,7 @@ class SqliteLocationStore final : public LocationStore {
         std::string_view aor, TimePoint now,
         std::size_t limit = std::numeric_limits<std::size_t>::max()) const override;
     std::size_t count() const override { return index_.count(); }
+    std::size_t aor_count() const override { return index_.aor_count(); }
     std::size_t purge_expired(TimePoint now) override;
     std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
     void load(std::vector<Binding> bindings) override;
