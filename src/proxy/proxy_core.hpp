@@ -22,6 +22,7 @@ public:
                 const transport::Local& local) override;
     void on_stray_response(sip::Message response) override;
     void on_response_sent(int status) override { services_.stats.response_sent(status); }
+    void on_request_absorbed(sip::Method m) override { services_.stats.request(m); }
     // A message that did not parse: a request gets "400 <what is wrong>" (or 505, 513)
     // when it has enough of a header to be answered.
     void on_parse_error(std::string_view raw, const sip::ParseError& error,

@@ -34,6 +34,13 @@ ResponseContext::ResponseContext(ProxyCore& core,
       inbox_(core.layer().executor()) {}
 
 void ResponseContext::on_response(std::size_t branch, sip::Message response) {
+    // 16.7 step 3: with no Via left once ours is removed, the response was addressed to
+    // this proxy (a broken peer): it is not forwarded and does not count.
+    if (response.vias().size() < 2) {
+        log::call(log::Level::info, response.call_id(), "{} {} without an upstream Via dropped",
+                  response.status(), response.reason());
+        return;
+    }
     Event ev;
     ev.branch = branch;
     ev.status = response.status();

@@ -86,6 +86,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         auto it = servers_.find(server_key(m, true));
         if (it != servers_.end() && it->second->final_status() >= 300) {
             it->second->ack();  // ACK for a non-2xx final ends here (17.2.1)
+            if (tu_) tu_->on_request_absorbed(method);
             return;
         }
         if (tu_) tu_->on_ack(std::move(m), from, local);
@@ -98,6 +99,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
     }
     if (method == sip::Method::Cancel) {
         // 16.10: answer the CANCEL ourselves and cancel the INVITE's branches.
+        if (tu_) tu_->on_request_absorbed(method);
         auto inv = servers_.find(server_key(m, true));
         if (inv == servers_.end()) {
             reply_stateless(m, from, 481, "Call/Transaction Does Not Exist");

@@ -36,6 +36,8 @@ public:
     virtual void on_stray_response(sip::Message response) = 0;
     // Counting hook for every response sent upstream by a server transaction.
     virtual void on_response_sent(int /*status*/) {}
+    // Counting hook for requests the layer handles itself (CANCEL, ACK for a non-2xx).
+    virtual void on_request_absorbed(sip::Method /*method*/) {}
 };
 
 struct LayerOptions {
