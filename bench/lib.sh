@@ -1,0 +1,170 @@
+# bench/lib.sh - shared helpers for bench/run-calls.sh and bench/run-registrations.sh.
+# Sourced, not run. Needs bash, sipp (3.6), python3; kamailio (5.6) for the comparison.
+# All traffic stays on 127.0.0.1.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+SCEN_DIR="$BENCH_DIR/scenarios"
+KAM_DIR="$BENCH_DIR/kamailio"
+SIPPROXYD=${SIPPROXYD:-$REPO_DIR/build/sipproxyd}
+KAMAILIO=${KAMAILIO:-$(command -v kamailio || echo /usr/sbin/kamailio)}
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+need() {
+    local c
+    for c in "$@"; do command -v "$c" >/dev/null 2>&1 || die "'$c' not found (apt-get install -y ${c/sipp/sip-tester})"; done
+}
+
+# Machine description for the report.
+machine_info() {
+    printf 'date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'cpu: %s x %s\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    printf 'load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+    printf 'sipp: %s\n' "$(sipp -v 2>&1 | grep -o 'v[0-9][^ ]*' | head -1)"
+    [ -x "$KAMAILIO" ] && printf 'kamailio: %s\n' "$("$KAMAILIO" -v 2>/dev/null | head -1 | awk '{print $3}')"
+    return 0
+}
+loadavg1() { cut -d' ' -f1 /proc/loadavg; }
+
+# A process and all its descendants (Kamailio forks its workers from the main process).
+pid_tree() {
+    local p=$1 c
+    [ -d "/proc/$p" ] || return 0
+    echo "$p"
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pid_tree "$c"; done
+}
+
+# utime+stime in clock ticks, summed over the pids given (all threads of each process).
+cpu_ticks() {
+    local p sum=0 t
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        # fields after the ")" of comm: state is $1, utime $12, stime $13
+        t=$(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')
+        sum=$((sum + t))
+    done
+    echo "$sum"
+}
+# ticks -> milliseconds
+ticks_ms() { echo $(( $1 * 1000 / CLK_TCK )); }
+
+# Resident memory in KiB: VmRSS of one process; for several processes the sum of
+# Pss (shared memory such as Kamailio's shm divided between the processes sharing it).
+mem_kib() {
+    if [ $# -eq 1 ]; then
+        awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+    else
+        local p sum=0 v
+        for p in "$@"; do
+            v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+            sum=$((sum + ${v:-0}))
+        done
+        echo "$sum"
+    fi
+}
+
+# Wait until a UDP port is bound on 127.0.0.1 (up to $2 seconds, default 5).
+wait_udp_port() {
+    local port=$1 n=$(( ${2:-5} * 10 ))
+    while [ $n -gt 0 ]; do
+        ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+udp_port_free() { ! ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; }
+
+# Stop a process we started, by pid: TERM, then KILL after $2 seconds (default 5).
+stop_pid() {
+    local pid=$1 n=$(( ${2:-5} * 10 ))
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# Copy the sipproxyd binary into $1 (other people rebuild build/ while a bench runs)
+# and point SIPPROXYD_BIN at the copy.
+snapshot_sipproxyd() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        if [ -x "$SIPPROXYD" ] && cp "$SIPPROXYD" "$1/sipproxyd.bin" 2>/dev/null && "$1/sipproxyd.bin" --version >/dev/null 2>&1; then
+            SIPPROXYD_BIN="$1/sipproxyd.bin"
+            log "sipproxyd: $SIPPROXYD ($(date -r "$SIPPROXYD" '+%F %T'), $("$SIPPROXYD_BIN" --version 2>&1 | head -1)) copied to $SIPPROXYD_BIN"
+            return 0
+        fi
+        sleep 3   # being relinked right now
+    done
+    die "cannot copy a working $SIPPROXYD"
+}
+
+# Start sipproxyd in the foreground (as a background job) with config $1, log to $2.
+# Sets SIPPROXYD_PID.
+start_sipproxyd() {
+    local cfg=$1 logf=$2 port=$3
+    "${SIPPROXYD_BIN:-$SIPPROXYD}" -c "$cfg" >"$logf" 2>&1 &
+    SIPPROXYD_PID=$!
+    wait_udp_port "$port" 10 || { tail -20 "$logf" >&2; die "sipproxyd did not bind udp/$port"; }
+}
+
+# Start Kamailio in the foreground: cfg $1, log $2, port $3, extra args after.
+# Sets KAM_PID. Kamailio writes its pid/fifo files into $KAM_RUN (a temp folder).
+start_kamailio() {
+    local cfg=$1 logf=$2 port=$3; shift 3
+    mkdir -p "$KAM_RUN"
+    "$KAMAILIO" -DD -E -f "$cfg" -l "udp:127.0.0.1:$port" -n 2 -Y "$KAM_RUN" -w "$KAM_RUN" \
+        -P "$KAM_RUN/kamailio.pid" "$@" >"$logf" 2>&1 &
+    KAM_PID=$!
+    wait_udp_port "$port" 10 || { tail -20 "$logf" >&2; die "kamailio did not bind udp/$port"; }
+    sleep 0.5
+}
+
+# Summarise SIPp output of one step. Args: dir with the SIPp files, expected calls.
+# Prints: created ok failed unfinished retrans(uac) retrans(uas) deadmsgs oocmsgs p50 p95 p99 max
+# (response times of rtd 1, in ms, from every *_rtt.csv of the UAC processes).
+sipp_summary() {
+    python3 - "$1" "$2" <<'EOF'
+import csv, glob, os, sys
+d, expected = sys.argv[1], int(sys.argv[2])
+def last(path):
+    rows = [r for r in csv.reader(open(path), delimiter=';') if r]
+    h = rows[0]
+    return dict(zip(h, rows[-1])) if len(rows) > 1 else {}
+tot = dict(created=0, ok=0, failed=0, rt_uac=0, rt_uas=0, dead=0, ooc=0)
+for f in glob.glob(os.path.join(d, '*_.csv')):
+    s = last(f)
+    if not s:
+        continue
+    uas = os.path.basename(f).startswith(('uas', 'reg-uas'))
+    g = lambda k: int(s.get(k, 0) or 0)
+    if uas:
+        tot['rt_uas'] += g('Retransmissions(C)')
+        tot['dead'] += g('DeadCallMsgs(C)')
+        tot['ooc'] += g('OutOfCallMsgs(C)')
+    else:
+        tot['created'] += g('TotalCallCreated')
+        tot['ok'] += g('SuccessfulCall(C)')
+        tot['failed'] += g('FailedCall(C)')
+        tot['rt_uac'] += g('Retransmissions(C)')
+        tot['dead'] += g('DeadCallMsgs(C)')
+        tot['ooc'] += g('OutOfCallMsgs(C)')
+rt = []
+for f in glob.glob(os.path.join(d, '*_rtt.csv')):
+    for r in csv.reader(open(f), delimiter=';'):
+        if len(r) >= 3 and r[2] == '1':
+            try: rt.append(float(r[1]))
+            except ValueError: pass
+rt.sort()
+def pct(p):
+    if not rt: return '-'
+    return '%g' % rt[min(len(rt) - 1, int(p / 100.0 * len(rt)))]
+unfinished = max(0, expected - tot['ok'] - tot['failed'])
+print(tot['created'], tot['ok'], tot['failed'], unfinished, tot['rt_uac'], tot['rt_uas'],
+      tot['dead'], tot['ooc'], pct(50), pct(95), pct(99), ('%g' % rt[-1]) if rt else '-')
+EOF
+}
