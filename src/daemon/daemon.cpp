@@ -8,6 +8,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -122,7 +123,8 @@ void Daemon::start() {
     lo.timers.t1 = cfg.transaction.t1;
     lo.timers.t2 = cfg.transaction.t2;
     lo.timers.t4 = cfg.transaction.t4;
-    lo.max_transactions = cfg.transaction.max_transactions / n + 1;
+    lo.max_transactions = cfg.transaction.max_transactions;
+    lo.pending = std::make_shared<std::atomic<std::size_t>>(0);
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, locals_of(cfg), to, lo, services_));
     std::vector<Worker*> all;
@@ -163,6 +165,9 @@ void Daemon::schedule_purge() {
         const auto removed = store_->purge_expired(std::chrono::system_clock::now());
         if (removed) log::debug("registrar: {} expired bindings purged", removed);
         services_.calls.purge_older_than(std::chrono::hours(24));
+        // Give memory freed after a load peak back to the system (glibc keeps it in its
+        // per-thread arenas otherwise).
+        ::malloc_trim(0);
         schedule_purge();
     });
 }
@@ -358,6 +363,7 @@ json Daemon::show_stats() const {
     std::size_t transactions = 0;
     for (const auto& w : workers_) transactions += w->layer().live();
     stats["transactions.active"] = transactions;
+    stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
     stats["calls.active"] = services_.calls.count();
     stats["registrar.bindings"] = store_->count();
     return {{"stats", stats}};

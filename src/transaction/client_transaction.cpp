@@ -14,7 +14,9 @@ ClientTransaction::ClientTransaction(TransactionLayer& layer, transport::Peer de
                                      std::size_t branch_index)
     : layer_(layer), destination_(destination), request_(std::move(request)), method_(method),
       branch_(std::move(branch)), key_(TransactionLayer::client_key(branch_, method_)),
-      sink_(std::move(sink)), branch_index_(branch_index), inbox_(layer.executor()) {}
+      sink_(std::move(sink)), branch_index_(branch_index), inbox_(layer.executor()) {
+    layer_.unsettled();
+}
 
 void ClientTransaction::receive(sip::Message response) { inbox_.push(std::move(response)); }
 void ClientTransaction::shutdown() { inbox_.close(); }
@@ -26,11 +28,13 @@ void ClientTransaction::cancel() {
 }
 
 void ClientTransaction::report(sip::Message m) {
+    if (m.status() >= 200) layer_.settle(settled_);
     if (auto s = sink_.lock()) s->on_response(branch_index_, std::move(m));
     else if (m.status() >= 200 && m.status() < 300) layer_.forward_stray(std::move(m));
 }
 
 void ClientTransaction::fail(int status, std::string_view reason) {
+    layer_.settle(settled_);
     if (auto s = sink_.lock()) s->on_failure(branch_index_, status, reason);
 }
 
@@ -62,6 +66,7 @@ asio::awaitable<void> ClientTransaction::run() {
     } else {
         co_await run_non_invite();
     }
+    layer_.settle(settled_);
     layer_.remove(*this);
 }
 

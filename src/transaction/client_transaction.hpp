@@ -73,6 +73,7 @@ private:
     bool cancel_wanted_ = false;
     bool cancel_sent_ = false;
     bool provisional_ = false;
+    bool settled_ = false;  // final response or failure: no longer counts toward the cap
 };
 
 }  // namespace sipproxy::transaction

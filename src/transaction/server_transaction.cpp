@@ -14,6 +14,7 @@ ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message reque
       key_(std::move(key)), inbox_(layer.executor()) {
     // A request that already has a To-tag (in-dialog) keeps it.
     if (request_.to().tag.empty()) to_tag_ = layer_.new_tag();
+    layer_.unsettled();
 }
 
 transport::Peer ServerTransaction::response_destination() const {
@@ -47,6 +48,7 @@ void ServerTransaction::send_response(std::string bytes, int status) {
     last_status_ = status;
     if (status >= 200) {
         final_status_ = status;
+        layer_.settle(settled_);
         inbox_.push(Event::Final);
     }
 }
@@ -75,7 +77,10 @@ asio::awaitable<void> ServerTransaction::run() {
     // Trying / Proceeding: until the transaction user sends a final response.
     while (!final_sent()) {
         auto ev = co_await inbox_.pop_until(Clock::time_point::max());
-        if (!ev) co_return layer_.remove(*this);
+        if (!ev) {
+            layer_.settle(settled_);
+            co_return layer_.remove(*this);
+        }
         if (*ev == Event::Retransmission && !last_response_.empty()) send(last_response_);
     }
 
@@ -104,6 +109,8 @@ asio::awaitable<void> ServerTransaction::run() {
     } else if (is_invite()) {
         // 2xx: the transaction ends (RFC 6026 Accepted: retransmitted INVITEs are absorbed
         // for 64*T1; 2xx retransmissions come from the UAS and are forwarded statelessly).
+        // Nothing is re-sent from here, so the 2xx copy is not kept while lingering.
+        std::string().swap(last_response_);
         const auto end = Clock::now() + t.h();
         while (co_await inbox_.pop_until(end)) {
         }

@@ -69,6 +69,7 @@ private:
     int last_status_ = 0;
     int final_status_ = 0;
     bool cancelled_ = false;
+    bool settled_ = false;  // final response sent: no longer counts toward the cap
     Mailbox<Event> inbox_;
 };
 

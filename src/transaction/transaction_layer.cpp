@@ -14,7 +14,9 @@ namespace sipproxy::transaction {
 TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& transport,
                                    unsigned worker, LayerOptions options)
     : io_(io), transport_(transport), worker_(worker), options_(options),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+    if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
+}
 
 std::string TransactionLayer::client_key(std::string_view branch, sip::Method method) {
     std::string k;
@@ -114,7 +116,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         invite->cancel_received();
         return;
     }
-    if (servers_.size() + clients_.size() >= options_.max_transactions) {
+    if (pending() >= options_.max_transactions) {
         reply_stateless(m, from, 503, "Service Unavailable", {{"Retry-After", "5"}});
         log::call(log::Level::warn, m.call_id(), "transaction limit {} reached: 503",
                   options_.max_transactions);

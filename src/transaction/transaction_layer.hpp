@@ -42,7 +42,10 @@ public:
 
 struct LayerOptions {
     Timers timers;
-    std::size_t max_transactions = 200000;  // per worker
+    // Transactions still waiting for a final response, across all workers that share
+    // `pending` (a transaction that only lingers to absorb retransmissions does not count).
+    std::size_t max_transactions = 200000;
+    std::shared_ptr<std::atomic<std::size_t>> pending;  // shared by the workers; made if null
 };
 
 class TransactionLayer {
@@ -77,6 +80,16 @@ public:
 
     void remove(const ServerTransaction& st);
     void remove(const ClientTransaction& ct);
+    // A transaction got its final response (or gave up): it no longer counts toward
+    // max_transactions. `flag` makes it happen once.
+    void settle(bool& flag) {
+        if (!flag) {
+            flag = true;
+            options_.pending->fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    void unsettled() { options_.pending->fetch_add(1, std::memory_order_relaxed); }
+    std::size_t pending() const { return options_.pending->load(std::memory_order_relaxed); }
 
     std::size_t server_count() const { return servers_.size(); }
     // Live transactions, readable from any thread (for status).

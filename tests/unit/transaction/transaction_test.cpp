@@ -58,7 +58,7 @@ struct Fixture {
         return {l};
     }
     explicit Fixture(transaction::Timers t)
-        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, 1000}) {
+        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, 1000, nullptr}) {
         transport.on_message([this](sip::Message m, const transport::Peer& from,
                                     const transport::Local& local) {
             layer.receive(std::move(m), from, local);
@@ -213,4 +213,70 @@ TEST_CASE("ACK for a non-2xx and CANCEL are built from the sent request (17.1.1.
     REQUIRE(ack);
     CHECK(ack->find("To: <sip:bob@example.test>;tag=b9\r\n") != std::string::npos);
     CHECK(ack->find("CSeq: 7 ACK\r\n") != std::string::npos);
+}
+
+namespace {
+// Holds every request without answering, until told to.
+struct Holder : transaction::TransactionUser {
+    std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
+    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
+        seen.push_back(st);
+    }
+    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
+    void on_stray_response(sip::Message) override {}
+};
+}  // namespace
+
+TEST_CASE("max_transactions counts only transactions still waiting for a final response") {
+    transaction::Timers t{20ms, 4000ms, 100ms};
+    asio::io_context io;
+    const auto port = free_udp_port();
+    transport::Transport transport(io, 0, Fixture::locals(port), {});
+    transaction::TransactionLayer layer(io, transport, 0, {t, 1, nullptr});
+    transport.on_message([&](sip::Message m, const transport::Peer& from, const transport::Local& l) {
+        layer.receive(std::move(m), from, l);
+    });
+    transport.start();
+    Holder tu;
+    layer.set_user(&tu);
+    asio::ip::udp::socket peer(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    peer.non_blocking(true);
+    const auto peer_port = peer.local_endpoint().port();
+    auto send = [&](const std::string& m) {
+        peer.send_to(asio::buffer(m), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+        io.restart();
+        io.run_for(30ms);
+    };
+    auto drain = [&]() {
+        std::vector<std::string> out;
+        char buf[4096];
+        asio::ip::udp::endpoint from;
+        asio::error_code ec;
+        for (;;) {
+            auto n = peer.receive_from(asio::buffer(buf), from, 0, ec);
+            if (ec) break;
+            out.emplace_back(buf, n);
+        }
+        return out;
+    };
+
+    send(request("OPTIONS", "z9hG4bKcap1", peer_port));
+    REQUIRE(tu.seen.size() == 1);
+    CHECK(layer.pending() == 1);
+    send(request("OPTIONS", "z9hG4bKcap2", peer_port));
+    CHECK(tu.seen.size() == 1);  // refused
+    auto got = drain();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 503 Service Unavailable", 0) == 0);
+    CHECK(got[0].find("Retry-After: 5\r\n") != std::string::npos);
+
+    // Answered: the first transaction lingers (timer J) but no longer counts.
+    tu.seen[0]->respond(200, "OK");
+    io.restart();
+    io.run_for(10ms);
+    CHECK(layer.pending() == 0);
+    CHECK(layer.server_count() == 1);
+    drain();
+    send(request("OPTIONS", "z9hG4bKcap3", peer_port));
+    CHECK(tu.seen.size() == 2);
 }
