@@ -40,11 +40,6 @@ void ClientTransaction::fail(int status, std::string_view reason) {
 
 void ClientTransaction::retransmit() { layer_.transport().post_send(destination_, request_); }
 
-void ClientTransaction::send_ack(const sip::Message& response) {
-    if (auto ack = make_ack_for_non2xx(request_, response))
-        layer_.transport().post_send(destination_, std::move(*ack));
-}
-
 void ClientTransaction::send_cancel() {
     if (cancel_sent_) return;
     cancel_sent_ = true;
@@ -117,12 +112,16 @@ asio::awaitable<void> ClientTransaction::run_invite() {
             report(std::move(m));  // Terminated; 2xx retransmissions go statelessly
             co_return;
         }
-        // Completed: ACK every (retransmitted) final for timer D.
-        send_ack(m);
+        // Completed: ACK every (retransmitted) final for timer D. The ACK is built once;
+        // the request itself is no longer needed.
+        auto ack = make_ack_for_non2xx(request_, m);
+        std::string().swap(request_);
+        if (ack) layer_.transport().post_send(destination_, *ack);
         report(std::move(m));
         const auto d = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.d()));
         while (auto again = co_await inbox_.pop_until(d)) {
-            if (auto* r = std::get_if<sip::Message>(&*again); r && r->status() >= 300) send_ack(*r);
+            if (auto* r = std::get_if<sip::Message>(&*again); r && r->status() >= 300 && ack)
+                layer_.transport().post_send(destination_, *ack);
         }
         co_return;
     }
@@ -152,6 +151,7 @@ asio::awaitable<void> ClientTransaction::run_non_invite() {
             continue;
         }
         report(std::move(*m));
+        std::string().swap(request_);  // nothing is re-sent from here
         // Completed: absorb retransmitted finals for timer K.
         const auto k = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.t4));
         while (co_await inbox_.pop_until(k)) {

@@ -57,7 +57,6 @@ private:
     asio::awaitable<void> run_non_invite();
     void report(sip::Message m);
     void fail(int status, std::string_view reason);
-    void send_ack(const sip::Message& response);
     void send_cancel();
     void retransmit();
 

@@ -10,10 +10,11 @@ using transport::Protocol;
 ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message request,
                                      transport::Peer source, transport::Local local,
                                      std::string key)
-    : layer_(layer), request_(std::move(request)), source_(source), local_(std::move(local)),
-      key_(std::move(key)), inbox_(layer.executor()) {
+    : layer_(layer), request_(std::move(request)), invite_(request_->method() == sip::Method::Invite),
+      source_(source), local_(std::move(local)), key_(std::move(key)), inbox_(layer.executor()) {
+    destination_ = response_destination();
     // A request that already has a To-tag (in-dialog) keeps it.
-    if (request_.to().tag.empty()) to_tag_ = layer_.new_tag();
+    if (request_->to().tag.empty()) to_tag_ = layer_.new_tag();
     layer_.unsettled();
 }
 
@@ -21,22 +22,23 @@ transport::Peer ServerTransaction::response_destination() const {
     // RFC 3261 18.2.2 and RFC 3581 4: over a connection, back on it; over UDP, to the
     // source address, and to the source port when rport was asked for.
     transport::Peer to = source_;
-    if (source_.protocol == Protocol::Udp && !request_.vias().empty()) {
-        const auto& via = request_.vias().front();
+    if (source_.protocol == Protocol::Udp && !request_->vias().empty()) {
+        const auto& via = request_->vias().front();
         if (!via.has_rport) to.port = via.port ? via.port : 5060;
     }
     return to;
 }
 
 void ServerTransaction::send(const std::string& bytes) {
-    layer_.transport().post_send(response_destination(), bytes);
+    layer_.transport().post_send(destination_, bytes);
 }
 
 void ServerTransaction::respond(int status, std::string_view reason,
                                 const std::vector<sip::ExtraHeader>& extra) {
+    if (final_sent()) return;
     send_response(transport::stamp_response_via(
-                      sip::make_response(request_, status, reason, status > 100 ? to_tag_ : "", extra),
-                      request_, source_),
+                      sip::make_response(*request_, status, reason, status > 100 ? to_tag_ : "", extra),
+                      *request_, source_),
                   status);
 }
 
@@ -51,6 +53,12 @@ void ServerTransaction::send_response(std::string bytes, int status) {
         layer_.settle(settled_);
         inbox_.push(Event::Final);
     }
+}
+
+void ServerTransaction::release_request() {
+    // The response context that used the request finished synchronously when it sent the
+    // final response; this runs later (the Final event is posted), so nobody holds it.
+    request_.reset();
 }
 
 void ServerTransaction::retransmission() { inbox_.push(Event::Retransmission); }
@@ -70,8 +78,8 @@ asio::awaitable<void> ServerTransaction::run() {
 
     // RFC 3261 16.2 / 17.2.1: a proxy answers an INVITE with 100 Trying at once.
     if (is_invite() && last_status_ == 0)
-        send_response(transport::stamp_response_via(sip::make_response(request_, 100, "Trying"),
-                                                    request_, source_),
+        send_response(transport::stamp_response_via(sip::make_response(*request_, 100, "Trying"),
+                                                    *request_, source_),
                       100);
 
     // Trying / Proceeding: until the transaction user sends a final response.
@@ -83,6 +91,9 @@ asio::awaitable<void> ServerTransaction::run() {
         }
         if (*ev == Event::Retransmission && !last_response_.empty()) send(last_response_);
     }
+
+    // From here on only the key, the destination and the last response matter.
+    release_request();
 
     if (is_invite() && final_status_ >= 300) {
         // Completed: retransmit the final response (timer G) until the ACK, or give up

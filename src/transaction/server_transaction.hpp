@@ -6,6 +6,7 @@
 #include <asio/awaitable.hpp>
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,10 +27,12 @@ public:
     ServerTransaction(TransactionLayer& layer, sip::Message request, transport::Peer source,
                       transport::Local local, std::string key);
 
-    const sip::Message& request() const { return request_; }
+    // The request as received. Valid until the final response is sent: a transaction that
+    // only lingers to absorb retransmissions keeps its key, not the message.
+    const sip::Message& request() const { return *request_; }
     const transport::Peer& source() const { return source_; }
     const transport::Local& local() const { return local_; }
-    bool is_invite() const { return request_.method() == sip::Method::Invite; }
+    bool is_invite() const { return invite_; }
     const std::string& key() const { return key_; }
 
     // Answers generated here (8.2.6): a To-tag is added to every non-100 response, the
@@ -58,9 +61,12 @@ private:
     enum class Event { Retransmission, Ack, Final };
     void send(const std::string& bytes);
     transport::Peer response_destination() const;
+    void release_request();
 
     TransactionLayer& layer_;
-    sip::Message request_;
+    std::optional<sip::Message> request_;
+    bool invite_;
+    transport::Peer destination_;  // where responses go (18.2.2, RFC 3581)
     transport::Peer source_;
     transport::Local local_;
     std::string key_;
