@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "auth/algorithm.hpp"
 #include "base/expected.hpp"
 
@@ -45,12 +46,6 @@ class CredentialStore {
     std::size_t size() const { return users_.size(); }
 
   private:
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
     using Index = std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>>;
 
     std::string realm_;

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "auth/clock.hpp"
 
 namespace sipproxy::auth {
@@ -55,12 +56,6 @@ class FailureCounters {
         void collect(std::vector<Entry>& out) const;
 
       private:
-        struct StringHash {
-            using is_transparent = void;
-            std::size_t operator()(std::string_view s) const {
-                return std::hash<std::string_view>{}(s);
-            }
-        };
         struct Shard {
             mutable std::mutex mutex;
             std::list<Entry> lru;  // most recently failed at the front

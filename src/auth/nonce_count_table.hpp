@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "auth/clock.hpp"
 
 namespace sipproxy::auth {
@@ -48,12 +49,6 @@ class NonceCountTable {
         std::uint32_t last_nc;
         Time issued;
         Time expires;
-    };
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
     };
     struct Shard {
         mutable std::mutex mutex;

@@ -19,7 +19,7 @@ std::vector<std::uint64_t> flows_of(It first, It last) {
 }  // namespace
 
 MemoryLocationStore::Shard& MemoryLocationStore::shard_for(std::string_view aor) const {
-    return shards_[Hash{}(aor) % kShards];
+    return shards_[StringHash{}(aor) % kShards];
 }
 
 void MemoryLocationStore::update_flows(std::string_view aor, const Bindings* before,

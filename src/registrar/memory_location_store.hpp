@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/string_hash.hpp"
 #include "registrar/location_store.hpp"
 #include "registrar/packed_binding.hpp"
 
@@ -40,14 +41,8 @@ class MemoryLocationStore final : public LocationStore {
     void reserve(std::size_t bindings);
 
   private:
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
     using Bindings = std::vector<detail::PackedBinding>;
-    using Map = std::unordered_map<std::string, Bindings, Hash, std::equal_to<>>;
+    using Map = std::unordered_map<std::string, Bindings, StringHash, std::equal_to<>>;
     struct Shard {
         mutable std::mutex mu;
         Map aors;

@@ -41,20 +41,21 @@ struct KnownParams {
 };
 
 // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string
+bool valid_generic_param(const syntax::Param& p) {
+    if (p.name.empty() || !syntax::all_of(p.name, syntax::kToken)) return false;
+    if (!p.has_value) return true;
+    if (p.value.empty()) return false;
+    if (p.value.front() == '"') return syntax::skip_quoted(p.value, 0) == p.value.size();
+    for (char c : p.value)
+        if (!is_token(c) && c != ':' && c != '[' && c != ']') return false;
+    return true;
+}
+
 bool scan_header_params(std::string_view params, KnownParams& known) {
     syntax::ParamList list(params);
     syntax::Param p;
     while (list.next(p)) {
-        if (p.name.empty() || !syntax::all_of(p.name, syntax::kToken)) return false;
-        if (p.has_value) {
-            if (p.value.empty()) return false;
-            if (p.value.front() == '"') {
-                if (syntax::skip_quoted(p.value, 0) != p.value.size()) return false;
-            } else {
-                for (char c : p.value)
-                    if (!is_token(c) && c != ':' && c != '[' && c != ']') return false;
-            }
-        }
+        if (!valid_generic_param(p)) return false;
         switch (p.name.size()) {
             case 1:
                 if (syntax::lower(p.name[0]) == 'q' && !known.q) known.q = p.value;
@@ -188,16 +189,7 @@ bool parse_via(std::string_view v, Via& via) {
     syntax::ParamList list(via.params);
     syntax::Param p;
     while (list.next(p)) {
-        if (p.name.empty() || !syntax::all_of(p.name, syntax::kToken)) return false;
-        if (p.has_value) {
-            if (p.value.empty()) return false;
-            if (p.value.front() == '"') {
-                if (syntax::skip_quoted(p.value, 0) != p.value.size()) return false;
-            } else {
-                for (char c : p.value)
-                    if (!is_token(c) && c != ':' && c != '[' && c != ']') return false;
-            }
-        }
+        if (!valid_generic_param(p)) return false;
         const char first = p.name.size() >= 3 ? syntax::lower(p.name[0]) : '\0';
         if (first == 'b' && iequals(p.name, "branch")) {
             if (!p.has_value) return false;
