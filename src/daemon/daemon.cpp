@@ -369,26 +369,42 @@ json Daemon::show_stats() const {
     return {{"stats", stats}};
 }
 
-json Daemon::registration_add(const json& args) {
+namespace {
+
+// A REGISTER made by the operator for one contact: a fresh Call-ID each time, so the
+// registrar's Call-ID/CSeq ordering never refuses it.
+registrar::RegisterRequest operator_register(std::string aor, std::string contact,
+                                             std::optional<std::uint32_t> expires) {
+    if (contact.size() > 2 && contact.front() == '<' && contact.back() == '>')
+        contact = contact.substr(1, contact.size() - 2);
     registrar::RegisterRequest req;
-    req.aor = aor_argument(control::required_string(args, "aor"));
+    req.aor = std::move(aor);
     registrar::ContactSpec c;
-    c.uri = control::required_string(args, "contact");
-    if (c.uri.size() > 2 && c.uri.front() == '<' && c.uri.back() == '>')
-        c.uri = c.uri.substr(1, c.uri.size() - 2);
-    if (c.uri.rfind("sip:", 0) != 0 && c.uri.rfind("sips:", 0) != 0)
-        throw control::CommandError("contact must be a sip: or sips: URI, got '" + c.uri + "'");
-    if (auto e = control::optional_integer(args, "expires")) {
-        if (*e <= 0 || *e > 0xffffffffll) throw control::CommandError("expires must be > 0");
-        c.expires = static_cast<std::uint32_t>(*e);
-    }
-    req.contacts.push_back(c);
-    req.call_id = "sipproxyctl-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    c.uri = std::move(contact);
+    c.expires = expires;
+    req.contacts.push_back(std::move(c));
+    req.call_id = "sipproxyctl-" +
+                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
     req.cseq = 1;
     req.source.transport = "udp";
     req.user_agent = "sipproxyctl";
-    auto snap = services_.snapshots.get();
-    auto r = snap->registrar->handle(req);
+    return req;
+}
+
+}  // namespace
+
+json Daemon::registration_add(const json& args) {
+    std::optional<std::uint32_t> expires;
+    if (auto e = control::optional_integer(args, "expires")) {
+        if (*e <= 0 || *e > 0xffffffffll) throw control::CommandError("expires must be > 0");
+        expires = static_cast<std::uint32_t>(*e);
+    }
+    auto req = operator_register(aor_argument(control::required_string(args, "aor")),
+                                 control::required_string(args, "contact"), expires);
+    const auto& uri = req.contacts.front().uri;
+    if (uri.rfind("sip:", 0) != 0 && uri.rfind("sips:", 0) != 0)
+        throw control::CommandError("contact must be a sip: or sips: URI, got '" + uri + "'");
+    auto r = services_.snapshots.get()->registrar->handle(req);
     if (!r.ok())
         throw control::CommandError(std::to_string(r.status) + " " + r.reason +
                                     (r.status == 423 ? " (min_expires " +
@@ -399,26 +415,13 @@ json Daemon::registration_add(const json& args) {
 
 json Daemon::registration_remove(const json& args) {
     const auto aor = aor_argument(control::required_string(args, "aor"));
-    const auto now = std::chrono::system_clock::now();
     auto contact = control::optional_string(args, "contact");
     if (!contact) return {{"removed", store_->remove_aor(aor)}};
-    std::string uri = *contact;
-    if (uri.size() > 2 && uri.front() == '<' && uri.back() == '>') uri = uri.substr(1, uri.size() - 2);
+    const auto now = std::chrono::system_clock::now();
     const auto before = store_->lookup(aor, now).size();
-    registrar::RegisterRequest req;
-    req.aor = aor;
-    registrar::ContactSpec c;
-    c.uri = uri;
-    c.expires = 0;
-    req.contacts.push_back(c);
-    req.call_id = "sipproxyctl-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-    req.cseq = 1;
-    req.source.transport = "udp";
-    auto snap = services_.snapshots.get();
-    auto r = snap->registrar->handle(req);
+    auto r = services_.snapshots.get()->registrar->handle(operator_register(aor, *contact, 0));
     if (!r.ok()) throw control::CommandError(std::to_string(r.status) + " " + r.reason);
-    const auto after = store_->lookup(aor, now).size();
-    return {{"removed", before - after}};
+    return {{"removed", before - store_->lookup(aor, now).size()}};
 }
 
 }  // namespace sipproxy::daemon
