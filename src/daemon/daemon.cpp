@@ -20,6 +20,7 @@
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
 #include "registrar/sqlite_location_store.hpp"
+#include "transport/dns_resolver.hpp"
 
 namespace sipproxy::daemon {
 
@@ -79,6 +80,9 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config, std::optional<std::
 Daemon::~Daemon() {
     if (prober_) prober_->stop();
     for (auto& w : workers_) w->stop();
+    // The resolver goes while every worker's io_context still exists (its pending
+    // lookups complete onto them).
+    for (auto& w : workers_) w->transport().set_resolver(nullptr);
     if (store_) store_->flush();
 }
 
@@ -130,6 +134,9 @@ void Daemon::start() {
     std::vector<Worker*> all;
     for (auto& w : workers_) all.push_back(w.get());
     for (auto& w : workers_) w->link(all);
+    // One DNS resolver thread for the process (RFC 3263 next hops), from resolv.conf.
+    auto dns = std::make_shared<transport::DnsResolver>();
+    for (auto& w : workers_) w->transport().set_resolver(dns);
     for (auto& w : workers_) {
         try {
             w->open();

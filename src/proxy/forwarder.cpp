@@ -7,7 +7,11 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "sip/rewrite.hpp"
+#include "transport/rfc3263.hpp"
 
 namespace sipproxy::proxy {
 
@@ -81,44 +85,70 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
         co_return Unexpected(ForwardFailure{416, "SIPS (TLS) is not supported yet"});
     if (!uri.is_sip()) co_return Unexpected(ForwardFailure{416, "Unsupported URI Scheme"});
 
-    transport::Peer peer;
     auto tp = uri.transport_param();
+    std::optional<Protocol> given;
     if (!tp.empty()) {
-        if (!transport::parse_protocol(tp, peer.protocol))
+        Protocol p;
+        if (!transport::parse_protocol(tp, p))
             co_return Unexpected(ForwardFailure{503, "Unsupported transport"});
-    } else {
-        peer.protocol = Protocol::Udp;
+        given = p;
     }
     std::string_view host = uri.maddr().empty() ? uri.host : uri.maddr();
-    peer.port = uri.port ? uri.port : 5060;
+    const std::uint16_t port = uri.port ? uri.port : 5060;
 
+    // Candidates, best first.
+    std::vector<transport::Peer> candidates;
     asio::error_code ec;
     auto addr = asio::ip::make_address(strip_brackets(host), ec);
     if (!ec) {
-        peer.address = addr;
+        candidates.push_back(transport::Peer{given.value_or(Protocol::Udp), addr, port, 0});
+    } else if (auto* dns = transport.resolver()) {
+        // RFC 3263: NAPTR, SRV, then A/AAAA.
+        transport::SupportedTransports supported;
+        supported.udp = transport.local_for(Protocol::Udp, false) || transport.local_for(Protocol::Udp, true);
+        supported.tcp = transport.local_for(Protocol::Tcp, false) || transport.local_for(Protocol::Tcp, true);
+        transport::SipServerTarget target{std::string(host), uri.port, given, false};
+        candidates = co_await transport::locate_sip_server(std::move(target), supported, *dns);
     } else {
-        // A host name. RFC 3263 NAPTR/SRV are not looked up yet: A/AAAA only.
+        // No resolver configured: A/AAAA only, by getaddrinfo off the event loop.
         auto ex = co_await asio::this_coro::executor;
         asio::ip::udp::resolver resolver(ex);
         auto [rec, results] = co_await resolver.async_resolve(
-            std::string(host), std::to_string(peer.port),
-            asio::experimental::as_tuple(asio::use_awaitable));
-        if (rec || results.empty())
-            co_return Unexpected(ForwardFailure{503, "Cannot resolve " + std::string(host)});
-        peer.address = results.begin()->endpoint().address();
+            std::string(host), std::to_string(port), asio::experimental::as_tuple(asio::use_awaitable));
+        if (!rec && !results.empty())
+            candidates.push_back(transport::Peer{given.value_or(Protocol::Udp),
+                                                 results.begin()->endpoint().address(), port, 0});
     }
-    // Never a broadcast, multicast or unspecified destination (a peer could otherwise
-    // turn the proxy into an amplifier, RFC 4475 3.3.14 bcast).
-    const bool bad = peer.address.is_unspecified() || peer.address.is_multicast() ||
-                     (peer.address.is_v4() && peer.address.to_v4() == asio::ip::address_v4::broadcast());
-    if (bad) co_return Unexpected(ForwardFailure{403, "Forbidden destination address"});
-    if (tp.empty() && large && transport.local_for(Protocol::Tcp, peer.address.is_v6()))
-        peer.protocol = Protocol::Tcp;  // RFC 3261 18.1.1: over 1300 bytes
-    if (!transport.local_for(peer.protocol, peer.address.is_v6()))
-        co_return Unexpected(ForwardFailure{503, "No listener for " +
-                                                      std::string(transport::uri_name(peer.protocol)) +
-                                                      (peer.address.is_v6() ? " IPv6" : " IPv4")});
-    co_return peer;
+    if (candidates.empty())
+        co_return Unexpected(ForwardFailure{503, "Cannot resolve " + std::string(host)});
+    // RFC 3261 18.1.1: over 1300 bytes, a TCP candidate goes first.
+    if (!given && large)
+        std::stable_partition(candidates.begin(), candidates.end(),
+                              [](const transport::Peer& p) { return p.protocol == Protocol::Tcp; });
+
+    // The first usable candidate; when none is, the reason the first one is not.
+    std::optional<ForwardFailure> first_failure;
+    for (auto peer : candidates) {
+        // Never a broadcast, multicast or unspecified destination (a peer could otherwise
+        // turn the proxy into an amplifier, RFC 4475 3.3.14 bcast).
+        const bool bad = peer.address.is_unspecified() || peer.address.is_multicast() ||
+                         (peer.address.is_v4() && peer.address.to_v4() == asio::ip::address_v4::broadcast());
+        if (bad) {
+            if (!first_failure) first_failure = ForwardFailure{403, "Forbidden destination address"};
+            continue;
+        }
+        if (!given && large && transport.local_for(Protocol::Tcp, peer.address.is_v6()))
+            peer.protocol = Protocol::Tcp;  // RFC 3261 18.1.1: over 1300 bytes
+        if (!transport.local_for(peer.protocol, peer.address.is_v6())) {
+            if (!first_failure)
+                first_failure = ForwardFailure{503, "No listener for " +
+                                                        std::string(transport::uri_name(peer.protocol)) +
+                                                        (peer.address.is_v6() ? " IPv6" : " IPv4")};
+            continue;
+        }
+        co_return peer;
+    }
+    co_return Unexpected(std::move(*first_failure));
 }
 
 asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(

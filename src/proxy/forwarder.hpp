@@ -45,9 +45,11 @@ struct ForwardInput {
     std::string branch;
 };
 
-// Resolves a URI to a next hop: numeric hosts directly, names by DNS (A/AAAA) without
-// blocking the event loop; the transport from the transport param, else UDP (TCP when
-// `large` and a TCP listener exists, RFC 3261 18.1.1).
+// Resolves a URI to a next hop: numeric hosts directly, names by DNS without blocking
+// the event loop (RFC 3263 NAPTR/SRV/A/AAAA through transport.resolver(), else A/AAAA
+// only); the first candidate that is allowed and has a listener wins. The transport
+// from the transport param or DNS, else UDP (TCP when `large` and a TCP listener
+// exists, RFC 3261 18.1.1).
 asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
     const sip::Uri& uri, bool large, const transport::Transport& transport);
 

@@ -30,6 +30,7 @@ struct TransportOptions {
 };
 
 class TcpConnection;
+class DnsLookups;
 
 class Transport {
 public:
@@ -53,6 +54,10 @@ public:
     // All workers' transports, indexed by worker, so a connection owned by another worker
     // can be reached.
     void set_siblings(std::vector<Transport*> siblings) { siblings_ = std::move(siblings); }
+    // The process-wide DNS resolver (RFC 3263 lookups), shared by all workers. Without
+    // one, next hops with a host name are resolved by A/AAAA only (getaddrinfo).
+    void set_resolver(std::shared_ptr<DnsLookups> r) { resolver_ = std::move(r); }
+    DnsLookups* resolver() const { return resolver_.get(); }
 
     // Opens the sockets; throws std::system_error naming the address on failure.
     void start();
@@ -105,6 +110,7 @@ private:
     ParseErrorHandler on_parse_error_;
     ConnectionClosedHandler on_closed_;
     std::vector<Transport*> siblings_;
+    std::shared_ptr<DnsLookups> resolver_;
     std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
     std::unordered_multimap<std::string, std::uint64_t> by_remote_;  // "ip:port" -> id
     std::uint64_t next_connection_ = 1;
