@@ -390,6 +390,31 @@ def _toml_str(s):
     return json.dumps(s)  # a JSON string is a valid TOML basic string
 
 
+def edit_config(path, section, **keys):
+    """Set `key = value` (value is TOML text) in [section] of a harness-generated config;
+    returns the 1-based line number of the last key written.
+
+    The harness writes [auth] and [registrar] itself; extra_toml cannot add keys to them."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    start = lines.index(f"[{section}]")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    where = None
+    for key, value in keys.items():
+        for i in range(start + 1, end):
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+                lines[i] = f"{key} = {value}"
+                where = i
+                break
+        else:
+            lines.insert(start + 1, f"{key} = {value}")
+            where = start + 1
+            end += 1
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    return where + 1
+
+
 class Proxy:
     """A real sipproxyd with a generated config in a temporary folder.
 

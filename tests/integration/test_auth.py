@@ -13,30 +13,10 @@ import secrets
 import time
 import unittest
 
-from harness import Proxy, free_port, register
+from harness import Proxy, edit_config, free_port, register
 from harness import UdpClient, crlf, digest_authorization, header, status_of
 
 DOMAIN = "example.test"
-
-
-def edit_config(path, section, **keys):
-    """Set `key = value` (value is TOML text) in [section] of a harness-generated config.
-
-    The harness writes [auth] and [registrar] itself; extra_toml cannot add keys to them."""
-    with open(path) as f:
-        lines = f.read().split("\n")
-    start = lines.index(f"[{section}]")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
-    for key, value in keys.items():
-        for i in range(start + 1, end):
-            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
-                lines[i] = f"{key} = {value}"
-                break
-        else:
-            lines.insert(start + 1, f"{key} = {value}")
-            end += 1
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
 
 
 def challenge_params(value):

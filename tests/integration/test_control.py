@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Proxy, free_port, register
+from harness import Proxy, edit_config, free_port, register
 from harness import SIPPROXYCTL, SIPPROXYD, UdpClient, header, new_branch, new_call_id, status_of
 
 DOMAIN = "example.test"
@@ -22,31 +22,6 @@ BOB = f"sip:bob@{DOMAIN}"
 VERSION = "0.1.0"
 REGISTRATION_FIELDS = {"aor", "contact", "expires_in", "q", "transport", "source", "user_agent",
                        "instance", "path"}
-
-
-def edit_config(path, section, **keys):
-    """Set `key = value` (value is TOML text) in [section] of a harness-generated config;
-    returns the 1-based line number of the last key written.
-
-    The harness writes [auth] and [registrar] itself; extra_toml cannot add keys to them."""
-    with open(path) as f:
-        lines = f.read().split("\n")
-    start = lines.index(f"[{section}]")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
-    where = None
-    for key, value in keys.items():
-        for i in range(start + 1, end):
-            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
-                lines[i] = f"{key} = {value}"
-                where = i
-                break
-        else:
-            lines.insert(start + 1, f"{key} = {value}")
-            where = start + 1
-            end += 1
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
-    return where + 1
 
 
 def uri(port, user="alice"):

@@ -11,32 +11,12 @@ import re
 import time
 import unittest
 
-from harness import Proxy, free_port, register, sipp, sipp_uas_background
+from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
 from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
 
 DOMAIN = "example.test"
 ALICE = f"sip:alice@{DOMAIN}"
 BULK_USERS = 10000  # SIPp registers this many users (~5 s at 2,000 registrations/s)
-
-
-def edit_config(path, section, **keys):
-    """Set `key = value` (value is TOML text) in [section] of a harness-generated config.
-
-    The harness writes [auth] and [registrar] itself; extra_toml cannot add keys to them."""
-    with open(path) as f:
-        lines = f.read().split("\n")
-    start = lines.index(f"[{section}]")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
-    for key, value in keys.items():
-        for i in range(start + 1, end):
-            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
-                lines[i] = f"{key} = {value}"
-                break
-        else:
-            lines.insert(start + 1, f"{key} = {value}")
-            end += 1
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
 
 
 def contacts_of(resp):
