@@ -57,8 +57,8 @@ struct Fixture {
         l.host = "127.0.0.1";
         return {l};
     }
-    explicit Fixture(transaction::Timers t)
-        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, 1000, nullptr}) {
+    explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000)
+        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, max_transactions, nullptr}) {
         transport.on_message([this](sip::Message m, const transport::Peer& from,
                                     const transport::Local& local) {
             layer.receive(std::move(m), from, local);
@@ -228,55 +228,30 @@ struct Holder : transaction::TransactionUser {
 }  // namespace
 
 TEST_CASE("max_transactions counts only transactions still waiting for a final response") {
-    transaction::Timers t{20ms, 4000ms, 100ms};
-    asio::io_context io;
-    const auto port = free_udp_port();
-    transport::Transport transport(io, 0, Fixture::locals(port), {});
-    transaction::TransactionLayer layer(io, transport, 0, {t, 1, nullptr});
-    transport.on_message([&](sip::Message m, const transport::Peer& from, const transport::Local& l) {
-        layer.receive(std::move(m), from, l);
-    });
-    transport.start();
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms}, 1);
     Holder tu;
-    layer.set_user(&tu);
-    asio::ip::udp::socket peer(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    peer.non_blocking(true);
-    const auto peer_port = peer.local_endpoint().port();
-    auto send = [&](const std::string& m) {
-        peer.send_to(asio::buffer(m), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-        io.restart();
-        io.run_for(30ms);
-    };
-    auto drain = [&]() {
-        std::vector<std::string> out;
-        char buf[4096];
-        asio::ip::udp::endpoint from;
-        asio::error_code ec;
-        for (;;) {
-            auto n = peer.receive_from(asio::buffer(buf), from, 0, ec);
-            if (ec) break;
-            out.emplace_back(buf, n);
-        }
-        return out;
-    };
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
 
-    send(request("OPTIONS", "z9hG4bKcap1", peer_port));
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKcap1", peer_port));
+    f.run_for(30ms);
     REQUIRE(tu.seen.size() == 1);
-    CHECK(layer.pending() == 1);
-    send(request("OPTIONS", "z9hG4bKcap2", peer_port));
+    CHECK(f.layer.pending() == 1);
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKcap2", peer_port));
+    f.run_for(30ms);
     CHECK(tu.seen.size() == 1);  // refused
-    auto got = drain();
+    auto got = f.drain();
     REQUIRE(got.size() == 1);
     CHECK(got[0].rfind("SIP/2.0 503 Service Unavailable", 0) == 0);
     CHECK(got[0].find("Retry-After: 5\r\n") != std::string::npos);
 
     // Answered: the first transaction lingers (timer J) but no longer counts.
     tu.seen[0]->respond(200, "OK");
-    io.restart();
-    io.run_for(10ms);
-    CHECK(layer.pending() == 0);
-    CHECK(layer.server_count() == 1);
-    drain();
-    send(request("OPTIONS", "z9hG4bKcap3", peer_port));
+    f.run_for(10ms);
+    CHECK(f.layer.pending() == 0);
+    CHECK(f.layer.server_count() == 1);
+    f.drain();
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKcap3", peer_port));
+    f.run_for(30ms);
     CHECK(tu.seen.size() == 2);
 }
