@@ -168,3 +168,26 @@ print(tot['created'], tot['ok'], tot['failed'], unfinished, tot['rt_uac'], tot['
       tot['dead'], tot['ooc'], pct(50), pct(95), pct(99), ('%g' % rt[-1]) if rt else '-')
 EOF
 }
+
+# Ends one load step: measures the proxy (PROXY_PID) against the figures taken at the
+# start of the step, reads the SIPp files, prints the result line and appends it to
+# $RESULTS. Args: name rate count dir cpu_ticks_at_start load_at_start uac_processes what
+# ("calls/s" or "REGISTER/s"). Result line: proxy rate count ok failed retrans cpu_ms
+# ms_per_unit mem_MiB p50 p95 p99 max uacs load0 load1 dead ooc. Succeeds when nothing
+# failed and nothing was retransmitted.
+record_step() {
+    local name=$1 rate=$2 count=$3 dir=$4 t0=$5 l0=$6 nuac=$7 what=$8
+    local pids; pids=$(pid_tree "$PROXY_PID")
+    local t1; t1=$(cpu_ticks $pids)
+    local mem; mem=$(mem_kib $pids)
+    local l1; l1=$(loadavg1)
+    kill -0 "$PROXY_PID" 2>/dev/null || log "$name DIED during the $rate $what step (see $OUT/$name/proxy.log)"
+    # created ok failed unfinished rt_uac rt_uas dead ooc p50 p95 p99 max
+    set -- $(sipp_summary "$dir" "$count")
+    local ok=$2 failed=$(($3 + $4)) retr=$(($5 + $6))
+    local cpu_ms; cpu_ms=$(ticks_ms $((t1 - t0)))
+    local per="-"
+    [ "$ok" -gt 0 ] && per=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN {printf "%.3f", c / n}')
+    echo "$name $rate $count $ok $failed $retr $cpu_ms $per $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} $nuac $l0 $l1 $7 $8" | tee -a "$RESULTS"
+    [ "$failed" -eq 0 ] && [ "$retr" -eq 0 ]
+}

@@ -130,21 +130,7 @@ run_step() {
     # let the UAS finish its timewait and dump its statistics (every second), then stop it
     sleep 3.5
     stop_pid "$UAS_PID" 2; UAS_PID=
-    pids=$(pid_tree "$PROXY_PID")
-    local t1; t1=$(cpu_ticks $pids)
-    local mem; mem=$(mem_kib $pids)
-    local l1; l1=$(loadavg1)
-    kill -0 "$PROXY_PID" 2>/dev/null || log "$name DIED during the $rate calls/s step (see $OUT/$name/proxy.log)"
-    # created ok failed unfinished rt_uac rt_uas dead ooc p50 p95 p99 max
-    local s; s=$(sipp_summary "$dir" "$calls")
-    set -- $s
-    local ok=$2 failed=$(($3 + $4)) retr=$(($5 + $6))
-    local cpu_ms; cpu_ms=$(ticks_ms $((t1 - t0)))
-    local per_call="-"
-    [ "$ok" -gt 0 ] && per_call=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN {printf "%.3f", c / n}')
-    # proxy rate calls ok failed retrans cpu_ms ms/call mem_MiB p50 p95 p99 max uacs load0 load1 dead ooc
-    echo "$name $rate $calls $ok $failed $retr $cpu_ms $per_call $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} $nuac $l0 $l1 $7 $8" | tee -a "$RESULTS"
-    [ "$failed" -eq 0 ] && [ "$retr" -eq 0 ]
+    record_step "$name" "$rate" "$calls" "$dir" "$t0" "$l0" "$nuac" "calls/s"
 }
 
 run_proxy() {

@@ -106,19 +106,7 @@ run_step() {
         -nostdin -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 >uac.out 2>&1) &
     UAC_PID=$!
     wait "$UAC_PID"; UAC_PID=
-    pids=$(pid_tree "$PROXY_PID")
-    local t1; t1=$(cpu_ticks $pids)
-    local mem; mem=$(mem_kib $pids)
-    local l1; l1=$(loadavg1)
-    kill -0 "$PROXY_PID" 2>/dev/null || log "$name DIED during the $rate REGISTER/s step (see $OUT/$name/proxy.log)"
-    local s; s=$(sipp_summary "$dir" "$regs")
-    set -- $s
-    local ok=$2 failed=$(($3 + $4)) retr=$(($5 + $6))
-    local cpu_ms; cpu_ms=$(ticks_ms $((t1 - t0)))
-    local per="-"
-    [ "$ok" -gt 0 ] && per=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN {printf "%.3f", c / n}')
-    echo "$name $rate $regs $ok $failed $retr $cpu_ms $per $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} 1 $l0 $l1 $7 $8" | tee -a "$RESULTS"
-    [ "$failed" -eq 0 ] && [ "$retr" -eq 0 ]
+    record_step "$name" "$rate" "$regs" "$dir" "$t0" "$l0" 1 "REGISTER/s"
 }
 
 run_proxy() {
