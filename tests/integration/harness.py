@@ -652,8 +652,8 @@ def _sipp_cmd(scenario_xml, remote, args, port, transport, inf, users, timeout, 
     return cmd
 
 
-class SippResult(subprocess.CompletedProcess):
-    """CompletedProcess plus tmpdir and readers for SIPp's files."""
+class _SippFiles:
+    """Readers for the files a SIPp run leaves in its tmpdir."""
 
     def _read(self, name):
         try:
@@ -678,6 +678,10 @@ class SippResult(subprocess.CompletedProcess):
     def logs(self):
         """What the scenario's <log> actions wrote."""
         return self._read("logs.log")
+
+
+class SippResult(_SippFiles, subprocess.CompletedProcess):
+    """CompletedProcess plus tmpdir and readers for SIPp's files."""
 
     def describe(self):
         """Everything useful when a run failed (for assertion messages)."""
@@ -723,7 +727,7 @@ def sipp(scenario_xml, remote, *args, port=None, timeout=60, transport="u1", inf
     return r
 
 
-class SippBackground:
+class SippBackground(_SippFiles):
     """A SIPp running in the background (a UAS: callee or gateway) until stopped."""
 
     def __init__(self, cmd, workdir, port, transport):
@@ -770,30 +774,8 @@ class SippBackground:
         self._out.close()
         return self.returncode
 
-    def _read(self, name):
-        try:
-            with open(os.path.join(self.tmpdir, name), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
     def output(self):
         return self._read("stdout.log")[-3000:]
-
-    def errors(self):
-        return self._read("errors.log")
-
-    def messages(self):
-        return self._read("messages.log")
-
-    def screen(self):
-        return self._read("screen.log")
-
-    def stat(self):
-        return _last_stat(os.path.join(self.tmpdir, "stat.csv"))
-
-    def logs(self):
-        return self._read("logs.log")
 
     def received(self, method_or_status):
         """How many messages of a method (\"CANCEL\") or status (\"487\") the message log
