@@ -19,12 +19,6 @@ using transport::Protocol;
 
 namespace {
 
-std::string_view strip_brackets(std::string_view host) {
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        return host.substr(1, host.size() - 2);
-    return host;
-}
-
 // The values of one header line (indexes into m.routes()), used to drop leading ones.
 std::vector<const sip::NameAddr*> route_values_of_line(const sip::Message& m, std::size_t line) {
     std::vector<const sip::NameAddr*> out;
@@ -99,7 +93,7 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
     // Candidates, best first.
     std::vector<transport::Peer> candidates;
     asio::error_code ec;
-    auto addr = asio::ip::make_address(strip_brackets(host), ec);
+    auto addr = asio::ip::make_address(transport::strip_brackets(host), ec);
     if (!ec) {
         candidates.push_back(transport::Peer{given.value_or(Protocol::Udp), addr, port, 0});
     } else if (auto* dns = transport.resolver()) {

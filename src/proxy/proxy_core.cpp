@@ -96,9 +96,8 @@ void ProxyCore::forward_response_stateless(const sip::Message& response) {
     transport::Peer to;
     if (!transport::parse_protocol(next.transport, to.protocol)) return;
     asio::error_code ec;
-    std::string_view host = next.received.empty() ? next.host : next.received;
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    to.address = asio::ip::make_address(host, ec);
+    to.address = asio::ip::make_address(
+        transport::strip_brackets(next.received.empty() ? next.host : next.received), ec);
     if (ec) return;  // a host name in sent-by without received: not resolved statelessly
     to.port = next.rport ? *next.rport : (next.port ? next.port : 5060);
     sip::Rewrite rw(response);

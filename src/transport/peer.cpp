@@ -20,6 +20,12 @@ std::string uri_host(const asio::ip::address& a) {
     return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
 }
 
+std::string_view strip_brackets(std::string_view host) {
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        return host.substr(1, host.size() - 2);
+    return host;
+}
+
 std::string Peer::to_string() const {
     return std::string(uri_name(protocol)) + ":" + uri_host(address) + ":" + std::to_string(port);
 }

@@ -38,5 +38,7 @@ struct Local {
 
 // The address text for a URI/Via: brackets around IPv6.
 std::string uri_host(const asio::ip::address& a);
+// The other way: a URI or Via host without the brackets of an IPv6 reference.
+std::string_view strip_brackets(std::string_view host);
 
 }  // namespace sipproxy::transport

@@ -13,12 +13,6 @@ bool iequal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string_view strip_brackets(std::string_view host) {
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        return host.substr(1, host.size() - 2);
-    return host;
-}
-
 std::uint16_t default_port(bool secure) { return secure ? 5061 : 5060; }
 
 // RFC 3263 4.1 and its IANA table: the NAPTR services a SIP client may follow.

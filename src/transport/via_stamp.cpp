@@ -2,14 +2,6 @@
 
 namespace sipproxy::transport {
 
-namespace {
-std::string_view strip_brackets(std::string_view host) {
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        return host.substr(1, host.size() - 2);
-    return host;
-}
-}  // namespace
-
 std::string stamp_via(const sip::Via& via, const Peer& source) {
     const std::string src = source.address.to_string();
     const bool need_received = strip_brackets(via.host) != src;
