@@ -118,12 +118,8 @@ asio::awaitable<void> ClientTransaction::run_invite() {
         std::string().swap(request_);
         if (ack) layer_.transport().post_send(destination_, *ack);
         report(std::move(m));
-        const auto d = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.d()));
-        while (auto again = co_await inbox_.pop_until(d)) {
-            if (auto* r = std::get_if<sip::Message>(&*again); r && r->status() >= 300 && ack)
-                layer_.transport().post_send(destination_, *ack);
-        }
-        co_return;
+        co_return layer_.linger(*this, ack ? std::move(*ack) : std::string(),
+                                reliable ? Clock::duration::zero() : Clock::duration(t.d()));
     }
 }
 
@@ -151,12 +147,9 @@ asio::awaitable<void> ClientTransaction::run_non_invite() {
             continue;
         }
         report(std::move(*m));
-        std::string().swap(request_);  // nothing is re-sent from here
-        // Completed: absorb retransmitted finals for timer K.
-        const auto k = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.t4));
-        while (co_await inbox_.pop_until(k)) {
-        }
-        co_return;
+        // Completed: retransmitted finals are absorbed for timer K (in the layer's table).
+        co_return layer_.linger(*this, {},
+                                reliable ? Clock::duration::zero() : Clock::duration(t.t4));
     }
 }
 

@@ -8,8 +8,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include <chrono>
-#include <deque>
+#include <cstddef>
 #include <optional>
+#include <vector>
 
 namespace sipproxy::transaction {
 
@@ -22,24 +23,32 @@ public:
 
     void push(T v) {
         q_.push_back(std::move(v));
-        timer_.cancel();
+        // Only a waiter needs the wake-up; cancelling an idle timer still costs a lock.
+        if (waiting_) timer_.cancel();
     }
     // Wakes a waiter without an item (e.g. shutdown): pop_until returns nullopt.
     void close() {
         closed_ = true;
-        timer_.cancel();
+        if (waiting_) timer_.cancel();
     }
     bool closed() const { return closed_; }
 
     // The next item, or nullopt when `deadline` passes first (or the mailbox is closed).
     asio::awaitable<std::optional<T>> pop_until(Clock::time_point deadline) {
-        while (q_.empty()) {
+        while (head_ == q_.size()) {
             if (closed_ || Clock::now() >= deadline) co_return std::nullopt;
             timer_.expires_at(deadline);
+            waiting_ = true;
             co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            waiting_ = false;
         }
-        T v = std::move(q_.front());
-        q_.pop_front();
+        T v = std::move(q_[head_++]);
+        if (head_ == q_.size()) {
+            // Drained: reuse the storage (a transaction sees a handful of events, so a
+            // vector that is reset when empty beats a deque's up-front chunk).
+            q_.clear();
+            head_ = 0;
+        }
         co_return v;
     }
     asio::awaitable<std::optional<T>> pop_for(Clock::duration d) {
@@ -48,8 +57,10 @@ public:
 
 private:
     asio::steady_timer timer_;
-    std::deque<T> q_;
+    std::vector<T> q_;
+    std::size_t head_ = 0;  // q_[head_..] are waiting
     bool closed_ = false;
+    bool waiting_ = false;
 };
 
 // Sleeps for `d` (a coroutine-friendly timer without exceptions).

@@ -12,18 +12,16 @@ ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message reque
                                      std::string key)
     : layer_(layer), request_(std::move(request)), invite_(request_->method() == sip::Method::Invite),
       source_(source), local_(std::move(local)), key_(std::move(key)), inbox_(layer.executor()) {
-    destination_ = response_destination();
+    destination_ = response_destination(*request_, source_);
     // A request that already has a To-tag (in-dialog) keeps it.
     if (request_->to().tag.empty()) to_tag_ = layer_.new_tag();
     layer_.unsettled();
 }
 
-transport::Peer ServerTransaction::response_destination() const {
-    // RFC 3261 18.2.2 and RFC 3581 4: over a connection, back on it; over UDP, to the
-    // source address, and to the source port when rport was asked for.
-    transport::Peer to = source_;
-    if (source_.protocol == Protocol::Udp && !request_->vias().empty()) {
-        const auto& via = request_->vias().front();
+transport::Peer response_destination(const sip::Message& request, const transport::Peer& source) {
+    transport::Peer to = source;
+    if (source.protocol == Protocol::Udp && !request.vias().empty()) {
+        const auto& via = request.vias().front();
         if (!via.has_rport) to.port = via.port ? via.port : 5060;
     }
     return to;
@@ -97,7 +95,7 @@ asio::awaitable<void> ServerTransaction::run() {
 
     if (is_invite() && final_status_ >= 300) {
         // Completed: retransmit the final response (timer G) until the ACK, or give up
-        // after timer H. Then Confirmed: absorb ACKs for timer I.
+        // after timer H. Then Confirmed: absorb ACKs for timer I (in the layer's table).
         auto interval = t.t1;
         auto next_g = Clock::now() + interval;
         const auto h = Clock::now() + t.h();
@@ -111,28 +109,21 @@ asio::awaitable<void> ServerTransaction::run() {
             } else if (*ev == Event::Retransmission) {
                 send(last_response_);
             } else if (*ev == Event::Ack) {
-                const auto i = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.t4));
-                while (co_await inbox_.pop_until(i)) {
-                }
-                break;
+                co_return layer_.linger(*this, {}, reliable ? Clock::duration::zero()
+                                                            : Clock::duration(t.t4));
             }
         }
-    } else if (is_invite()) {
-        // 2xx: the transaction ends (RFC 6026 Accepted: retransmitted INVITEs are absorbed
-        // for 64*T1; 2xx retransmissions come from the UAS and are forwarded statelessly).
-        // Nothing is re-sent from here, so the 2xx copy is not kept while lingering.
-        std::string().swap(last_response_);
-        const auto end = Clock::now() + t.h();
-        while (co_await inbox_.pop_until(end)) {
-        }
-    } else {
-        // Non-INVITE Completed: answer retransmissions with the final response (timer J).
-        const auto j = Clock::now() + (reliable ? Clock::duration::zero() : Clock::duration(t.j()));
-        while (auto ev = co_await inbox_.pop_until(j)) {
-            if (*ev == Event::Retransmission) send(last_response_);
-        }
+        co_return layer_.remove(*this);
     }
-    layer_.remove(*this);
+    if (is_invite()) {
+        // 2xx: RFC 6026 Accepted: retransmitted INVITEs are absorbed for 64*T1; 2xx
+        // retransmissions come from the UAS and are forwarded statelessly, so nothing is
+        // re-sent from here.
+        co_return layer_.linger(*this, {}, t.h());
+    }
+    // Non-INVITE Completed: answer retransmissions with the final response (timer J).
+    layer_.linger(*this, std::move(last_response_),
+                  reliable ? Clock::duration::zero() : Clock::duration(t.j()));
 }
 
 }  // namespace sipproxy::transaction

@@ -22,6 +22,11 @@ namespace sipproxy::transaction {
 
 class TransactionLayer;
 
+// Where responses to `request` go (RFC 3261 18.2.2, RFC 3581 4): over a connection, back
+// on it; over UDP, to the source address, and to the source port when rport was asked for
+// (else the Via port).
+transport::Peer response_destination(const sip::Message& request, const transport::Peer& source);
+
 class ServerTransaction : public std::enable_shared_from_this<ServerTransaction> {
 public:
     ServerTransaction(TransactionLayer& layer, sip::Message request, transport::Peer source,
@@ -32,6 +37,7 @@ public:
     const sip::Message& request() const { return *request_; }
     const transport::Peer& source() const { return source_; }
     const transport::Local& local() const { return local_; }
+    const transport::Peer& destination() const { return destination_; }
     bool is_invite() const { return invite_; }
     const std::string& key() const { return key_; }
 
@@ -60,7 +66,6 @@ public:
 private:
     enum class Event { Retransmission, Ack, Final };
     void send(const std::string& bytes);
-    transport::Peer response_destination() const;
     void release_request();
 
     TransactionLayer& layer_;

@@ -8,13 +8,14 @@
 
 #include "base/log.hpp"
 #include "transaction/branch.hpp"
+#include "transport/via_stamp.hpp"
 
 namespace sipproxy::transaction {
 
 TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& transport,
                                    unsigned worker, LayerOptions options)
     : io_(io), transport_(transport), worker_(worker), options_(options),
-      rng_(std::random_device{}()) {
+      sweep_timer_(io), rng_(std::random_device{}()) {
     if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
 }
 
@@ -73,12 +74,9 @@ void TransactionLayer::receive(sip::Message m, const transport::Peer& from,
 void TransactionLayer::reply_stateless(const sip::Message& request, const transport::Peer& to,
                                        int status, std::string_view reason,
                                        const std::vector<sip::ExtraHeader>& extra) {
-    transport::Peer dest = to;
-    if (to.protocol == transport::Protocol::Udp && !request.vias().empty() &&
-        !request.vias().front().has_rport)
-        dest.port = request.vias().front().port ? request.vias().front().port : 5060;
     count_response(status);
-    transport_.post_send(dest, sip::make_response(request, status, reason, new_tag(), extra));
+    transport_.post_send(response_destination(request, to),
+                         sip::make_response(request, status, reason, new_tag(), extra));
 }
 
 void TransactionLayer::receive_request(sip::Message m, const transport::Peer& from,
@@ -86,34 +84,26 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
     const auto method = m.method();
     if (method == sip::Method::Ack) {
         auto it = servers_.find(server_key(m, true));
-        if (it != servers_.end() && it->second->final_status() >= 300) {
-            it->second->ack();  // ACK for a non-2xx final ends here (17.2.1)
-            if (tu_) tu_->on_request_absorbed(method);
-            return;
+        if (it != servers_.end()) {
+            auto& slot = it->second;
+            if ((slot.st ? slot.st->final_status() : slot.final_status) >= 300) {
+                if (slot.st) slot.st->ack();  // ACK for a non-2xx final ends here (17.2.1)
+                if (tu_) tu_->on_request_absorbed(method);
+                return;
+            }
         }
         if (tu_) tu_->on_ack(std::move(m), from, local);
         return;
     }
-    const auto key = server_key(m, false);
-    if (auto it = servers_.find(key); it != servers_.end()) {
-        it->second->retransmission();
-        return;
-    }
     if (method == sip::Method::Cancel) {
-        // 16.10: answer the CANCEL ourselves and cancel the INVITE's branches.
         if (tu_) tu_->on_request_absorbed(method);
-        auto inv = servers_.find(server_key(m, true));
-        if (inv == servers_.end()) {
-            reply_stateless(m, from, 481, "Call/Transaction Does Not Exist");
-            return;
-        }
-        auto invite = inv->second;
-        auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, key);
-        servers_.emplace(key, st);
-        update_live();
-        asio::co_spawn(io_, st->run(), asio::detached);
-        st->respond(200, "OK");
-        invite->cancel_received();
+        return receive_cancel(std::move(m), from, local, 0);
+    }
+    auto key = server_key(m, false);
+    if (auto it = servers_.find(key); it != servers_.end()) {
+        auto& slot = it->second;
+        if (slot.st) slot.st->retransmission();
+        else if (!slot.resend.empty()) transport_.post_send(slot.to, slot.resend);
         return;
     }
     if (pending() >= options_.max_transactions) {
@@ -123,10 +113,56 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         return;
     }
     auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, key);
-    servers_.emplace(key, st);
+    servers_.emplace(std::move(key), ServerSlot{st, {}, {}, 0, {}});
     update_live();
     asio::co_spawn(io_, st->run(), asio::detached);
     if (tu_) tu_->on_request(st);
+}
+
+void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& from,
+                                      const transport::Local& local, std::size_t hops) {
+    // A retransmitted CANCEL gets the 200 again.
+    auto key = server_key(m, false);
+    if (auto it = servers_.find(key); it != servers_.end()) {
+        if (!it->second.resend.empty()) transport_.post_send(it->second.to, it->second.resend);
+        return;
+    }
+    auto inv = servers_.find(server_key(m, true));
+    if (inv == servers_.end()) {
+        // The INVITE may have reached another worker (a UA that sends its CANCEL from
+        // another port lands on another SO_REUSEPORT socket): ask them in turn. A TCP
+        // connection belongs to one worker, so its CANCEL is decided here.
+        if (from.protocol == transport::Protocol::Udp && hops + 1 < siblings_.size()) {
+            TransactionLayer* next = siblings_[(worker_ + 1) % siblings_.size()];
+            asio::post(next->io_, [next, msg = std::move(m), from, local, hops]() mutable {
+                next->receive_cancel(std::move(msg), from, local, hops + 1);
+            });
+            return;
+        }
+        reply_stateless(m, from, 481, "Call/Transaction Does Not Exist");
+        return;
+    }
+    // 16.10: answer the CANCEL here (with the To-tag of the INVITE's responses, 9.2) and
+    // cancel the INVITE's branches. The CANCEL's own transaction needs nothing but the
+    // 200 to repeat, so it starts out lingering.
+    auto invite = inv->second.st;
+    const std::string_view tag = invite ? invite->to_tag() : std::string_view{};
+    auto ok = transport::stamp_response_via(sip::make_response(m, 200, "OK", tag), m, from);
+    const auto to = response_destination(m, from);
+    count_response(200);
+    transport_.post_send(to, ok);
+    if (from.protocol == transport::Protocol::Udp && !stopping_) {
+        const auto d = Clock::duration(options_.timers.j());
+        auto [it, added] = servers_.emplace(
+            key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});
+        if (added) {
+            ++lingering_;
+            linger_queue(d, true).keys.emplace_back(it->second.until, std::move(key));
+            arm_sweep();
+            update_live();
+        }
+    }
+    if (invite) invite->cancel_received();
 }
 
 void TransactionLayer::receive_response(sip::Message m) {
@@ -142,8 +178,10 @@ void TransactionLayer::receive_response(sip::Message m) {
     }
     auto it = clients_.find(client_key(branch, m.cseq().method));
     if (it != clients_.end()) {
-        it->second->receive(std::move(m));
-        return;
+        auto& slot = it->second;
+        if (slot.ct) slot.ct->receive(std::move(m));
+        else if (!slot.ack.empty() && m.status() >= 300) transport_.post_send(slot.to, slot.ack);
+        return;  // a lingering transaction absorbs retransmitted responses
     }
     forward_stray(std::move(m));
 }
@@ -154,7 +192,9 @@ std::shared_ptr<ClientTransaction> TransactionLayer::start_client(
     auto ct = std::make_shared<ClientTransaction>(*this, destination, std::move(request), method,
                                                   std::move(branch), std::move(sink),
                                                   branch_index);
-    clients_[ct->key()] = ct;
+    auto& slot = clients_[ct->key()];
+    if (!slot.ct && slot.until != Clock::time_point{}) --lingering_;  // (a reused branch)
+    slot = ClientSlot{ct, {}, {}, {}};
     update_live();
     asio::co_spawn(io_, ct->run(), asio::detached);
     return ct;
@@ -162,21 +202,118 @@ std::shared_ptr<ClientTransaction> TransactionLayer::start_client(
 
 void TransactionLayer::remove(const ServerTransaction& st) {
     auto it = servers_.find(st.key());
-    if (it != servers_.end() && it->second.get() == &st) servers_.erase(it);
+    if (it != servers_.end() && it->second.st.get() == &st) servers_.erase(it);
     update_live();
 }
 
 void TransactionLayer::remove(const ClientTransaction& ct) {
     auto it = clients_.find(ct.key());
-    if (it != clients_.end() && it->second.get() == &ct) clients_.erase(it);
+    if (it != clients_.end() && it->second.ct.get() == &ct) clients_.erase(it);
+    update_live();
+}
+
+TransactionLayer::LingerQueue& TransactionLayer::linger_queue(Clock::duration d, bool server) {
+    for (auto& q : linger_queues_)
+        if (q.after == d && q.server == server) return q;
+    return linger_queues_.emplace_back(LingerQueue{d, server, {}});
+}
+
+void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
+                              Clock::duration d) {
+    auto it = servers_.find(st.key());
+    if (it == servers_.end() || it->second.st.get() != &st) return;
+    if (d <= Clock::duration::zero() || stopping_) {
+        servers_.erase(it);
+        update_live();
+        return;
+    }
+    auto& slot = it->second;
+    slot.resend = std::move(resend);
+    slot.to = st.destination();
+    slot.final_status = st.final_status();
+    slot.until = Clock::now() + d;
+    slot.st.reset();  // the coroutine that calls this still holds its own reference
+    ++lingering_;
+    linger_queue(d, true).keys.emplace_back(slot.until, it->first);
+    arm_sweep();
+}
+
+void TransactionLayer::linger(const ClientTransaction& ct, std::string ack, Clock::duration d) {
+    auto it = clients_.find(ct.key());
+    if (it == clients_.end() || it->second.ct.get() != &ct) return;
+    if (d <= Clock::duration::zero() || stopping_) {
+        clients_.erase(it);
+        update_live();
+        return;
+    }
+    auto& slot = it->second;
+    slot.ack = std::move(ack);
+    slot.to = ct.destination();
+    slot.until = Clock::now() + d;
+    slot.ct.reset();
+    ++lingering_;
+    linger_queue(d, false).keys.emplace_back(slot.until, it->first);
+    arm_sweep();
+}
+
+void TransactionLayer::arm_sweep() {
+    if (sweep_armed_ || stopping_) return;
+    auto next = Clock::time_point::max();
+    for (const auto& q : linger_queues_)
+        if (!q.keys.empty()) next = std::min(next, q.keys.front().first);
+    if (next == Clock::time_point::max()) return;
+    // Sweeps at most every 50 ms: a slot may outlive its timer by that much, which only
+    // means a late retransmission is still absorbed.
+    sweep_armed_ = true;
+    sweep_timer_.expires_at(std::max(next, Clock::now() + std::chrono::milliseconds(50)));
+    sweep_timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) return;  // cancelled at shutdown (the layer may be gone)
+        sweep_armed_ = false;
+        sweep();
+        arm_sweep();
+    });
+}
+
+void TransactionLayer::sweep() {
+    const auto now = Clock::now();
+    for (auto& q : linger_queues_) {
+        while (!q.keys.empty() && q.keys.front().first <= now) {
+            const auto& [at, key] = q.keys.front();
+            if (q.server) {
+                auto it = servers_.find(key);
+                if (it != servers_.end() && !it->second.st && it->second.until == at) {
+                    servers_.erase(it);
+                    --lingering_;
+                }
+            } else {
+                auto it = clients_.find(key);
+                if (it != clients_.end() && !it->second.ct && it->second.until == at) {
+                    clients_.erase(it);
+                    --lingering_;
+                }
+            }
+            q.keys.pop_front();
+        }
+    }
     update_live();
 }
 
 void TransactionLayer::shutdown() {
-    auto servers = servers_;
-    auto clients = clients_;
-    for (auto& [k, st] : servers) st->shutdown();
-    for (auto& [k, ct] : clients) ct->shutdown();
+    stopping_ = true;
+    sweep_timer_.cancel();
+    for (auto it = servers_.begin(); it != servers_.end();)
+        it = it->second.st ? std::next(it) : servers_.erase(it);
+    for (auto it = clients_.begin(); it != clients_.end();)
+        it = it->second.ct ? std::next(it) : clients_.erase(it);
+    linger_queues_.clear();
+    lingering_ = 0;
+    std::vector<std::shared_ptr<ServerTransaction>> servers;
+    std::vector<std::shared_ptr<ClientTransaction>> clients;
+    for (auto& [k, slot] : servers_) servers.push_back(slot.st);
+    for (auto& [k, slot] : clients_) clients.push_back(slot.ct);
+    for (auto& st : servers) st->shutdown();
+    for (auto& ct : clients) ct->shutdown();
+    update_live();
 }
 
 }  // namespace sipproxy::transaction

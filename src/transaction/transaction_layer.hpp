@@ -4,11 +4,20 @@
 // and responses to client transactions (17.1.3), starts new ones, and hands what matches
 // nothing to the transaction user (the proxy). Single-threaded: a response for a client
 // transaction of another worker is posted to that worker (the worker index is in the
-// branch).
+// branch), and a CANCEL that matches no INVITE here asks the other workers.
+//
+// A transaction that has done its work (final response sent or received) only has to
+// absorb retransmissions for a while (timers J, I, K, D; RFC 6026 Accepted). Its coroutine
+// ends then, and what it leaves behind is a slot in the same table: the key, where to
+// send, and the bytes to repeat (the final response, or the ACK). One sweep timer per
+// worker ends those slots in the order they started, instead of one timer and one
+// coroutine frame per transaction.
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <string>
@@ -80,6 +89,11 @@ public:
 
     void remove(const ServerTransaction& st);
     void remove(const ClientTransaction& ct);
+    // The transaction is done but absorbs retransmissions for `d` (zero: ends now):
+    // `resend` (the final response) answers a retransmitted request; empty: absorbed.
+    void linger(const ServerTransaction& st, std::string resend, Clock::duration d);
+    // `ack` is re-sent for every retransmitted non-2xx final; empty: absorbed.
+    void linger(const ClientTransaction& ct, std::string ack, Clock::duration d);
     // A transaction got its final response (or gave up): it no longer counts toward
     // max_transactions. `flag` makes it happen once.
     void settle(bool& flag) {
@@ -91,7 +105,9 @@ public:
     void unsettled() { options_.pending->fetch_add(1, std::memory_order_relaxed); }
     std::size_t pending() const { return options_.pending->load(std::memory_order_relaxed); }
 
+    // Server/client transactions, lingering ones included.
     std::size_t server_count() const { return servers_.size(); }
+    std::size_t lingering() const { return lingering_; }
     // Live transactions, readable from any thread (for status).
     std::size_t live() const { return live_.load(std::memory_order_relaxed); }
     std::size_t client_count() const { return clients_.size(); }
@@ -106,6 +122,34 @@ public:
     static std::string server_key(const sip::Message& request, bool as_invite);
 
 private:
+    // A live transaction, or (when the pointer is null) what a finished one left to
+    // absorb retransmissions until `until`.
+    struct ServerSlot {
+        std::shared_ptr<ServerTransaction> st;
+        std::string resend;
+        transport::Peer to;
+        int final_status = 0;
+        Clock::time_point until;
+    };
+    struct ClientSlot {
+        std::shared_ptr<ClientTransaction> ct;
+        std::string ack;
+        transport::Peer to;
+        Clock::time_point until;
+    };
+    // Lingering slots in the order they end: one FIFO per duration (a handful of
+    // constants), so each stays sorted without a heap.
+    struct LingerQueue {
+        Clock::duration after;
+        bool server;
+        std::deque<std::pair<Clock::time_point, std::string>> keys;
+    };
+    LingerQueue& linger_queue(Clock::duration d, bool server);
+    void arm_sweep();
+    void sweep();
+
+    void receive_cancel(sip::Message m, const transport::Peer& from,
+                        const transport::Local& local, std::size_t hops);
     void receive_request(sip::Message m, const transport::Peer& from,
                          const transport::Local& local);
     void receive_response(sip::Message m);
@@ -118,8 +162,13 @@ private:
     LayerOptions options_;
     TransactionUser* tu_ = nullptr;
     std::vector<TransactionLayer*> siblings_;
-    std::unordered_map<std::string, std::shared_ptr<ServerTransaction>> servers_;
-    std::unordered_map<std::string, std::shared_ptr<ClientTransaction>> clients_;
+    std::unordered_map<std::string, ServerSlot> servers_;
+    std::unordered_map<std::string, ClientSlot> clients_;
+    std::vector<LingerQueue> linger_queues_;
+    std::size_t lingering_ = 0;
+    asio::steady_timer sweep_timer_;
+    bool sweep_armed_ = false;
+    bool stopping_ = false;
     void update_live() {
         live_.store(servers_.size() + clients_.size(), std::memory_order_relaxed);
     }

@@ -57,8 +57,9 @@ struct Fixture {
         l.host = "127.0.0.1";
         return {l};
     }
-    explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000)
-        : transport(io, 0, locals(port), {}), layer(io, transport, 0, {t, max_transactions, nullptr}) {
+    explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000, unsigned worker = 0)
+        : transport(io, worker, locals(port), {}),
+          layer(io, transport, worker, {t, max_transactions, nullptr}) {
         transport.on_message([this](sip::Message m, const transport::Peer& from,
                                     const transport::Local& local) {
             layer.receive(std::move(m), from, local);
@@ -254,4 +255,146 @@ TEST_CASE("max_transactions counts only transactions still waiting for a final r
     f.send_to_proxy(request("OPTIONS", "z9hG4bKcap3", peer_port));
     f.run_for(30ms);
     CHECK(tu.seen.size() == 2);
+}
+
+namespace {
+// Answers every request with 200 OK at once.
+struct Respond200 : transaction::TransactionUser {
+    std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
+    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
+        seen.push_back(st);
+        st->respond(200, "OK");
+    }
+    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
+    void on_stray_response(sip::Message) override {}
+};
+}  // namespace
+
+TEST_CASE("a finished non-INVITE server transaction repeats its final response until timer J") {
+    // T1 = 10 ms: timer J = 640 ms.
+    Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
+    Respond200 tu;
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKlinger1", peer_port));
+    f.run_for(30ms);
+    auto first = f.drain();
+    REQUIRE(first.size() == 1);
+    CHECK(f.layer.lingering() == 1);
+    CHECK(f.layer.server_count() == 1);
+
+    // Retransmission while it lingers: the very same bytes, no new request for the TU.
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKlinger1", peer_port));
+    f.run_for(30ms);
+    auto again = f.drain();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0] == first[0]);
+    CHECK(tu.seen.size() == 1);
+
+    // After timer J the slot is gone and the same request is a new transaction.
+    f.run_for(700ms);
+    CHECK(f.layer.lingering() == 0);
+    CHECK(f.layer.server_count() == 0);
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKlinger1", peer_port));
+    f.run_for(30ms);
+    CHECK(tu.seen.size() == 2);
+}
+
+TEST_CASE("a finished INVITE client transaction re-sends its ACK for a retransmitted non-2xx") {
+    // T1 = 10 ms: timer D = min(32 s, 64*T1) = 640 ms.
+    Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
+    auto sink = std::make_shared<Failure>();
+    const auto branch = f.layer.new_branch(0);
+    f.layer.start_client(f.peer_address(), request("INVITE", branch, f.port), sip::Method::Invite,
+                         branch, sink, 0);
+    f.run_for(5ms);
+    REQUIRE(f.drain().size() == 1);
+    const std::string busy =
+        "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:" + std::to_string(f.port) +
+        ";branch=" + branch +
+        "\r\nFrom: <sip:alice@example.test>;tag=a1\r\nTo: <sip:bob@example.test>;tag=b1\r\n"
+        "Call-ID: tx-test@example.test\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    f.send_to_proxy(busy);
+    f.run_for(30ms);
+    auto acks = f.drain();
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].rfind("ACK sip:bob@127.0.0.1 SIP/2.0\r\n", 0) == 0);
+    CHECK(sink->statuses == std::vector<int>{486});
+    CHECK(f.layer.lingering() == 1);
+
+    // The 486 again (the ACK was lost): the same ACK again, the TU hears nothing new.
+    f.send_to_proxy(busy);
+    f.run_for(30ms);
+    auto again = f.drain();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0] == acks[0]);
+    CHECK(sink->statuses.size() == 1);
+
+    f.run_for(700ms);
+    CHECK(f.layer.client_count() == 0);
+    CHECK(f.layer.lingering() == 0);
+}
+
+TEST_CASE("CANCEL after the INVITE's final response gets 200 with the INVITE's To-tag") {
+    Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
+    Respond486 tu;
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("INVITE", "z9hG4bKcancel1", peer_port));
+    f.run_for(5ms);
+    REQUIRE(tu.seen.size() == 1);
+    const std::string tag(tu.seen[0]->to_tag());
+    REQUIRE(!tag.empty());
+    f.drain();
+    f.send_to_proxy(request("CANCEL", "z9hG4bKcancel1", peer_port));
+    f.run_for(5ms);
+    std::string ok;
+    for (auto& m : f.drain())
+        if (m.rfind("SIP/2.0 200 OK", 0) == 0) ok = m;
+    REQUIRE(!ok.empty());
+    CHECK(ok.find("CSeq: 1 CANCEL\r\n") != std::string::npos);
+    CHECK(ok.find(";tag=" + tag) != std::string::npos);
+    // A retransmitted CANCEL gets the same 200.
+    f.send_to_proxy(request("CANCEL", "z9hG4bKcancel1", peer_port));
+    f.run_for(5ms);
+    bool repeated = false;
+    for (auto& m : f.drain()) repeated = repeated || m == ok;
+    CHECK(repeated);
+}
+
+TEST_CASE("a CANCEL that reaches another worker finds its INVITE there") {
+    // Two workers, each with its own socket and io_context, as in sipproxyd. The INVITE
+    // reaches worker 0; the CANCEL (sent from another port by some UAs) reaches worker 1.
+    const transaction::Timers t{10ms, 4000ms, 100ms};
+    Fixture w0(t, 1000, 0), w1(t, 1000, 1);
+    w0.layer.set_siblings({&w0.layer, &w1.layer});
+    w1.layer.set_siblings({&w0.layer, &w1.layer});
+    Holder tu0, tu1;
+    w0.layer.set_user(&tu0);
+    w1.layer.set_user(&tu1);
+    const std::uint16_t peer_port = w0.peer.local_endpoint().port();
+    w0.send_to_proxy(request("INVITE", "z9hG4bKcross1", peer_port));
+    w0.run_for(10ms);
+    REQUIRE(tu0.seen.size() == 1);
+    bool cancelled = false;
+    tu0.seen[0]->on_cancel = [&] { cancelled = true; };
+    w0.drain();
+
+    w0.peer.send_to(asio::buffer(request("CANCEL", "z9hG4bKcross1", peer_port)),
+                    asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), w1.port));
+    w1.run_for(10ms);  // worker 1: no INVITE here, asks worker 0
+    w0.run_for(10ms);
+    CHECK(cancelled);
+    auto got = w0.drain();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 200 OK", 0) == 0);
+
+    // A CANCEL that no worker knows: 481 (from the last worker asked).
+    w0.peer.send_to(asio::buffer(request("CANCEL", "z9hG4bKnobody", peer_port)),
+                    asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), w1.port));
+    w1.run_for(10ms);
+    w0.run_for(10ms);
+    got = w0.drain();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 481", 0) == 0);
 }
