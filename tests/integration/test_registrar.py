@@ -8,9 +8,11 @@ Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_registrar.py   (cwd tests/integr
 """
 import os
 import re
+import sys
 import time
 import unittest
 
+import harness
 from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
 from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
 
@@ -309,6 +311,120 @@ class PersistenceTest(unittest.TestCase):
         self.assertEqual(len(p.ctl_json("show", "registrations")["registrations"]), 1)
         p.restart()
         self.assertEqual(p.ctl_json("show", "registrations")["registrations"], [])
+
+
+def plain_register(port, user, contact_port, expires=3600, cseq=1, call_id=None):
+    """A REGISTER for sip:user@example.test without credentials (a proxy without [auth])."""
+    return (f"REGISTER sip:{DOMAIN} SIP/2.0\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{contact_port};branch={new_branch()};rport\n"
+            "Max-Forwards: 70\n"
+            f"From: <sip:{user}@{DOMAIN}>;tag=t{user}\n"
+            f"To: <sip:{user}@{DOMAIN}>\n"
+            f"Call-ID: {call_id or user + '@durable'}\n"
+            f"CSeq: {cseq} REGISTER\n"
+            f"Contact: <sip:{user}@127.0.0.1:{contact_port}>\n"
+            f"Expires: {expires}\n\n")
+
+
+def register_wave(client, port, users, expires=3600, cseq=1, timeout=10.0, contact_port=40000):
+    """Sends a REGISTER for each user at once (Contact sip:user@127.0.0.1:contact_port; the
+    answers come back to the client by rport); returns {user: final response}."""
+    for u in users:
+        client.send(port, plain_register(port, u, contact_port, expires, cseq))
+    answers = {}
+    deadline = time.monotonic() + timeout
+    while len(answers) < len(users) and time.monotonic() < deadline:
+        r = client.recv_final(deadline - time.monotonic())
+        if r is None:
+            break
+        m = re.match(r"(\S+)@durable", header(r, "Call-ID") or "")
+        if m:
+            answers[m.group(1)] = r
+    return answers
+
+
+class DurableRegistrationTest(unittest.TestCase):
+    """A 200 OK to a REGISTER (or to an unregister) goes out only once the location store
+    has committed the change: a kill -9 right after it loses nothing."""
+
+    def listed(self, proxy):
+        regs = proxy.ctl_json("show", "registrations")["registrations"]
+        return {b["aor"] for b in regs}
+
+    def test_kill9_right_after_the_last_200_loses_nothing(self):
+        n, wave = 600, 100
+        proxy = Proxy(auth=False, log_level="info")
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        users = [f"d{i:04d}" for i in range(n)]
+        with UdpClient() as c:
+            for first in range(0, n, wave):
+                part = users[first:first + wave]
+                answers = register_wave(c, proxy.port, part)
+                self.assertEqual(len(answers), len(part), proxy.log_tail(20))
+                bad = {u: status_of(r) for u, r in answers.items() if status_of(r) != 200}
+                self.assertEqual(bad, {})
+            # The last 200 OK has just arrived: crash now, before any later commit.
+            proxy.kill9()
+        proxy.start()
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in users})
+
+        # The same for unregistering: after the 200 OK the bindings are gone for good.
+        with UdpClient() as c:
+            answers = register_wave(c, proxy.port, users[:wave], expires=0, cseq=2)
+            self.assertEqual({status_of(r) for r in answers.values()}, {200})
+            self.assertEqual(len(answers), wave)
+            proxy.kill9()
+        proxy.start()
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in users[wave:]})
+
+    def test_a_failed_write_is_500_and_the_binding_is_not_kept(self):
+        # sipproxyd with a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): once the
+        # SQLite WAL reaches it, writes fail as on a full disk.
+        proxy = Proxy(auth=False, log_level="warn")
+        limit = 512 * 1024
+        wrapper = os.path.join(proxy.dir, "sipproxyd-limited")
+        with open(wrapper, "w") as f:
+            f.write(f"#!{sys.executable}\n"
+                    "import os, resource, signal, sys\n"
+                    f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+                    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                    f"os.execv({harness.SIPPROXYD!r}, [{harness.SIPPROXYD!r}] + sys.argv[1:])\n")
+        os.chmod(wrapper, 0o755)
+        real = harness.SIPPROXYD
+        harness.SIPPROXYD = wrapper
+        try:
+            proxy.start()
+        finally:
+            harness.SIPPROXYD = real
+        self.addCleanup(proxy.stop)
+
+        ok, failed = [], []
+        with UdpClient() as c:
+            for i in range(2000):  # one commit each: the WAL grows by a few pages each
+                user = f"f{i:04d}"
+                r = register_wave(c, proxy.port, [user]).get(user)
+                self.assertIsNotNone(r, proxy.log_tail(20))
+                if status_of(r) == 200:
+                    ok.append(user)
+                    continue
+                self.assertEqual(status_of(r), 500, r)
+                reason = r.split("\r\n", 1)[0]
+                self.assertRegex(reason, r"^SIP/2\.0 500 Server Internal Error: location store "
+                                         r"write failed: \S", reason)
+                failed.append(user)
+                if len(failed) == 3:
+                    break
+        self.assertEqual(len(failed), 3, "the file size limit was never reached")
+        self.assertGreater(len(ok), 0)
+        # Memory agrees with the file: what got 500 is not registered.
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in ok})
+        self.assertIn("write failed", proxy.log())
+        self.assertIn("binding not saved", proxy.log())
+
+        proxy.kill9()
+        proxy.start()  # without the limit
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in ok})
 
 
 class SippBulkTest(unittest.TestCase):
