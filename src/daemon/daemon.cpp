@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -303,9 +304,24 @@ json Daemon::status() const {
 }
 
 json Daemon::show_registrations(const json& args) const {
+    // Without `aor` the listing pages by AOR: `limit` AORs after the `after` cursor, and
+    // `next` to continue from (docs/control-protocol.md).
     auto aor = control::optional_string(args, "aor");
+    auto after = control::optional_string(args, "after");
+    auto limit = control::optional_integer(args, "limit");
+    if (limit && *limit < 1) throw control::CommandError("limit must be at least 1");
     const auto now = std::chrono::system_clock::now();
-    auto list = store_->list(aor ? aor_argument(*aor) : std::string(), now);
+    std::vector<registrar::Binding> list;
+    json next = nullptr;
+    if (aor) {
+        list = store_->lookup(aor_argument(*aor), now);
+    } else {
+        auto page = store_->list_after(
+            after ? aor_argument(*after) : std::string(), now,
+            limit ? static_cast<std::size_t>(*limit) : std::numeric_limits<std::size_t>::max());
+        list = std::move(page.bindings);
+        if (!page.next.empty()) next = "sip:" + page.next;
+    }
     json regs = json::array();
     for (const auto& b : list) {
         json path = json::array();
@@ -325,7 +341,7 @@ json Daemon::show_registrations(const json& args) const {
                         {"instance", b.instance},
                         {"path", path}});
     }
-    return {{"registrations", regs}};
+    return {{"registrations", regs}, {"next", next}};
 }
 
 json Daemon::show_routes() const {
