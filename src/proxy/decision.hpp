@@ -11,7 +11,11 @@
 
 namespace sipproxy::proxy {
 
-class PendingCommit;
+class PendingResponse;
+// Frees a PendingResponse the store may still hold (pending_response.cpp).
+struct AbandonPendingResponse {
+    void operator()(PendingResponse* p) const;
+};
 
 struct Decision {
     enum class Kind { Undecided, Respond, Forward };
@@ -23,7 +27,7 @@ struct Decision {
     std::vector<sip::ExtraHeader> headers;
     // When set, the response goes out only once this location store change is durable;
     // if it fails, 500 instead (a REGISTER's 200 OK must not promise a lost binding).
-    std::shared_ptr<PendingCommit> after_commit;
+    std::unique_ptr<PendingResponse, AbandonPendingResponse> after_commit;
 
     // Forward
     std::vector<std::vector<Target>> groups;

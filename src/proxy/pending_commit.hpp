@@ -1,8 +1,9 @@
 #pragma once
-// A location store change that a response waits for: a REGISTER's 200 OK goes out only once
-// its binding is on disk (LocationStore::Committed). The store completes it once, from its
-// writer thread or at once; the worker that owns the transaction awaits it without blocking
-// its event loop.
+// A location store change a coroutine waits for (LocationStore::Committed), e.g. the
+// operator's `registration add`, answered only once the binding is on disk. The store
+// completes it once, from its writer thread or at once; the coroutine resumes on its own
+// executor without blocking it. (REGISTERs use PendingResponse, which is cheaper per
+// request.)
 #include <asio/awaitable.hpp>
 #include <functional>
 #include <mutex>

@@ -4,7 +4,6 @@
 #include <asio/detached.hpp>
 
 #include "base/log.hpp"
-#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/response_context.hpp"
 #include "routing/gateway_health.hpp"
@@ -16,7 +15,13 @@ namespace sipproxy::proxy {
 
 ProxyCore::ProxyCore(Services& services, transaction::TransactionLayer& layer,
                      transport::Transport& transport)
-    : services_(services), layer_(layer), transport_(transport), snapshot_(services.snapshots) {}
+    : services_(services),
+      layer_(layer),
+      transport_(transport),
+      snapshot_(services.snapshots),
+      pending_(layer.executor(),
+               [this](const std::shared_ptr<transaction::ServerTransaction>& st, const Decision& d,
+                      const std::string& store_error) { respond(*st, d, store_error); }) {}
 
 std::chrono::milliseconds ProxyCore::timer_c() {
     const auto& cfg = snapshot_.get().config;
@@ -41,16 +46,13 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     run_pipeline(ctx);
 
     if (ctx.decision.kind == Decision::Kind::Respond) {
-        std::optional<std::string> store_error;
-        if (ctx.decision.after_commit) store_error = ctx.decision.after_commit->result();
-        if (ctx.decision.after_commit && !store_error) {
-            // The location store's writer has not committed yet: answer when it has, without
-            // blocking this worker (many REGISTERs share one commit).
-            asio::co_spawn(layer_.executor(), respond_after_commit(st, std::move(ctx.decision)),
-                           asio::detached);
+        if (auto pending = std::move(ctx.decision.after_commit)) {
+            // Answered once the location store has the change on disk, without blocking
+            // this worker (many REGISTERs share one commit).
+            pending_.send_when_committed(std::move(pending), st, std::move(ctx.decision));
             return;
         }
-        respond(*st, ctx.decision, store_error.value_or(""));
+        respond(*st, ctx.decision, "");
         return;
     }
     if (req.method() == sip::Method::Invite && !ctx.in_dialog) {
@@ -78,13 +80,6 @@ void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
         log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
                   req.request_uri().raw, st.source().to_string(), d.status, d.reason);
     st.respond(d.status, d.reason, d.headers);
-}
-
-asio::awaitable<void> ProxyCore::respond_after_commit(
-    std::shared_ptr<transaction::ServerTransaction> st, Decision d) {
-    auto commit = d.after_commit;
-    std::string error = co_await commit->wait();
-    respond(*st, d, error);
 }
 
 void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "proxy/decision.hpp"
+#include "proxy/pending_response.hpp"
 #include "proxy/services.hpp"
 #include "proxy/snapshot.hpp"
 #include "transaction/transaction_layer.hpp"
@@ -44,13 +45,12 @@ private:
     // Sends the decided response, or 500 when the store change it waited for failed.
     void respond(transaction::ServerTransaction& st, const Decision& d,
                  const std::string& store_error);
-    asio::awaitable<void> respond_after_commit(std::shared_ptr<transaction::ServerTransaction> st,
-                                               Decision d);
 
     Services& services_;
     transaction::TransactionLayer& layer_;
     transport::Transport& transport_;
     SnapshotView snapshot_;
+    PendingResponses pending_;  // REGISTER answers waiting for the location store
 };
 
 }  // namespace sipproxy::proxy

@@ -2,7 +2,7 @@
 // registrar::RegisterRequest; the result becomes the response.
 #include <cmath>
 
-#include "proxy/pending_commit.hpp"
+#include "proxy/pending_response.hpp"
 #include "proxy/pipeline.hpp"
 #include "registrar/registrar.hpp"
 
@@ -92,9 +92,10 @@ void register_binding(RequestContext& ctx) {
 
     // The 200 OK waits until the change is on disk (RFC 3261 10.3 step 8: the response lists
     // the bindings the registrar now holds; a crash right after must not lose them).
-    auto commit = std::make_shared<PendingCommit>();
-    registrar::LocationStore::Committed committed = [commit](const std::string& error) {
-        commit->complete(error);
+    // The pointer stays valid until complete() has run (see PendingResponse).
+    auto pending = PendingResponse::make();
+    registrar::LocationStore::Committed committed = [p = pending.get()](const std::string& error) {
+        p->complete(error);
     };
     auto result = registrar->handle(req, std::move(committed));
     if (!result.ok()) {
@@ -119,7 +120,7 @@ void register_binding(RequestContext& ctx) {
     if (outbound) h.push_back({"Require", "outbound"});
     h.push_back({"Supported", "path, outbound"});
     ctx.respond(200, "OK", std::move(h));
-    ctx.decision.after_commit = std::move(commit);
+    ctx.decision.after_commit = std::move(pending);
 }
 
 }  // namespace sipproxy::proxy
