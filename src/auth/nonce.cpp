@@ -109,22 +109,30 @@ NonceIssuer::NonceIssuer(std::string realm, std::chrono::seconds ttl, const Nonc
         throw std::runtime_error("HMAC-SHA256 failed");
     }
     opaque_ = base64url_encode(out.data(), out.size());
+
+    // The keyed HMAC state every nonce tag starts from: tag() duplicates it instead of
+    // setting the key and looking SHA-256 up again for every nonce.
+    keyed_ = EVP_MAC_CTX_new(mac_);
+    if (!keyed_ ||
+        EVP_MAC_init(keyed_, secret_.bytes.data(), secret_.bytes.size(), params) != 1) {
+        EVP_MAC_CTX_free(keyed_);
+        EVP_MAC_free(mac_);
+        throw std::runtime_error("HMAC-SHA256 failed");
+    }
 }
 
 NonceIssuer::~NonceIssuer() {
+    EVP_MAC_CTX_free(keyed_);
     EVP_MAC_free(mac_);
 }
 
 std::array<unsigned char, 32> NonceIssuer::tag(const unsigned char* time_and_random) const {
     std::array<unsigned char, 32> out{};
-    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac_));
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
+    // Duplicating only reads keyed_, so workers may do it at the same time.
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_dup(keyed_));
     static constexpr unsigned char label[] = {'n', 'o', 'n', 'c', 'e'};
     std::size_t len = 0;
-    if (!ctx || EVP_MAC_init(ctx.get(), secret_.bytes.data(), secret_.bytes.size(), params) != 1 ||
-        EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
+    if (!ctx || EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
         EVP_MAC_update(ctx.get(), time_and_random, time_size + random_size) != 1 ||
         EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(realm_.data()),
                        realm_.size()) != 1 ||

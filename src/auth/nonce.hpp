@@ -17,6 +17,7 @@
 #include "auth/clock.hpp"
 
 typedef struct evp_mac_st EVP_MAC;
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace sipproxy::auth {
 
@@ -61,6 +62,7 @@ class NonceIssuer {
     std::chrono::seconds ttl_;
     NonceSecret secret_;
     EVP_MAC* mac_ = nullptr;  // fetched once; immutable and shareable between threads
+    EVP_MAC_CTX* keyed_ = nullptr;  // HMAC-SHA256 with the secret set; only duplicated
     std::string opaque_;
 };
 

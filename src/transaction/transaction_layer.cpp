@@ -17,6 +17,9 @@ TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& t
     : io_(io), transport_(transport), worker_(worker), options_(options),
       sweep_timer_(io), rng_(std::random_device{}()) {
     if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
+    // Growing a table of 100,000 transactions rehashes it many times under load.
+    servers_.reserve(4096);
+    clients_.reserve(4096);
 }
 
 std::string TransactionLayer::client_key(std::string_view branch, sip::Method method) {
@@ -115,8 +118,8 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
     auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, key);
     servers_.emplace(std::move(key), ServerSlot{st, {}, {}, 0, {}});
     update_live();
-    asio::co_spawn(io_, st->run(), asio::detached);
     if (tu_) tu_->on_request(st);
+    st->start();
 }
 
 void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& from,
