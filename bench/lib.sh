@@ -124,6 +124,73 @@ start_kamailio() {
     sleep 0.5
 }
 
+# Digest users for the authenticated benches: user00001..userN ($2) with passwords
+# pw-00001-secret.., written into folder $1 as
+#   users.csv        SIPp -inf (SEQUENTIAL): USER;PASSWORD;[authentication username=USER password=PASSWORD]
+#   auth-users.toml  [auth] (realm example.test, MD5 only: SIPp 3.6 has no SHA-256) and
+#                    one [[auth.users]] per user, to append to a sipproxy.toml
+#   kamailio-dbtext/ db_text tables "version" and "htable" (key = user, value = password)
+#                    for the htable "users" of bench/kamailio/registrar.cfg and proxy-auth.cfg
+write_bench_users() {
+    python3 - "$1" "$2" <<'EOF'
+import os, sys
+out, n = sys.argv[1], int(sys.argv[2])
+users = [(f'user{i:05d}', f'pw-{i:05d}-secret') for i in range(1, n + 1)]
+with open(os.path.join(out, 'users.csv'), 'w') as f:
+    f.write('SEQUENTIAL\n')
+    for u, p in users:
+        f.write(f'{u};{p};[authentication username={u} password={p}]\n')
+with open(os.path.join(out, 'auth-users.toml'), 'w') as f:
+    f.write('\n[auth]\nrealm = "example.test"\nalgorithms = ["MD5"]\nnonce_ttl = 300\n')
+    for u, p in users:
+        f.write(f'\n[[auth.users]]\nuser = "{u}"\npassword = "{p}"\n')
+db = os.path.join(out, 'kamailio-dbtext')
+os.makedirs(db, exist_ok=True)
+with open(os.path.join(db, 'version'), 'w') as f:
+    f.write('id(int,auto) table_name(string) table_version(int) \n0:version:1\n0:htable:2\n')
+with open(os.path.join(db, 'htable'), 'w') as f:
+    f.write('id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int) \n')
+    for i, (u, p) in enumerate(users, 1):
+        f.write(f'{i}:{u}:0:0:{p}:0\n')
+EOF
+}
+
+# Message counts of a scenario, summed over the last scenario screen in each file (SIPp's
+# stdout with -trace_screen, or its _screen.log). Args: dir, file glob (e.g. 'uac*.out').
+# Prints one line per scenario row:
+# "ROW LABEL COUNT" (ROW from 1, LABEL like INVITE-> or 407<-, COUNT = Messages column,
+# first transmissions only).
+sipp_message_counts() {
+    python3 - "$1" "$2" <<'EOF'
+import glob, os, re, sys
+d, pat = sys.argv[1], sys.argv[2]
+rows = {}
+for f in glob.glob(os.path.join(d, pat)):
+    lines = open(f, errors='replace').read().splitlines()
+    starts = [i for i, l in enumerate(lines) if 'Messages  Retrans' in l]
+    if not starts:
+        continue
+    n = 0
+    for l in lines[starts[-1] + 1:]:
+        if l.startswith('---'):
+            break  # end of the table
+        # UAC screens: "  INVITE ---------->  B-RTD1 5"; UAS screens: "  <---------- 180  5"
+        m = re.match(r'\s*(\S+) (-+>|<-+)\s+(?:[BE]-RTD\d+\s+)?(\d+)', l)
+        if m:
+            label, arrow, count = m.groups()
+        else:
+            m = re.match(r'\s*(-+>|<-+) (\S+)\s+(\d+)', l)
+            if not m:
+                continue  # pauses, blank lines
+            arrow, label, count = m.groups()
+        n += 1
+        label += '->' if arrow.endswith('>') else '<-'
+        rows.setdefault(n, [label, 0])[1] += int(count)
+for n in sorted(rows):
+    print(n, rows[n][0], rows[n][1])
+EOF
+}
+
 # Summarise SIPp output of one step. Args: dir with the SIPp files, expected calls.
 # Prints: created ok failed unfinished retrans(uac) retrans(uas) deadmsgs oocmsgs p50 p95 p99 max
 # (response times of rtd 1, in ms, from every *_rtt.csv of the UAC processes).

@@ -11,8 +11,19 @@
 # (UAC + UAS), proxy CPU ms per call (utime+stime from /proc, all processes of the proxy),
 # proxy memory, INVITE->200 response time percentiles (SIPp rtd 1, 1 ms resolution).
 #
-# Usage: bench/run-calls.sh            (all defaults)
+# AUTH=1: the same calls from local users whose INVITE the proxy challenges:
+# INVITE, 407, ACK, INVITE with Proxy-Authorization (MD5, qop=auth), 100, 180, 200, ACK,
+# BYE (in-dialog, not challenged), 200 (bench/scenarios/uac-call-auth.xml; the callers
+# user00001..userUSERS@example.test from a SIPp -inf CSV). sipproxyd gets [auth] (realm
+# example.test, algorithms ["MD5"], the USERS users); Kamailio runs
+# bench/kamailio/proxy-auth.cfg (auth module, passwords in an htable). INVITE->200 then
+# spans both round trips. After every step SIPp's message counts are checked
+# (auth-check lines): exactly one 407 per call, and only authenticated INVITEs at the UAS.
+#
+# Usage: bench/run-calls.sh            (all defaults; AUTH=1 bench/run-calls.sh for the
+#        challenged calls)
 # Environment:
+#   AUTH=0                1: challenged INVITEs (above); USERS=10000 callers
 #   RATES="200 500 1000 1500 2000 2500 3000"   calls/s per step
 #   STEP_SECONDS=10       length of a step; each step sends RATE*STEP_SECONDS calls (-m)
 #   PROXIES="sipproxyd kamailio"
@@ -28,11 +39,14 @@
 #   KAM_SHM_MB=1024 KAM_PKG_MB=32   Kamailio -m / -M (256 MiB of shm ran out at 2000 calls/s)
 #   STOP_AFTER_FAILED=2   stop a proxy's series after this many failing steps in a row
 #   OUT=/tmp/sipproxy-bench-calls.XXXX   where logs, SIPp files and results go
+#                         (/tmp/sipproxy-bench-calls-auth.XXXX with AUTH=1)
 #   SIPPROXYD=build/sipproxyd  KAMAILIO=/usr/sbin/kamailio
 #   PORT_SIPPROXYD=15560 PORT_KAMAILIO=15570 PORT_UAS=15590 PORT_UAC=15580 (and +1)
 set -u
 . "$(dirname "$0")/lib.sh"
 
+AUTH=${AUTH:-0}
+USERS=${USERS:-10000}
 RATES=${RATES:-"200 500 1000 1500 2000 2500 3000"}
 STEP_SECONDS=${STEP_SECONDS:-10}
 PROXIES=${PROXIES:-"sipproxyd kamailio"}
@@ -48,11 +62,20 @@ PORT_SIPPROXYD=${PORT_SIPPROXYD:-15560}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15570}
 PORT_UAS=${PORT_UAS:-15590}
 PORT_UAC=${PORT_UAC:-15580}
-OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-calls.XXXX)}
+if [ "$AUTH" = 1 ]; then
+    UAC_SCENARIO="$SCEN_DIR/uac-call-auth.xml"
+    KAM_CFG="$KAM_DIR/proxy-auth.cfg"
+    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-calls-auth.XXXX)}
+else
+    UAC_SCENARIO="$SCEN_DIR/uac-call.xml"
+    KAM_CFG="$KAM_DIR/proxy.cfg"
+    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-calls.XXXX)}
+fi
 mkdir -p "$OUT"
 KAM_RUN="$OUT/kamailio-run"
 RESULTS="$OUT/results.txt"
 : >"$RESULTS"
+AUTH_CHECK="$OUT/auth-check.txt"
 
 need sipp python3 ss
 for p in $PROXIES; do
@@ -95,6 +118,7 @@ socket = "var/ctl.sock"
 [registrar]
 store = "memory"
 EOF
+    if [ "$AUTH" = 1 ]; then cat "$OUT/auth-users.toml" >>"$dir/sipproxy.toml"; fi
 }
 
 # One step against the running proxy (PROXY_PID, port $2) at rate $3.
@@ -114,12 +138,14 @@ run_step() {
     local pids; pids=$(pid_tree "$PROXY_PID")
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
+    local inf=()
+    [ "$AUTH" = 1 ] && inf=(-inf "$OUT/users.csv")
     UAC_PIDS=()
     for ((i = 0; i < nuac; i++)); do
         local r=$((rate / nuac)) m=$((calls / nuac))
         [ $i -eq 0 ] && { r=$((rate - (nuac - 1) * (rate / nuac))); m=$((calls - (nuac - 1) * (calls / nuac))); }
         (cd "$dir" && exec timeout -k 5 $((tmo + 10)) sipp "127.0.0.1:$PORT_UAS" -rsa "127.0.0.1:$pport" \
-            -sf "$SCEN_DIR/uac-call.xml" -s service -i 127.0.0.1 -p $((PORT_UAC + i)) \
+            -sf "$UAC_SCENARIO" "${inf[@]}" -s service -i 127.0.0.1 -p $((PORT_UAC + i)) \
             -r "$r" -m "$m" -d "$HOLD_MS" -l 100000 -timeout "${tmo}s" -nostdin \
             -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 \
             >"uac$i.out" 2>&1) &
@@ -130,7 +156,34 @@ run_step() {
     # let the UAS finish its timewait and dump its statistics (every second), then stop it
     sleep 3.5
     stop_pid "$UAS_PID" 2; UAS_PID=
-    record_step "$name" "$rate" "$calls" "$dir" "$t0" "$l0" "$nuac" "calls/s"
+    local rc=0
+    record_step "$name" "$rate" "$calls" "$dir" "$t0" "$l0" "$nuac" "calls/s" || rc=1
+    [ "$AUTH" = 1 ] && { auth_check "$name" "$rate" "$dir" || rc=1; }
+    return $rc
+}
+
+# AUTH=1: the SIPp message counts of one step, from the final screens in uac*.out and
+# uas.out (the UAS's -trace_screen file stays empty: it is stopped by TERM): first
+# INVITEs, 407s and INVITEs with credentials of the UACs, INVITEs reaching the UAS. The
+# step counts as failing unless every call was challenged exactly once (407s = first
+# INVITEs) and no more INVITEs reached the UAS than were sent with credentials.
+auth_check() {
+    local name=$1 rate=$2 dir=$3
+    local uac uas
+    # rows of uac-call-auth.xml: 1 INVITE, 3 407, 5 INVITE with credentials, 11 200 to BYE
+    uac=$(sipp_message_counts "$dir" 'uac*.out')
+    uas=$(sipp_message_counts "$dir" 'uas.out')
+    local inv1 n407 inv2 bye200 uas_inv ok
+    inv1=$(awk '$1 == 1 {print $3}' <<<"$uac"); n407=$(awk '$1 == 3 {print $3}' <<<"$uac")
+    inv2=$(awk '$1 == 5 {print $3}' <<<"$uac"); bye200=$(awk '$1 == 11 {print $3}' <<<"$uac")
+    uas_inv=$(awk '$1 == 1 {print $3}' <<<"$uas")
+    ok=$(awk -v n="$name" -v r="$rate" '$1 == n && $2 == r {print $4}' "$RESULTS" | tail -1)
+    local verdict=ok
+    [ "${n407:-0}" -gt 0 ] && [ "${n407:-0}" = "${inv1:-0}" ] && [ "${uas_inv:-0}" -le "${inv2:-0}" ] || verdict=MISMATCH
+    local line="$verdict $name $rate calls/s: UAC sent ${inv1:-0} INVITE, got ${n407:-0} 407, sent ${inv2:-0} INVITE with Proxy-Authorization, got ${bye200:-0} 200 to BYE; UAS got ${uas_inv:-0} INVITE; completed ${ok:-0}"
+    echo "$line" >>"$AUTH_CHECK"
+    log "auth check: $line"
+    [ "$verdict" = ok ]
 }
 
 run_proxy() {
@@ -145,7 +198,9 @@ run_proxy() {
             PROXY_PID=$SIPPROXYD_PID ;;
         kamailio)
             port=$PORT_KAMAILIO
-            start_kamailio "$KAM_DIR/proxy.cfg" "$OUT/$name/proxy.log" "$port" -m "$KAM_SHM_MB" -M "$KAM_PKG_MB"
+            local kargs=(-m "$KAM_SHM_MB" -M "$KAM_PKG_MB")
+            [ "$AUTH" = 1 ] && kargs+=(-A "DBURL=\"text://$OUT/kamailio-dbtext\"")
+            start_kamailio "$KAM_CFG" "$OUT/$name/proxy.log" "$port" "${kargs[@]}"
             PROXY_PID=$KAM_PID ;;
     esac
     log "$name running (pid $PROXY_PID, udp/$port), idle memory $(( $(mem_kib $(pid_tree "$PROXY_PID")) / 1024 )) MiB"
@@ -172,7 +227,9 @@ run_proxy() {
     PROXY_PID=
 }
 
-{ machine_info; echo "rates: $RATES; step: ${STEP_SECONDS}s; ring ${RING_MS} ms, hold ${HOLD_MS} ms; two UAC processes from $UAC_SPLIT calls/s"; } | tee "$OUT/machine.txt" >&2
+{ machine_info; echo "rates: $RATES; step: ${STEP_SECONDS}s; ring ${RING_MS} ms, hold ${HOLD_MS} ms; two UAC processes from $UAC_SPLIT calls/s"
+  [ "$AUTH" = 1 ] && echo "AUTH=1: INVITE challenged (407, MD5, qop=auth), $USERS callers"; } | tee "$OUT/machine.txt" >&2
+[ "$AUTH" = 1 ] && write_bench_users "$OUT" "$USERS"
 for p in $PROXIES; do run_proxy "$p"; done
 
 # Side-by-side table
@@ -202,5 +259,6 @@ for p in proxies:
     ok = [int(r[1]) for r in rows if r[0] == p and r[4] == '0' and r[5] == '0']
     print(f'{p}: highest zero-failure rate: {max(ok) if ok else "none"} calls/s')
 EOF
+[ -f "$AUTH_CHECK" ] && { echo; cat "$AUTH_CHECK"; }
 [ -f "$OUT/idle.txt" ] && cat "$OUT/idle.txt"
 log "raw results: $RESULTS; logs and SIPp files under $OUT"

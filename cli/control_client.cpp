@@ -152,4 +152,13 @@ nlohmann::json ControlClient::call(std::string_view cmd, const nlohmann::json& a
     return response;
 }
 
+nlohmann::json ControlClient::result(std::string_view cmd, const nlohmann::json& args) {
+    nlohmann::json response = call(cmd, args);
+    if (!response["ok"].get<bool>()) {
+        const auto& error = response.value("error", nlohmann::json("(no message)"));
+        throw CommandFailed(error.is_string() ? error.get<std::string>() : error.dump());
+    }
+    return response.value("result", nlohmann::json::object());
+}
+
 }  // namespace sipproxyctl

@@ -22,6 +22,11 @@ struct BadReply : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The daemon answered the command with an error: exit status 1. what() is its message.
+struct CommandFailed : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 class ControlClient {
   public:
     // Connects, or throws Unreachable. `timeout` bounds the connect and each call.
@@ -33,6 +38,8 @@ class ControlClient {
     // Sends {"v":1,"id":n,"cmd":cmd,"args":args} and returns the whole response object
     // ({"v","id","ok","result"|"error"}). Throws Unreachable or BadReply.
     nlohmann::json call(std::string_view cmd, const nlohmann::json& args);
+    // call(), then the response's result object; throws CommandFailed for an error response.
+    nlohmann::json result(std::string_view cmd, const nlohmann::json& args);
 
   private:
     void send_all(const std::string& data, std::chrono::steady_clock::time_point deadline);

@@ -62,12 +62,8 @@ void status(const json&, const json& r, std::ostream& out) {
 }
 
 void registrations(const json& args, const json& r, std::ostream& out) {
-    Table t({"AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE", "USER-AGENT"});
-    t.align_right(2);
-    for (const auto& b : list(r, "registrations"))
-        t.add_row({cell(b, "aor"), cell(b, "contact"), duration(field(b, "expires_in")),
-                   q_value(field(b, "q")), cell(b, "transport"), cell(b, "source"),
-                   cell(b, "user_agent")});
+    Table t = registrations_table();
+    for (const auto& b : list(r, "registrations")) t.add_row(registration_row(b));
     std::string nothing = "no registrations";
     if (args.contains("aor")) nothing += " for " + cell(args["aor"]);
     print_table_or(t, nothing.c_str(), out);
@@ -165,6 +161,18 @@ std::string q_value(const json& q) {
     std::string s = text;
     while (s.size() > 3 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
     return s;
+}
+
+Table registrations_table() {
+    Table t({"AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE", "USER-AGENT"});
+    t.align_right(2);
+    return t;
+}
+
+std::vector<std::string> registration_row(const json& b) {
+    return {cell(b, "aor"),         cell(b, "contact"),   duration(field(b, "expires_in")),
+            q_value(field(b, "q")), cell(b, "transport"), cell(b, "source"),
+            cell(b, "user_agent")};
 }
 
 void print_human(std::string_view cmd, const json& args, const json& result, std::ostream& out) {

@@ -3,7 +3,11 @@
 // docs/control-protocol.md). Scripts use --json instead, which prints the result as is.
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "table.hpp"
 
 namespace sipproxyctl {
 
@@ -13,5 +17,10 @@ void print_human(std::string_view cmd, const nlohmann::json& args, const nlohman
 
 // q as SIP writes it: "1.0", "0.5", "0.125"; "-" when absent.
 std::string q_value(const nlohmann::json& q);
+
+// The table `show registrations` prints, without rows, and one binding of its result as a
+// row of it.
+Table registrations_table();
+std::vector<std::string> registration_row(const nlohmann::json& binding);
 
 }  // namespace sipproxyctl

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config_file.hpp"
 #include "control_client.hpp"
+#include "list_registrations.hpp"
 #include "render.hpp"
 
 #ifndef SIPPROXY_VERSION
@@ -36,6 +37,7 @@ struct Invocation {
     std::string cmd;  // control command name, or "config check"
     json args = json::object();
     std::string check_file;
+    std::optional<sipproxyctl::ListOptions> listing;  // show registrations without an AOR
 };
 
 void print_json(const json& value) {
@@ -80,6 +82,12 @@ int control_command(const Options& options, const Invocation& what) {
     try {
         auto timeout = std::chrono::milliseconds(static_cast<long long>(options.timeout_s * 1000));
         sipproxyctl::ControlClient client(*socket, timeout);
+        if (what.listing) {
+            auto listing = *what.listing;
+            listing.json = options.json;
+            sipproxyctl::list_registrations(client, listing, std::cout);
+            return exit_ok;
+        }
         json response = client.call(what.cmd, what.args);
         if (!response["ok"].get<bool>()) {
             const auto& error = response.value("error", json("(no message)"));
@@ -97,6 +105,9 @@ int control_command(const Options& options, const Invocation& what) {
         std::cerr << "sipproxyctl: " << e.what() << '\n';
         return exit_unreachable;
     } catch (const sipproxyctl::BadReply& e) {
+        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        return exit_failed;
+    } catch (const sipproxyctl::CommandFailed& e) {
         std::cerr << "sipproxyctl: " << e.what() << '\n';
         return exit_failed;
     }
@@ -137,11 +148,30 @@ int main(int argc, char** argv) {
 
     auto* show = app.add_subcommand("show", "show live state")->require_subcommand(1, 1);
     std::string aor_filter;
+    sipproxyctl::ListOptions listing;
     auto* regs = show->add_subcommand("registrations", "bindings: AOR, contact, expires, q, ...");
-    regs->add_option("AOR", aor_filter, "only this address-of-record");
+    auto* aor_opt = regs->add_option("AOR", aor_filter, "only this address-of-record");
+    regs->add_option("--limit", listing.limit,
+                     "at most N addresses-of-record (each with all its bindings)")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber)
+        ->excludes(aor_opt);
+    regs->add_option("--after", listing.after,
+                     "only addresses-of-record after this one (the \"next\" of an earlier "
+                     "--json listing)")
+        ->type_name("AOR")
+        ->excludes(aor_opt);
+    regs->add_option("--page-size", listing.page_size,
+                     "addresses-of-record fetched per request (default 1000)")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber)
+        ->excludes(aor_opt);
     regs->callback([&] {
         what.cmd = "show_registrations";
-        if (!aor_filter.empty()) what.args["aor"] = aor_filter;
+        if (!aor_filter.empty())
+            what.args["aor"] = aor_filter;
+        else
+            what.listing = listing;
     });
     show->add_subcommand("routes", "route table in match order")->callback(set("show_routes"));
     show->add_subcommand("gateways", "gateways, state and last probe")

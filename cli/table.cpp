@@ -20,27 +20,43 @@ void Table::add_row(std::vector<std::string> cells) {
     rows_.push_back(std::move(cells));
 }
 
+void Table::measure(const std::vector<std::string>& row, std::vector<std::size_t>& width) const {
+    for (std::size_t c = 0; c < row.size(); ++c)
+        width[c] = std::max(width[c], display_width(row[c]));
+}
+
+void Table::print_row(const std::vector<std::string>& row, const std::vector<std::size_t>& width,
+                      std::ostream& out) const {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+        std::string pad(width[c] - display_width(row[c]), ' ');
+        if (c > 0) line += "  ";
+        line += right_[c] ? pad + row[c] : row[c] + pad;
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << '\n';
+}
+
 void Table::print(std::ostream& out) const {
     std::vector<std::size_t> width(headers_.size(), 0);
-    auto measure = [&](const std::vector<std::string>& row) {
-        for (std::size_t c = 0; c < row.size(); ++c)
-            width[c] = std::max(width[c], display_width(row[c]));
-    };
-    measure(headers_);
-    for (const auto& row : rows_) measure(row);
+    measure(headers_, width);
+    for (const auto& row : rows_) measure(row, width);
+    print_row(headers_, width, out);
+    for (const auto& row : rows_) print_row(row, width, out);
+}
 
-    auto print_row = [&](const std::vector<std::string>& row) {
-        std::string line;
-        for (std::size_t c = 0; c < row.size(); ++c) {
-            std::string pad(width[c] - display_width(row[c]), ' ');
-            if (c > 0) line += "  ";
-            line += right_[c] ? pad + row[c] : row[c] + pad;
-        }
-        line.erase(line.find_last_not_of(' ') + 1);
-        out << line << '\n';
-    };
-    print_row(headers_);
-    for (const auto& row : rows_) print_row(row);
+void Table::print_new_rows(std::ostream& out) {
+    if (width_.empty()) {
+        width_.assign(headers_.size(), 0);
+        measure(headers_, width_);
+    }
+    for (const auto& row : rows_) measure(row, width_);
+    if (!header_printed_) {
+        print_row(headers_, width_, out);
+        header_printed_ = true;
+    }
+    for (const auto& row : rows_) print_row(row, width_, out);
+    rows_.clear();
 }
 
 std::size_t display_width(const std::string& text) {

@@ -1,6 +1,7 @@
 #pragma once
 // Aligned text tables for humans: a header row, columns as wide as their widest cell,
-// two spaces between columns, no trailing blanks.
+// two spaces between columns, no trailing blanks. A long listing can be printed as it
+// arrives (print_new_rows): columns then widen as needed but never narrow.
 #include <cstddef>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -16,11 +17,20 @@ class Table {
     void add_row(std::vector<std::string> cells);
     bool empty() const { return rows_.empty(); }
     void print(std::ostream& out) const;
+    // Prints the header (the first time) and the rows added since the last call, then
+    // forgets them.
+    void print_new_rows(std::ostream& out);
 
   private:
+    void print_row(const std::vector<std::string>& row, const std::vector<std::size_t>& width,
+                   std::ostream& out) const;
+    void measure(const std::vector<std::string>& row, std::vector<std::size_t>& width) const;
+
     std::vector<std::string> headers_;
     std::vector<bool> right_;
     std::vector<std::vector<std::string>> rows_;
+    std::vector<std::size_t> width_;  // print_new_rows: the widths so far
+    bool header_printed_ = false;
 };
 
 // A JSON value as one table cell: strings as they are, numbers as written, booleans

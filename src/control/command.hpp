@@ -1,6 +1,9 @@
 #pragma once
 // The commands the control socket answers: a table of plain functions from the request's
-// "args" object to the response's "result" object (see docs/control-protocol.md).
+// "args" object to the response's "result" object (see docs/control-protocol.md), and one
+// of coroutines for commands that wait for something (the location store's writer) without
+// holding up the control loop.
+#include <asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,6 +24,10 @@ struct CommandError : std::runtime_error {
 
 using Handler = std::function<nlohmann::json(const nlohmann::json& args)>;
 using CommandTable = std::map<std::string, Handler, std::less<>>;
+// Runs on the control io_context; throws as a Handler does. Other commands are answered
+// while it waits.
+using AsyncHandler = std::function<asio::awaitable<nlohmann::json>(nlohmann::json args)>;
+using AsyncCommandTable = std::map<std::string, AsyncHandler, std::less<>>;
 
 // Argument helpers for handlers: they throw CommandError with the protocol's wording,
 // e.g. "missing argument 'aor'", "argument 'expires' must be an integer".

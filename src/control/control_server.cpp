@@ -28,11 +28,16 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 struct ControlServerState {
     ControlServerState(asio::io_context& io, std::filesystem::path p, CommandTable c,
-                       ControlLimits l)
-        : path(std::move(p)), commands(std::move(c)), limits(l), acceptor(io) {}
+                       ControlLimits l, AsyncCommandTable w)
+        : path(std::move(p)),
+          commands(std::move(c)),
+          waiting(std::move(w)),
+          limits(l),
+          acceptor(io) {}
 
     std::filesystem::path path;
     CommandTable commands;
+    AsyncCommandTable waiting;
     ControlLimits limits;
     stream_protocol::acceptor acceptor;
     SocketFileId file_id;
@@ -82,6 +87,25 @@ awaitable<std::error_code> write_line(stream_protocol::socket& socket, std::stri
     co_return ec;
 }
 
+// The response to one request line: a plain command runs at once, a waiting one as a
+// coroutine.
+awaitable<std::string> answer(const ControlServerState& state, std::string_view line) {
+    auto request = parse_request(line);  // copies what it needs of `line`
+    if (!request) co_return request.error();
+    auto waiting = state.waiting.find(request->cmd);
+    if (waiting == state.waiting.end()) co_return run_request(state.commands, *request);
+    AsyncHandler handler = waiting->second;  // the table may not outlive the wait
+    std::exception_ptr failure;
+    nlohmann::json result;
+    try {
+        result = co_await handler(std::move(request->args));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) co_return exception_response(request->id, failure);
+    co_return result_response(request->id, std::move(result));
+}
+
 // One conversation with one client: request line in, response line out, until the client
 // closes, goes idle, or breaks the rules.
 awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol::socket socket) {
@@ -118,7 +142,7 @@ awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // from `socat -` etc.
         std::string response;
         if (line.find_first_not_of(" \t") != std::string_view::npos)
-            response = handle_request(state->commands, line);
+            response = co_await answer(*state, line);
         buffer.erase(0, length);
         if (response.empty()) continue;  // blank lines are ignored
 
@@ -147,9 +171,9 @@ awaitable<void> accept_loop(std::shared_ptr<ControlServerState> state) {
 }  // namespace
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path,
-                             CommandTable commands, ControlLimits limits)
+                             CommandTable commands, ControlLimits limits, AsyncCommandTable waiting)
     : state_(std::make_shared<ControlServerState>(io, std::move(socket_path), std::move(commands),
-                                                  limits)) {
+                                                  limits, std::move(waiting))) {
     auto& st = *state_;
     claim_socket_path(st.path);
 

@@ -31,8 +31,10 @@ class ControlServer {
     // accepting once `io` runs. `io` must outlive the server. Throws ControlSocketError (what()
     // names the path and the reason) if the socket cannot be set up, e.g. another sipproxyd answers
     // on it.
+    // `waiting` holds the commands that are coroutines (they may wait without holding up
+    // other connections).
     ControlServer(asio::io_context& io, std::filesystem::path socket_path, CommandTable commands,
-                  ControlLimits limits = {});
+                  ControlLimits limits = {}, AsyncCommandTable waiting = {});
     // Stops (see stop()).
     ~ControlServer();
 

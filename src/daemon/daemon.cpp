@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
 #include "base/log.hpp"
+#include "proxy/pending_commit.hpp"
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
 #include "registrar/sqlite_location_store.hpp"
@@ -158,7 +160,9 @@ void Daemon::start() {
     prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
     asio::post(workers_.front()->io(), [this]() { prober_->start(); });
 
-    control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands());
+    control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands(),
+                                                        control::ControlLimits{},
+                                                        waiting_commands());
     std::string listening;
     for (const auto& l : cfg.server.listen) listening += (listening.empty() ? "" : ", ") + l.text;
     log::info("sipproxyd {} started: {} worker(s), listening on {}, control socket {}",
@@ -255,8 +259,6 @@ control::CommandTable Daemon::commands() {
     t["show_calls"] = [this](const json&) { return show_calls(); };
     t["show_stats"] = [this](const json&) { return show_stats(); };
     t["reload"] = [this](const json&) { return reload(); };
-    t["registration_add"] = [this](const json& a) { return registration_add(a); };
-    t["registration_remove"] = [this](const json& a) { return registration_remove(a); };
     t["gateway_enable"] = [this](const json& a) {
         auto name = control::required_string(a, "name");
         if (!gateways_.enable(name)) throw control::CommandError("no gateway named '" + name + "'");
@@ -269,6 +271,13 @@ control::CommandTable Daemon::commands() {
         log::info("gateway {} disabled by the operator", name);
         return json::object();
     };
+    return t;
+}
+
+control::AsyncCommandTable Daemon::waiting_commands() {
+    control::AsyncCommandTable t;
+    t["registration_add"] = [this](json a) { return registration_add(std::move(a)); };
+    t["registration_remove"] = [this](json a) { return registration_remove(std::move(a)); };
     return t;
 }
 
@@ -295,9 +304,24 @@ json Daemon::status() const {
 }
 
 json Daemon::show_registrations(const json& args) const {
+    // Without `aor` the listing pages by AOR: `limit` AORs after the `after` cursor, and
+    // `next` to continue from (docs/control-protocol.md).
     auto aor = control::optional_string(args, "aor");
+    auto after = control::optional_string(args, "after");
+    auto limit = control::optional_integer(args, "limit");
+    if (limit && *limit < 1) throw control::CommandError("limit must be at least 1");
     const auto now = std::chrono::system_clock::now();
-    auto list = store_->list(aor ? aor_argument(*aor) : std::string(), now);
+    std::vector<registrar::Binding> list;
+    json next = nullptr;
+    if (aor) {
+        list = store_->lookup(aor_argument(*aor), now);
+    } else {
+        auto page = store_->list_after(
+            after ? aor_argument(*after) : std::string(), now,
+            limit ? static_cast<std::size_t>(*limit) : std::numeric_limits<std::size_t>::max());
+        list = std::move(page.bindings);
+        if (!page.next.empty()) next = "sip:" + page.next;
+    }
     json regs = json::array();
     for (const auto& b : list) {
         json path = json::array();
@@ -317,7 +341,7 @@ json Daemon::show_registrations(const json& args) const {
                         {"instance", b.instance},
                         {"path", path}});
     }
-    return {{"registrations", regs}};
+    return {{"registrations", regs}, {"next", next}};
 }
 
 json Daemon::show_routes() const {
@@ -398,9 +422,22 @@ registrar::RegisterRequest operator_register(std::string aor, std::string contac
     return req;
 }
 
+// A LocationStore::Committed callback completing `commit`.
+registrar::LocationStore::Committed completes(const std::shared_ptr<proxy::PendingCommit>& commit) {
+    return [commit](const std::string& error) { commit->complete(error); };
+}
+
+// Waits, without blocking the control loop, until the change is on disk; a failed write
+// (undone by the store) is the command's failure.
+asio::awaitable<void> wait_until_saved(std::shared_ptr<proxy::PendingCommit> commit) {
+    std::string error = co_await commit->wait();
+    if (!error.empty())
+        throw control::CommandError("not saved: location store write failed: " + error);
+}
+
 }  // namespace
 
-json Daemon::registration_add(const json& args) {
+asio::awaitable<json> Daemon::registration_add(json args) {
     std::optional<std::uint32_t> expires;
     if (auto e = control::optional_integer(args, "expires")) {
         if (*e <= 0 || *e > 0xffffffffll) throw control::CommandError("expires must be > 0");
@@ -411,24 +448,34 @@ json Daemon::registration_add(const json& args) {
     const auto& uri = req.contacts.front().uri;
     if (uri.rfind("sip:", 0) != 0 && uri.rfind("sips:", 0) != 0)
         throw control::CommandError("contact must be a sip: or sips: URI, got '" + uri + "'");
-    auto r = services_.snapshots.get()->registrar->handle(req);
+    auto commit = std::make_shared<proxy::PendingCommit>();
+    auto r = services_.snapshots.get()->registrar->handle(req, completes(commit));
     if (!r.ok())
         throw control::CommandError(std::to_string(r.status) + " " + r.reason +
                                     (r.status == 423 ? " (min_expires " +
                                                            std::to_string(r.min_expires) + ")"
                                                      : ""));
-    return json::object();
+    co_await wait_until_saved(commit);
+    co_return json::object();
 }
 
-json Daemon::registration_remove(const json& args) {
+asio::awaitable<json> Daemon::registration_remove(json args) {
     const auto aor = aor_argument(control::required_string(args, "aor"));
     auto contact = control::optional_string(args, "contact");
-    if (!contact) return {{"removed", store_->remove_aor(aor)}};
-    const auto now = std::chrono::system_clock::now();
-    const auto before = store_->lookup(aor, now).size();
-    auto r = services_.snapshots.get()->registrar->handle(operator_register(aor, *contact, 0));
-    if (!r.ok()) throw control::CommandError(std::to_string(r.status) + " " + r.reason);
-    return {{"removed", before - store_->lookup(aor, now).size()}};
+    auto commit = std::make_shared<proxy::PendingCommit>();
+    std::size_t removed = 0;
+    if (!contact) {
+        removed = store_->remove_aor(aor, completes(commit));
+    } else {
+        const auto now = std::chrono::system_clock::now();
+        const auto before = store_->lookup(aor, now).size();
+        auto r = services_.snapshots.get()->registrar->handle(operator_register(aor, *contact, 0),
+                                                              completes(commit));
+        if (!r.ok()) throw control::CommandError(std::to_string(r.status) + " " + r.reason);
+        removed = before - r.bindings.size();
+    }
+    co_await wait_until_saved(commit);
+    co_return json{{"removed", removed}};
 }
 
 }  // namespace sipproxy::daemon

@@ -40,14 +40,16 @@ public:
 
 private:
     control::CommandTable commands();
+    // The commands that answer only once the location store has the change on disk.
+    control::AsyncCommandTable waiting_commands();
     nlohmann::json status() const;
     nlohmann::json show_registrations(const nlohmann::json& args) const;
     nlohmann::json show_routes() const;
     nlohmann::json show_gateways() const;
     nlohmann::json show_calls() const;
     nlohmann::json show_stats() const;
-    nlohmann::json registration_add(const nlohmann::json& args);
-    nlohmann::json registration_remove(const nlohmann::json& args);
+    asio::awaitable<nlohmann::json> registration_add(nlohmann::json args);
+    asio::awaitable<nlohmann::json> registration_remove(nlohmann::json args);
     void schedule_purge();
     void apply_log_level(const config::Config& cfg);
 

@@ -2,6 +2,7 @@
 // What the request pipeline decided: answer the request here, or forward it to groups
 // of targets (each group rung in parallel, the groups one after another).
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,8 @@
 #include "sip/response.hpp"
 
 namespace sipproxy::proxy {
+
+class PendingCommit;
 
 struct Decision {
     enum class Kind { Undecided, Respond, Forward };
@@ -18,6 +21,9 @@ struct Decision {
     int status = 0;
     std::string reason;
     std::vector<sip::ExtraHeader> headers;
+    // When set, the response goes out only once this location store change is durable;
+    // if it fails, 500 instead (a REGISTER's 200 OK must not promise a lost binding).
+    std::shared_ptr<PendingCommit> after_commit;
 
     // Forward
     std::vector<std::vector<Target>> groups;

@@ -73,7 +73,7 @@ std::string record_route_value(const transport::Local& l) {
 
 }  // namespace
 
-asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
+asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_next_hops(
     const sip::Uri& uri, bool large, const transport::Transport& transport) {
     if (uri.scheme == sip::Uri::Scheme::Sips)
         co_return Unexpected(ForwardFailure{416, "SIPS (TLS) is not supported yet"});
@@ -120,7 +120,8 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
         std::stable_partition(candidates.begin(), candidates.end(),
                               [](const transport::Peer& p) { return p.protocol == Protocol::Tcp; });
 
-    // The first usable candidate; when none is, the reason the first one is not.
+    // The usable candidates, each once; when none is, the reason the first one is not.
+    std::vector<transport::Peer> usable;
     std::optional<ForwardFailure> first_failure;
     for (auto peer : candidates) {
         // Never a broadcast, multicast or unspecified destination (a peer could otherwise
@@ -140,9 +141,21 @@ asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
                                                         (peer.address.is_v6() ? " IPv6" : " IPv4")};
             continue;
         }
-        co_return peer;
+        // 18.1.1 may have turned a UDP candidate into one listed already.
+        const bool listed = std::any_of(usable.begin(), usable.end(), [&](const transport::Peer& u) {
+            return u.protocol == peer.protocol && u.address == peer.address && u.port == peer.port;
+        });
+        if (!listed) usable.push_back(peer);
     }
-    co_return Unexpected(std::move(*first_failure));
+    if (usable.empty()) co_return Unexpected(std::move(*first_failure));
+    co_return usable;
+}
+
+asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
+    const sip::Uri& uri, bool large, const transport::Transport& transport) {
+    auto hops = co_await resolve_next_hops(uri, large, transport);
+    if (!hops) co_return Unexpected(std::move(hops.error()));
+    co_return hops->front();
 }
 
 asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
@@ -168,7 +181,10 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
         (in.route_edit.strict_fix ? 1 : 0);
     const bool large = req.bytes().size() + 300 > 1300;
     transport::Peer dest;
-    if (target.destination && target.routes.empty()) {
+    std::vector<transport::Peer> alternatives;
+    if (in.next_hop) {
+        dest = *in.next_hop;
+    } else if (target.destination && target.routes.empty()) {
         dest = *target.destination;
     } else {
         sip::Uri hop;
@@ -188,9 +204,10 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
         }
         auto parsed = sip::parse_uri(hv);
         if (!parsed) co_return Unexpected(ForwardFailure{400, "Malformed next-hop URI"});
-        auto resolved = co_await resolve_next_hop(*parsed, large, transport);
+        auto resolved = co_await resolve_next_hops(*parsed, large, transport);
         if (!resolved) co_return Unexpected(resolved.error());
-        dest = *resolved;
+        dest = resolved->front();
+        alternatives.assign(resolved->begin() + 1, resolved->end());
     }
     // Path / gateway routes go on top of the Route set, first one topmost.
     for (auto it = target.routes.rbegin(); it != target.routes.rend(); ++it)
@@ -228,7 +245,7 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
                            out->hostport() + ";branch=" + in.branch);
     if (dest.protocol != Protocol::Udp) rw.ensure_content_length();
 
-    co_return Forwarded{rw.write(), dest, in.branch};
+    co_return Forwarded{rw.write(), dest, in.branch, std::move(alternatives)};
 }
 
 }  // namespace sipproxy::proxy

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/expected.hpp"
 #include "proxy/target.hpp"
@@ -28,6 +29,9 @@ struct Forwarded {
     std::string bytes;
     transport::Peer destination;
     std::string branch;
+    // The other RFC 3263 candidates of the next hop, best first: where a new copy goes
+    // when `destination` fails (RFC 3263 4.3). Empty when the next hop was an address.
+    std::vector<transport::Peer> alternatives;
 };
 
 struct ForwardFailure {
@@ -43,13 +47,20 @@ struct ForwardInput {
     const transport::Peer* source;
     bool record_route = false;
     std::string branch;
+    // The next hop when it is known already (an alternative of an earlier Forwarded for the
+    // same target): no resolution then.
+    const transport::Peer* next_hop = nullptr;
 };
 
-// Resolves a URI to a next hop: numeric hosts directly, names by DNS without blocking
-// the event loop (RFC 3263 NAPTR/SRV/A/AAAA through transport.resolver(), else A/AAAA
-// only); the first candidate that is allowed and has a listener wins. The transport
-// from the transport param or DNS, else UDP (TCP when `large` and a TCP listener
-// exists, RFC 3261 18.1.1).
+// Resolves a URI to its next hops, best first: numeric hosts directly, names by DNS
+// without blocking the event loop (RFC 3263 NAPTR/SRV/A/AAAA through
+// transport.resolver(), else A/AAAA only); only candidates that are allowed and have a
+// listener. The transport from the transport param or DNS, else UDP (TCP when `large`
+// and a TCP listener exists, RFC 3261 18.1.1). When none is usable: why the first is not.
+asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_next_hops(
+    const sip::Uri& uri, bool large, const transport::Transport& transport);
+
+// The first of resolve_next_hops().
 asio::awaitable<Expected<transport::Peer, ForwardFailure>> resolve_next_hop(
     const sip::Uri& uri, bool large, const transport::Transport& transport);
 

@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "base/log.hpp"
+#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/response_context.hpp"
 #include "routing/gateway_health.hpp"
@@ -40,11 +41,16 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     run_pipeline(ctx);
 
     if (ctx.decision.kind == Decision::Kind::Respond) {
-        if (ctx.decision.status >= 300)
-            log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
-                      req.request_uri().raw, st->source().to_string(), ctx.decision.status,
-                      ctx.decision.reason);
-        st->respond(ctx.decision.status, ctx.decision.reason, ctx.decision.headers);
+        std::optional<std::string> store_error;
+        if (ctx.decision.after_commit) store_error = ctx.decision.after_commit->result();
+        if (ctx.decision.after_commit && !store_error) {
+            // The location store's writer has not committed yet: answer when it has, without
+            // blocking this worker (many REGISTERs share one commit).
+            asio::co_spawn(layer_.executor(), respond_after_commit(st, std::move(ctx.decision)),
+                           asio::detached);
+            return;
+        }
+        respond(*st, ctx.decision, store_error.value_or(""));
         return;
     }
     if (req.method() == sip::Method::Invite && !ctx.in_dialog) {
@@ -54,6 +60,31 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     auto rc = std::make_shared<ResponseContext>(*this, st, std::move(ctx.decision),
                                                 ctx.route_edit, ctx.record_route);
     asio::co_spawn(layer_.executor(), rc->run(), asio::detached);
+}
+
+void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
+                        const std::string& store_error) {
+    const auto& req = st.request();
+    if (!store_error.empty()) {
+        // The change was undone: the device must not believe it is registered.
+        std::string reason = "Server Internal Error: location store write failed: " + store_error;
+        std::erase_if(reason, [](char c) { return c == '\r' || c == '\n'; });
+        log::call(log::Level::warn, req.call_id(), "{} {} from {}: 500, binding not saved: {}",
+                  req.method_text(), req.request_uri().raw, st.source().to_string(), store_error);
+        st.respond(500, reason);
+        return;
+    }
+    if (d.status >= 300)
+        log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
+                  req.request_uri().raw, st.source().to_string(), d.status, d.reason);
+    st.respond(d.status, d.reason, d.headers);
+}
+
+asio::awaitable<void> ProxyCore::respond_after_commit(
+    std::shared_ptr<transaction::ServerTransaction> st, Decision d) {
+    auto commit = d.after_commit;
+    std::string error = co_await commit->wait();
+    respond(*st, d, error);
 }
 
 void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "proxy/decision.hpp"
 #include "proxy/services.hpp"
 #include "proxy/snapshot.hpp"
 #include "transaction/transaction_layer.hpp"
@@ -40,6 +41,12 @@ public:
     void gateway_failed(const std::string& gateway, int status, std::string_view reason);
 
 private:
+    // Sends the decided response, or 500 when the store change it waited for failed.
+    void respond(transaction::ServerTransaction& st, const Decision& d,
+                 const std::string& store_error);
+    asio::awaitable<void> respond_after_commit(std::shared_ptr<transaction::ServerTransaction> st,
+                                               Decision d);
+
     Services& services_;
     transaction::TransactionLayer& layer_;
     transport::Transport& transport_;

@@ -2,6 +2,7 @@
 // registrar::RegisterRequest; the result becomes the response.
 #include <cmath>
 
+#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "registrar/registrar.hpp"
 
@@ -89,7 +90,13 @@ void register_binding(RequestContext& ctx) {
     if (const auto* ua = r.find(sip::HeaderId::UserAgent)) req.user_agent = std::string(ua->value);
     req.now = ctx.now;
 
-    auto result = registrar->handle(req);
+    // The 200 OK waits until the change is on disk (RFC 3261 10.3 step 8: the response lists
+    // the bindings the registrar now holds; a crash right after must not lose them).
+    auto commit = std::make_shared<PendingCommit>();
+    registrar::LocationStore::Committed committed = [commit](const std::string& error) {
+        commit->complete(error);
+    };
+    auto result = registrar->handle(req, std::move(committed));
     if (!result.ok()) {
         std::vector<sip::ExtraHeader> h;
         if (result.status == 423) h.push_back({"Min-Expires", std::to_string(result.min_expires)});
@@ -112,6 +119,7 @@ void register_binding(RequestContext& ctx) {
     if (outbound) h.push_back({"Require", "outbound"});
     h.push_back({"Supported", "path, outbound"});
     ctx.respond(200, "OK", std::move(h));
+    ctx.decision.after_commit = std::move(commit);
 }
 
 }  // namespace sipproxy::proxy

@@ -73,12 +73,13 @@ void ResponseContext::forward_upstream(const sip::Message& response) {
     st_->send_response(rw.write(), response.status());
 }
 
-void ResponseContext::consider_final(Event& ev) {
+void ResponseContext::consider_final(Event& ev, bool target_failed) {
     const bool local = !ev.response;
     const int s = ev.status;
     // A gateway that fails calls (408, 5xx, unreachable) counts toward being marked down,
-    // like a failed probe (only for probed gateways, which probes can bring back up).
-    if (ev.branch < branches_.size() && !branches_[ev.branch].gateway.empty() &&
+    // like a failed probe (only for probed gateways, which probes can bring back up); not
+    // while another of its addresses (RFC 3263) is still to be tried.
+    if (target_failed && ev.branch < branches_.size() && !branches_[ev.branch].gateway.empty() &&
         is_failover_status(s) && s != 487)
         core_.gateway_failed(branches_[ev.branch].gateway, s, ev.reason);
     if (!local && (s == 401 || s == 407)) {
@@ -118,34 +119,62 @@ void ResponseContext::cancel_pending(int local_status, bool stop_all) {
 }
 
 asio::awaitable<void> ResponseContext::start_group(const std::vector<Target>& group) {
-    auto& layer = core_.layer();
     for (const auto& target : group) {
-        const std::size_t index = branches_.size();
-        branches_.push_back({});
-        branches_.back().gateway = target.gateway;
-        ++pending_;
-        ForwardInput in{&st_->request(), route_edit_, &target, &st_->local(), &st_->source(),
-                        record_route_, layer.new_branch(loop_hash_)};
-        auto fwd = co_await forward_request(in, core_.transport());
-        if (!fwd) {
-            log::call(log::Level::info, st_->request().call_id(), "{}: {} {}", target.label,
-                      fwd.error().status, fwd.error().reason);
-            branches_[index].done = true;
-            --pending_;
-            Event ev;
-            ev.branch = index;
-            ev.status = fwd.error().status;
-            ev.reason = fwd.error().reason;
-            consider_final(ev);
-            continue;
-        }
-        log::call(log::Level::debug, st_->request().call_id(), "{} {} -> {} ({})",
-                  st_->request().method_text(), target.label, fwd->destination.to_string(),
-                  fwd->branch);
-        branches_[index].ct = layer.start_client(fwd->destination, std::move(fwd->bytes),
-                                                 st_->request().method(), std::move(fwd->branch),
-                                                 weak_from_this(), index);
+        const transport::Peer* resolve_here = nullptr;
+        std::vector<transport::Peer> none;
+        co_await start_branch(target, resolve_here, std::move(none));
     }
+}
+
+asio::awaitable<void> ResponseContext::start_branch(const Target& target,
+                                                    const transport::Peer* next_hop,
+                                                    std::vector<transport::Peer> alternatives) {
+    auto& layer = core_.layer();
+    const std::size_t index = branches_.size();
+    branches_.push_back({});
+    branches_.back().gateway = target.gateway;
+    branches_.back().target = &target;
+    ++pending_;
+    ForwardInput in{&st_->request(), route_edit_, &target, &st_->local(), &st_->source(),
+                    record_route_, layer.new_branch(loop_hash_), next_hop};
+    auto fwd = co_await forward_request(in, core_.transport());
+    if (!fwd) {
+        log::call(log::Level::info, st_->request().call_id(), "{}: {} {}", target.label,
+                  fwd.error().status, fwd.error().reason);
+        branches_[index].done = true;
+        --pending_;
+        Event ev;
+        ev.branch = index;
+        ev.status = fwd.error().status;
+        ev.reason = fwd.error().reason;
+        consider_final(ev);
+        co_return;
+    }
+    log::call(log::Level::debug, st_->request().call_id(), "{} {} -> {} ({})",
+              st_->request().method_text(), target.label, fwd->destination.to_string(), fwd->branch);
+    branches_[index].alternatives = next_hop ? std::move(alternatives) : std::move(fwd->alternatives);
+    branches_[index].ct = layer.start_client(fwd->destination, std::move(fwd->bytes),
+                                             st_->request().method(), std::move(fwd->branch),
+                                             weak_from_this(), index);
+}
+
+// RFC 3263 4.3: a next hop that did not answer (transport error, timeout) or answered 503
+// is replaced by the next candidate of the same resolution, unless the request is over.
+bool ResponseContext::tries_next_candidate(const Branch& b, const Event& ev) const {
+    if (b.alternatives.empty() || answered_ || cancelled_ || six_xx_ || st_->cancelled())
+        return false;
+    return !ev.response || ev.status == 503;
+}
+
+asio::awaitable<void> ResponseContext::try_next_candidate(std::size_t branch) {
+    // A copy: start_branch() grows branches_.
+    std::vector<transport::Peer> rest = std::move(branches_[branch].alternatives);
+    const Target& target = *branches_[branch].target;
+    const transport::Peer next = rest.front();
+    rest.erase(rest.begin());
+    log::call(log::Level::info, st_->request().call_id(), "{}: trying the next address {}",
+              target.label, next.to_string());
+    co_await start_branch(target, &next, std::move(rest));
 }
 
 asio::awaitable<void> ResponseContext::run() {
@@ -212,13 +241,17 @@ asio::awaitable<void> ResponseContext::run() {
                 b.done = true;
                 --pending_;
                 if (s >= 600) six_xx_ = true;
-                consider_final(*ev);
+                const bool next = tries_next_candidate(b, *ev);
+                consider_final(*ev, !next);
                 if (six_xx_) cancel_pending(487, true);
+                if (next) co_await try_next_candidate(ev->branch);
             } else {
                 if (b.done) continue;
                 b.done = true;
                 --pending_;
-                consider_final(*ev);
+                const bool next = tries_next_candidate(b, *ev);
+                consider_final(*ev, !next);
+                if (next) co_await try_next_candidate(ev->branch);
             }
         }
     }

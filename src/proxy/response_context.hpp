@@ -44,11 +44,17 @@ private:
         bool done = false;
         bool provisional = false;
         std::string gateway;  // the gateway this branch went to, if any
+        const Target* target = nullptr;
+        std::vector<transport::Peer> alternatives;  // RFC 3263 candidates not tried yet
     };
 
     asio::awaitable<void> start_group(const std::vector<Target>& group);
+    asio::awaitable<void> start_branch(const Target& target, const transport::Peer* next_hop,
+                                       std::vector<transport::Peer> alternatives);
+    bool tries_next_candidate(const Branch& b, const Event& ev) const;
+    asio::awaitable<void> try_next_candidate(std::size_t branch);
     void cancel_pending(int local_status, bool stop_all);
-    void consider_final(Event& ev);
+    void consider_final(Event& ev, bool target_failed = true);
     void forward_upstream(const sip::Message& response);
     void send_best();
     bool is_failover_status(int status) const;

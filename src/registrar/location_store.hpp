@@ -18,6 +18,17 @@ class LocationStore {
     // Edits the live bindings of one AOR in place; returns false to leave the AOR unchanged.
     // Runs under the AOR's lock: it must be quick and must not call back into the store.
     using Mutation = std::function<bool(std::vector<Binding>& bindings)>;
+    // Told once whether a change is durable: "" when it is (on disk, or at once for a store
+    // without persistence), else why not, e.g. "database or disk is full"; the change has
+    // then been undone, so memory and disk agree again. Runs on any thread (the writer's,
+    // or the caller's before apply() returns): it must be quick, e.g. post to an executor.
+    using Committed = std::function<void(const std::string& error)>;
+
+    // One page of a listing (list_after).
+    struct Page {
+        std::vector<Binding> bindings;  // by AOR (byte order), then preference
+        std::string next;  // `after` for the next page: the last AOR taken; "" when no more
+    };
 
     virtual ~LocationStore() = default;
 
@@ -26,17 +37,27 @@ class LocationStore {
 
     // Atomic read-modify-write of one AOR: `mutate` sees the live bindings and what it leaves
     // becomes the new set (aor fields are set by the store, expired ones dropped). Other AORs
-    // are not blocked. Returns what `mutate` returned.
-    virtual bool apply(std::string_view aor, TimePoint now, const Mutation& mutate) = 0;
+    // are not blocked. Returns what `mutate` returned. `committed`, when given, is called
+    // exactly once: with "" at once if nothing changed, else as described above.
+    virtual bool apply(std::string_view aor, TimePoint now, const Mutation& mutate,
+                       Committed committed = {}) = 0;
 
-    // Removes every binding of `aor`; returns how many there were.
-    virtual std::size_t remove_aor(std::string_view aor) = 0;
+    // Removes every binding of `aor`; returns how many there were. `committed` as for apply.
+    virtual std::size_t remove_aor(std::string_view aor, Committed committed = {}) = 0;
 
     // For `sipproxyctl show registrations [AOR]`: live bindings of one AOR, or of all when
     // `aor` is empty, sorted by AOR then preference; at most `limit`.
     virtual std::vector<Binding> list(
         std::string_view aor, TimePoint now,
         std::size_t limit = std::numeric_limits<std::size_t>::max()) const = 0;
+
+    // For paging through `show registrations`: the live bindings of the first `max_aors`
+    // AORs (each with all its bindings) that sort after `after` in byte order ("" = from the
+    // first). The order depends on the AOR alone, so a listing continued with `after` = the
+    // last AOR of the previous page lists every AOR that exists throughout exactly once,
+    // whatever is added or removed meanwhile; AORs added meanwhile appear if they sort
+    // after the cursor.
+    virtual Page list_after(std::string_view after, TimePoint now, std::size_t max_aors) const = 0;
 
     // Bindings held, including expired ones not purged yet.
     virtual std::size_t count() const = 0;
@@ -52,8 +73,9 @@ class LocationStore {
     // Adds bindings as they are (startup load, tests): no checks, replaces nothing.
     virtual void load(std::vector<Binding> bindings) = 0;
 
-    // Waits until every change made before the call is durable. True on success (and always
-    // for a store without persistence).
+    // Waits until every change made before the call is durable, or has failed and been
+    // undone, and its `committed` callback has run. True on success (and always for a store
+    // without persistence). Blocks: not for an event loop.
     virtual bool flush() { return true; }
 };
 

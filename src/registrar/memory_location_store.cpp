@@ -22,6 +22,19 @@ MemoryLocationStore::Shard& MemoryLocationStore::shard_for(std::string_view aor)
     return shards_[StringHash{}(aor) % kShards];
 }
 
+MemoryLocationStore::Map::iterator MemoryLocationStore::insert_aor(Shard& shard,
+                                                                   std::string_view aor,
+                                                                   Bindings bindings) {
+    auto it = shard.aors.emplace(std::string(aor), std::move(bindings)).first;
+    shard.order.insert(&*it);
+    return it;
+}
+
+MemoryLocationStore::Map::iterator MemoryLocationStore::erase_aor(Shard& shard, Map::iterator it) {
+    shard.order.erase(&*it);
+    return shard.aors.erase(it);
+}
+
 void MemoryLocationStore::update_flows(std::string_view aor, const Bindings* before,
                                        const Bindings* after) {
     std::vector<std::uint64_t> old_flows, new_flows;
@@ -66,9 +79,17 @@ std::vector<Binding> MemoryLocationStore::lookup(std::string_view aor, TimePoint
     return out;
 }
 
-bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate) {
+bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate,
+                                Committed committed) {
+    // Nothing is kept anywhere else: a change is as durable as it gets once it is made.
+    struct Tell {
+        Committed& committed;
+        ~Tell() {
+            if (committed) committed("");
+        }
+    } tell{committed};
     Shard& shard = shard_for(aor);
-    std::lock_guard lock(shard.mu);
+    std::unique_lock lock(shard.mu);
     auto it = shard.aors.find(aor);
 
     std::vector<Binding> current;
@@ -90,56 +111,90 @@ bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutat
     std::size_t after = next.size();
     update_flows(aor, it == shard.aors.end() ? nullptr : &it->second, &next);
     if (next.empty()) {
-        if (it != shard.aors.end()) shard.aors.erase(it);
+        if (it != shard.aors.end()) erase_aor(shard, it);
     } else if (it != shard.aors.end()) {
         it->second = std::move(next);
     } else {
-        shard.aors.emplace(std::string(aor), std::move(next));
+        insert_aor(shard, aor, std::move(next));
     }
     total_.fetch_add(after, std::memory_order_relaxed);
     total_.fetch_sub(before, std::memory_order_relaxed);
+    lock.unlock();  // `committed` runs without the shard held
     return true;
 }
 
-std::size_t MemoryLocationStore::remove_aor(std::string_view aor) {
+std::size_t MemoryLocationStore::remove_aor(std::string_view aor, Committed committed) {
+    std::size_t n = erase(aor, {});
+    if (committed) committed("");
+    return n;
+}
+
+std::size_t MemoryLocationStore::erase(std::string_view aor,
+                                       const std::function<void()>& while_locked) {
     Shard& shard = shard_for(aor);
     std::lock_guard lock(shard.mu);
     auto it = shard.aors.find(aor);
     if (it == shard.aors.end()) return 0;
     std::size_t n = it->second.size();
     update_flows(aor, &it->second, nullptr);
-    shard.aors.erase(it);
+    erase_aor(shard, it);
     total_.fetch_sub(n, std::memory_order_relaxed);
+    if (while_locked) while_locked();
     return n;
 }
 
 std::vector<Binding> MemoryLocationStore::list(std::string_view aor, TimePoint now,
                                                std::size_t limit) const {
-    std::vector<Binding> out;
-    if (!aor.empty()) {
-        out = lookup(aor, now);
-    } else {
-        for (const auto& shard : shards_) {
-            std::lock_guard lock(shard.mu);
-            for (const auto& [key, bindings] : shard.aors)
-                for (const auto& packed : bindings)
-                    if (packed.live(now)) out.push_back(packed.unpack(key));
-        }
-        std::stable_sort(out.begin(), out.end(),
-                         [](const Binding& a, const Binding& b) { return a.aor < b.aor; });
-        // Within an AOR: preference order, as lookup() returns them.
-        for (auto first = out.begin(); first != out.end();) {
-            auto last = std::find_if(first, out.end(),
-                                     [&](const Binding& b) { return b.aor != first->aor; });
-            std::stable_sort(first, last, [](const Binding& a, const Binding& b) {
-                if (a.q_permille != b.q_permille) return a.q_permille > b.q_permille;
-                return a.registered_at > b.registered_at;
-            });
-            first = last;
-        }
-    }
+    std::vector<Binding> out =
+        aor.empty() ? list_after("", now, std::numeric_limits<std::size_t>::max()).bindings
+                    : lookup(aor, now);
     if (out.size() > limit) out.resize(limit);
     return out;
+}
+
+LocationStore::Page MemoryLocationStore::list_after(std::string_view after, TimePoint now,
+                                                    std::size_t max_aors) const {
+    Page page;
+    if (max_aors == 0) return page;
+    // The first `max_aors` live AORs after `after`, merged from the shards' ordered sets:
+    // a shard contributes at most `max_aors`, and nothing past the last one chosen so far
+    // once that many are chosen. Only the keys are copied here.
+    std::vector<std::string> chosen;
+    bool more = false;  // AORs (maybe expired ones) follow the last one chosen
+    for (const auto& shard : shards_) {
+        std::vector<std::string> mine;
+        {
+            std::lock_guard lock(shard.mu);
+            auto it = shard.order.upper_bound(after);
+            for (; it != shard.order.end(); ++it) {
+                const Entry& entry = **it;
+                if (mine.size() == max_aors ||
+                    (chosen.size() == max_aors && entry.first >= chosen.back())) {
+                    more = true;
+                    break;
+                }
+                if (std::any_of(entry.second.begin(), entry.second.end(),
+                                [&](const auto& b) { return b.live(now); }))
+                    mine.push_back(entry.first);
+            }
+        }
+        if (mine.empty()) continue;
+        auto middle = chosen.insert(chosen.end(), std::make_move_iterator(mine.begin()),
+                                    std::make_move_iterator(mine.end()));
+        std::inplace_merge(chosen.begin(), middle, chosen.end());
+        if (chosen.size() > max_aors) {
+            chosen.resize(max_aors);
+            more = true;
+        }
+    }
+    if (more && !chosen.empty()) page.next = chosen.back();
+    // Then their bindings, as lookup() gives them (an AOR gone meanwhile is skipped).
+    for (const auto& aor : chosen) {
+        auto bindings = lookup(aor, now);
+        page.bindings.insert(page.bindings.end(), std::make_move_iterator(bindings.begin()),
+                             std::make_move_iterator(bindings.end()));
+    }
+    return page;
 }
 
 std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::string>* touched) {
@@ -169,7 +224,7 @@ std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::s
             removed += static_cast<std::size_t>(dead);
             if (touched) touched->push_back(it->first);
             if (bindings.empty()) {
-                it = shard.aors.erase(it);
+                it = erase_aor(shard, it);
             } else {
                 bindings.shrink_to_fit();
                 ++it;
@@ -195,7 +250,7 @@ void MemoryLocationStore::load_one(const Binding& binding) {
     Shard& shard = shard_for(binding.aor);
     std::lock_guard lock(shard.mu);
     auto it = shard.aors.find(std::string_view(binding.aor));
-    if (it == shard.aors.end()) it = shard.aors.emplace(binding.aor, Bindings{}).first;
+    if (it == shard.aors.end()) it = insert_aor(shard, binding.aor, Bindings{});
     if (binding.flow_id != 0) {
         auto before = flows_of(it->second.begin(), it->second.end());
         auto after = before;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 #include "registrar/contact_uri.hpp"
 
@@ -64,7 +65,13 @@ std::vector<Binding> Registrar::lookup(std::string_view aor, TimePoint now) cons
     return store_.lookup(canonical_aor(aor), now);
 }
 
-RegisterResult Registrar::handle(const RegisterRequest& req) {
+RegisterResult Registrar::handle(const RegisterRequest& req, LocationStore::Committed committed) {
+    RegisterResult result = decide(req, committed);
+    if (committed) committed("");  // nothing was handed to the store
+    return result;
+}
+
+RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Committed& committed) {
     const std::string aor = canonical_aor(req.aor);
     if (aor.empty()) return failure(400, "Missing address-of-record");
     const TimePoint now = req.now;
@@ -203,7 +210,7 @@ RegisterResult Registrar::handle(const RegisterRequest& req) {
         return true;
     };
 
-    store_.apply(aor, now, mutate);
+    store_.apply(aor, now, mutate, std::exchange(committed, nullptr));
     return result;
 }
 

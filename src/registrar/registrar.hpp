@@ -73,7 +73,11 @@ class Registrar {
     Registrar(LocationStore& store, RegistrarOptions options);
 
     // RFC 3261 10.3 steps 6-8. Every change of one request is applied atomically or not at all.
-    RegisterResult handle(const RegisterRequest& request);
+    // `committed`, when given, is called exactly once (LocationStore::Committed): with "" at
+    // once when nothing changed (a query, a refusal), else once the change is durable or,
+    // with the reason, undone. A 200 OK for a change goes out only after it (RFC 3261 10.3
+    // step 8 promises the bindings the response lists).
+    RegisterResult handle(const RegisterRequest& request, LocationStore::Committed committed = {});
 
     // The live bindings of `aor` (any case in the domain), best first.
     std::vector<Binding> lookup(std::string_view aor, TimePoint now) const;
@@ -90,6 +94,10 @@ class Registrar {
     const RegistrarOptions& options() const { return options_; }
 
   private:
+    // handle() without the promise to call `committed`: takes it only when it hands it
+    // to the store.
+    RegisterResult decide(const RegisterRequest& request, LocationStore::Committed& committed);
+
     LocationStore& store_;
     RegistrarOptions options_;
 };

@@ -76,6 +76,32 @@ void bind_text(sqlite3_stmt* stmt, int i, std::string_view s) {
     sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
+// One row of SELECT kColumns into `b` (its strings keep their capacity when reused).
+void read_row(sqlite3_stmt* s, Binding& b) {
+    b.aor = column_text(s, 0);
+    b.contact = column_text(s, 1);
+    b.expires_at = detail::from_ms(sqlite3_column_int64(s, 2));
+    b.q_permille = static_cast<std::uint16_t>(sqlite3_column_int(s, 3));
+    b.call_id = column_text(s, 4);
+    b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
+    b.transport = column_text(s, 6);
+    b.source_address = column_text(s, 7);
+    b.source_port = static_cast<std::uint16_t>(sqlite3_column_int(s, 8));
+    b.user_agent = column_text(s, 9);
+    b.path = split_path(column_text(s, 10));
+    b.instance = column_text(s, 11);
+    b.reg_id = static_cast<std::uint32_t>(sqlite3_column_int64(s, 12));
+    b.registered_at = detail::from_ms(sqlite3_column_int64(s, 13));
+    b.flow_id = 0;  // connections do not survive a restart
+}
+
+// Whether two bindings are the same registration (same REGISTER), so that the connection
+// of one may be kept for the other.
+bool same_registration(const Binding& a, const Binding& b) {
+    return a.contact == b.contact && a.call_id == b.call_id && a.cseq == b.cseq &&
+           a.instance == b.instance && a.reg_id == b.reg_id;
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<SqliteLocationStore>, std::string> SqliteLocationStore::open(
@@ -120,7 +146,7 @@ SqliteLocationStore::~SqliteLocationStore() {
 
 Expected<bool, std::string> SqliteLocationStore::initialize(TimePoint now) {
     auto error = [&] { return Unexpected(std::string(sqlite3_errmsg(db_))); };
-    sqlite3_busy_timeout(db_, 5000);
+    sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
     // WAL: the writer never blocks readers of the file (sqlite3 CLI, backups); NORMAL: a
     // commit survives a crash of the process (not necessarily of the machine) without fsync.
     if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
@@ -170,22 +196,7 @@ Expected<bool, std::string> SqliteLocationStore::initialize(TimePoint now) {
         Binding b;  // reused: its strings keep their capacity from row to row
         int rc;
         while ((rc = sqlite3_step(select.stmt)) == SQLITE_ROW) {
-            sqlite3_stmt* s = select.stmt;
-            b.aor = column_text(s, 0);
-            b.contact = column_text(s, 1);
-            b.expires_at = detail::from_ms(sqlite3_column_int64(s, 2));
-            b.q_permille = static_cast<std::uint16_t>(sqlite3_column_int(s, 3));
-            b.call_id = column_text(s, 4);
-            b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
-            b.transport = column_text(s, 6);
-            b.source_address = column_text(s, 7);
-            b.source_port = static_cast<std::uint16_t>(sqlite3_column_int(s, 8));
-            b.user_agent = column_text(s, 9);
-            b.path = split_path(column_text(s, 10));
-            b.instance = column_text(s, 11);
-            b.reg_id = static_cast<std::uint32_t>(sqlite3_column_int64(s, 12));
-            b.registered_at = detail::from_ms(sqlite3_column_int64(s, 13));
-            b.flow_id = 0;  // connections do not survive a restart
+            read_row(select.stmt, b);
             index_.load_one(b);
             ++loaded_;
         }
@@ -198,15 +209,20 @@ std::vector<Binding> SqliteLocationStore::lookup(std::string_view aor, TimePoint
     return index_.lookup(aor, now);
 }
 
-bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate) {
-    if (!index_.apply(aor, now, mutate)) return false;
-    mark_dirty(aor);
-    return true;
+bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate,
+                                Committed committed) {
+    bool changed = index_.apply(aor, now, [&](std::vector<Binding>& bindings) {
+        if (!mutate(bindings)) return false;
+        mark_dirty(aor, std::move(committed));  // still under the AOR's lock
+        return true;
+    });
+    if (!changed && committed) committed("");
+    return changed;
 }
 
-std::size_t SqliteLocationStore::remove_aor(std::string_view aor) {
-    std::size_t n = index_.remove_aor(aor);
-    if (n) mark_dirty(aor);
+std::size_t SqliteLocationStore::remove_aor(std::string_view aor, Committed committed) {
+    std::size_t n = index_.erase(aor, [&] { mark_dirty(aor, std::move(committed)); });
+    if (n == 0 && committed) committed("");
     return n;
 }
 
@@ -236,13 +252,12 @@ void SqliteLocationStore::load(std::vector<Binding> bindings) {
     mark_dirty(std::move(aors));
 }
 
-void SqliteLocationStore::mark_dirty(std::string_view aor) {
+void SqliteLocationStore::mark_dirty(std::string_view aor, Committed committed) {
     bool was_empty;
     {
         std::lock_guard lock(mu_);
         was_empty = dirty_.empty();
-        dirty_.emplace_back(aor);
-        ++marked_;
+        dirty_.push_back({std::string(aor), ++marked_, std::move(committed)});
     }
     if (was_empty) wake_writer_.notify_one();
 }
@@ -251,13 +266,9 @@ void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
     if (aors.empty()) return;
     {
         std::lock_guard lock(mu_);
-        if (dirty_.empty()) {
-            dirty_ = std::move(aors);
-        } else {
-            dirty_.insert(dirty_.end(), std::make_move_iterator(aors.begin()),
-                          std::make_move_iterator(aors.end()));
-        }
-        ++marked_;
+        const auto seq = ++marked_;
+        dirty_.reserve(dirty_.size() + aors.size());
+        for (auto& aor : aors) dirty_.push_back({std::move(aor), seq, {}});
     }
     wake_writer_.notify_one();
 }
@@ -283,7 +294,7 @@ void SqliteLocationStore::writer_loop() {
     for (;;) {
         wake_writer_.wait(lock, [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
         if (dirty_.empty()) {
-            // No batch in flight and nothing failed (a failed batch goes back to dirty_).
+            // No batch in flight and nothing waiting.
             committed_ = marked_;
             flush_requested_ = false;
             written_.notify_all();
@@ -296,39 +307,114 @@ void SqliteLocationStore::writer_loop() {
                                   [&] { return stopping_ || flush_requested_; });
         }
         flush_requested_ = false;
-        std::vector<std::string> batch;
+        std::vector<Change> batch;
         batch.swap(dirty_);
         const auto seq = marked_;
         lock.unlock();
 
-        std::sort(batch.begin(), batch.end());
-        batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
+        std::vector<std::string> aors;
+        aors.reserve(batch.size());
+        for (const auto& c : batch) aors.push_back(c.aor);
+        std::sort(aors.begin(), aors.end());
+        aors.erase(std::unique(aors.begin(), aors.end()), aors.end());
         std::string error;
-        for (std::size_t first = 0; first < batch.size() && error.empty();
-             first += options_.max_batch) {
-            std::size_t last = std::min(batch.size(), first + options_.max_batch);
-            error = write_batch({batch.begin() + static_cast<std::ptrdiff_t>(first),
-                                 batch.begin() + static_cast<std::ptrdiff_t>(last)});
+        std::vector<std::string> failed;  // AORs whose write failed, in order
+        for (std::size_t first = 0; first < aors.size(); first += options_.max_batch) {
+            std::size_t last = std::min(aors.size(), first + options_.max_batch);
+            std::vector<std::string> part(aors.begin() + static_cast<std::ptrdiff_t>(first),
+                                          aors.begin() + static_cast<std::ptrdiff_t>(last));
+            if (auto e = write_batch(part); !e.empty()) {
+                error = e;
+                failed.insert(failed.end(), std::make_move_iterator(part.begin()),
+                              std::make_move_iterator(part.end()));
+            }
         }
 
-        lock.lock();
-        if (error.empty()) {
-            committed_ = std::max(committed_, seq);
-            last_error_.clear();
-            written_.notify_all();
-            continue;
+        std::vector<std::string> unreadable;  // failed, and the file could not be read back
+        if (!error.empty()) {
+            log::error("location store {}: write failed, the changes of {} AOR(s) are undone: {}",
+                       path_.string(), failed.size(), error);
+            for (const auto& aor : failed) {
+                if (auto e = undo(aor); !e.empty()) {
+                    log::error("location store {}: cannot read back {}: {}", path_.string(), aor,
+                               e);
+                    unreadable.push_back(aor);
+                }
+            }
         }
-        ++failures_;
+        auto failed_aor = [&](const std::string& aor) {
+            return std::binary_search(failed.begin(), failed.end(), aor);
+        };
+
+        lock.lock();
+        std::vector<Change> undone = take_undone();
+        // Whatever could not be read back stays dirty: memory may be ahead of the file
+        // until a later write succeeds.
+        for (const auto& aor : unreadable) dirty_.push_back({aor, seq, {}});
         last_error_ = error;
+        lock.unlock();
+
+        // Tell the callers, without the lock (a callback posts to a worker's executor).
+        for (auto& c : batch)
+            if (c.committed) c.committed(failed_aor(c.aor) ? error : std::string());
+        for (auto& c : undone)
+            if (c.committed) c.committed(error);
+
+        // Only now may flush() return: a caller that flushes before tearing down what the
+        // callbacks post to (the workers' executors) must not race with them.
+        lock.lock();
+        if (error.empty())
+            committed_ = std::max(committed_, seq);
+        else
+            ++failures_;
         written_.notify_all();
-        log::error("location store {}: write failed: {}", path_.string(), error);
-        if (stopping_) return;  // nothing more to try: the bindings stay in memory only
-        // Try again later with everything that was in the batch (rewriting an AOR that
-        // did get written is harmless).
-        dirty_.insert(dirty_.end(), std::make_move_iterator(batch.begin()),
-                      std::make_move_iterator(batch.end()));
-        wake_writer_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        if (!unreadable.empty()) {
+            if (stopping_) return;  // nothing more to try
+            wake_writer_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        }
     }
+}
+
+std::vector<SqliteLocationStore::Change> SqliteLocationStore::take_undone() {
+    std::vector<Change> out;
+    if (undone_.empty()) return out;
+    auto undone = [&](const Change& c) {
+        auto it = undone_.find(c.aor);
+        return it != undone_.end() && c.seq <= it->second;
+    };
+    auto first = std::stable_partition(dirty_.begin(), dirty_.end(),
+                                       [&](const Change& c) { return !undone(c); });
+    out.assign(std::make_move_iterator(first), std::make_move_iterator(dirty_.end()));
+    dirty_.erase(first, dirty_.end());
+    undone_.clear();
+    return out;
+}
+
+std::string SqliteLocationStore::undo(const std::string& aor) {
+    std::vector<Binding> on_disk;
+    {
+        Statement select;
+        std::string sql = std::string("SELECT ") + kColumns + " FROM bindings WHERE aor = ?";
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &select.stmt, nullptr) != SQLITE_OK)
+            return sqlite3_errmsg(db_);
+        bind_text(select.stmt, 1, aor);
+        int rc;
+        while ((rc = sqlite3_step(select.stmt)) == SQLITE_ROW)
+            read_row(select.stmt, on_disk.emplace_back());
+        if (rc != SQLITE_DONE) return sqlite3_errmsg(db_);
+    }
+    index_.apply(aor, Clock::now(), [&](std::vector<Binding>& bindings) {
+        // A binding that is still the one on disk keeps its connection (RFC 5626 flow).
+        for (auto& d : on_disk)
+            for (const auto& m : bindings)
+                if (same_registration(d, m)) d.flow_id = m.flow_id;
+        bindings = std::move(on_disk);
+        // Under the AOR's lock: every change of it marked so far was made on what is undone.
+        std::lock_guard lock(mu_);
+        undone_[aor] = marked_;
+        return true;
+    });
+    return {};
 }
 
 std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aors) {

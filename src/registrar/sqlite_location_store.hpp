@@ -1,9 +1,13 @@
 #pragma once
 // The default LocationStore: every read is served by an in-memory index (MemoryLocationStore);
-// a SQLite file makes the bindings survive a restart. A caller never waits for the disk:
+// a SQLite file makes the bindings survive a restart. A caller never blocks on the disk:
 // changes mark their AOR dirty and one writer thread writes the current state of the dirty
-// AORs in batched transactions (WAL, synchronous=NORMAL). A crash (kill -9) loses at most the
-// last batch, i.e. about `batch_interval` plus one write of changes.
+// AORs in batched transactions (WAL, synchronous=NORMAL), then tells each change's
+// `Committed` callback, so a REGISTER is answered only once its binding would survive a
+// crash (kill -9). Many changes share one commit. When a write fails, the AORs it held are
+// read back from the file into memory (the change is undone) and their callers told why; a
+// binding put back that way has no connection (flow) if the change had replaced it, as
+// after a restart.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -12,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/expected.hpp"
@@ -24,8 +29,11 @@ namespace sipproxy::registrar {
 struct SqliteStoreOptions {
     // How long the writer gathers changes before it writes them in one transaction.
     std::chrono::milliseconds batch_interval{20};
-    // Largest number of AORs written in one transaction (bounds the loss on a crash).
+    // Largest number of AORs written in one transaction (a burst is written in several).
     std::size_t max_batch = 20000;
+    // How long a write waits for another process holding the file's write lock (an sqlite3
+    // shell in a transaction, say) before it fails.
+    std::chrono::milliseconds busy_timeout{5000};
 };
 
 class SqliteLocationStore final : public LocationStore {
@@ -41,11 +49,15 @@ class SqliteLocationStore final : public LocationStore {
     SqliteLocationStore& operator=(const SqliteLocationStore&) = delete;
 
     std::vector<Binding> lookup(std::string_view aor, TimePoint now) const override;
-    bool apply(std::string_view aor, TimePoint now, const Mutation& mutate) override;
-    std::size_t remove_aor(std::string_view aor) override;
+    bool apply(std::string_view aor, TimePoint now, const Mutation& mutate,
+               Committed committed = {}) override;
+    std::size_t remove_aor(std::string_view aor, Committed committed = {}) override;
     std::vector<Binding> list(
         std::string_view aor, TimePoint now,
         std::size_t limit = std::numeric_limits<std::size_t>::max()) const override;
+    Page list_after(std::string_view after, TimePoint now, std::size_t max_aors) const override {
+        return index_.list_after(after, now, max_aors);
+    }
     std::size_t count() const override { return index_.count(); }
     std::size_t aor_count() const override { return index_.aor_count(); }
     std::size_t purge_expired(TimePoint now) override;
@@ -61,14 +73,29 @@ class SqliteLocationStore final : public LocationStore {
     std::string last_error() const;
 
   private:
+    // One change waiting for the writer.
+    struct Change {
+        std::string aor;
+        std::uint64_t seq = 0;  // marked_ when it was marked
+        Committed committed;    // may be empty
+    };
+
     SqliteLocationStore(std::filesystem::path path, SqliteStoreOptions options, sqlite3* db);
     Expected<bool, std::string> initialize(TimePoint now);  // schema, purge, load
 
-    void mark_dirty(std::string_view aor);
+    // Called with the AOR's shard locked, right after the change (so that undo() cannot
+    // slip in between the change and its mark).
+    void mark_dirty(std::string_view aor, Committed committed);
+    // Changes in dirty_ that undo() undid, out of dirty_ (called with mu_ held).
+    std::vector<Change> take_undone();
     void mark_dirty(std::vector<std::string> aors);
     void writer_loop();
     // Writes the current state of `aors` in one transaction; "" on success.
     std::string write_batch(const std::vector<std::string>& aors);
+    // After a failed write: puts the file's bindings of `aor` back into memory and notes
+    // in undone_ which of its changes waiting in dirty_ were made on top of what is undone.
+    // "" on success, else why the file could not be read.
+    std::string undo(const std::string& aor);
 
     std::filesystem::path path_;
     SqliteStoreOptions options_;
@@ -80,10 +107,11 @@ class SqliteLocationStore final : public LocationStore {
     mutable std::mutex mu_;
     std::condition_variable wake_writer_;
     std::condition_variable written_;
-    std::vector<std::string> dirty_;
-    std::uint64_t marked_ = 0;     // changes marked so far
-    std::uint64_t committed_ = 0;  // changes durable so far
-    std::uint64_t failures_ = 0;   // failed batches so far
+    std::vector<Change> dirty_;
+    std::unordered_map<std::string, std::uint64_t> undone_;  // AOR -> last seq undone
+    std::uint64_t marked_ = 0;                               // changes marked so far
+    std::uint64_t committed_ = 0;                            // changes durable so far
+    std::uint64_t failures_ = 0;                             // failed batches so far
     bool flush_requested_ = false;
     bool stopping_ = false;
     std::string last_error_;

@@ -20,9 +20,14 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <utility>
+#include <variant>
+
+#include "transport/dns_cache.hpp"
 
 namespace sipproxy::transport {
 
@@ -58,7 +63,6 @@ std::vector<SrvTarget> parse_srv(int status, const unsigned char* abuf, int alen
     for (auto* r = reply; r; r = r->next)
         out.push_back(SrvTarget{r->host ? r->host : "", r->port, r->priority, r->weight});
     ares_free_data(reply);
-    order_srv(out);
     return out;
 }
 
@@ -77,7 +81,7 @@ std::vector<NaptrRecord> parse_naptr(int status, const unsigned char* abuf, int 
     return out;
 }
 
-std::vector<asio::ip::address> parse_addrinfo(int status, ares_addrinfo* res) {
+std::vector<asio::ip::address> parse_addrinfo(int status, const ares_addrinfo* res) {
     std::vector<asio::ip::address> out;
     if (status == ARES_SUCCESS && res) {
         for (auto* n = res->nodes; n; n = n->ai_next) {
@@ -99,26 +103,72 @@ std::vector<asio::ip::address> parse_addrinfo(int status, ares_addrinfo* res) {
             end = std::remove(std::next(it), end, *it);
         out.erase(end, out.end());
     }
-    if (res) ares_freeaddrinfo(res);
     return out;
 }
 
-void on_srv(void* arg, int status, int, unsigned char* abuf, int alen) {
-    auto* p = static_cast<Pending<std::vector<SrvTarget>>*>(arg);
-    p->complete(parse_srv(status, abuf, alen));
-    delete p;
+std::uint32_t get32(const unsigned char* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+unsigned get16(const unsigned char* p) { return (unsigned{p[0]} << 8) | p[1]; }
+
+// How long a DNS message may be kept (RFC 1035 3.2.1, RFC 2181 8): the smallest TTL of its
+// answer records; with none, the negative TTL of the SOA in its authority section, the
+// smaller of the SOA's own TTL and its MINIMUM field (RFC 2308 5). nullopt when the
+// message tells neither or does not parse.
+std::optional<std::uint32_t> message_ttl(const unsigned char* buf, int length) {
+    if (!buf || length < 12) return std::nullopt;
+    const std::size_t len = static_cast<std::size_t>(length);
+    std::size_t i = 12;
+    auto skip_name = [&]() {
+        while (i < len) {
+            const unsigned c = buf[i];
+            if (c == 0) return ++i, true;
+            if ((c & 0xc0) == 0xc0) return (i += 2) <= len;
+            if (c & 0xc0) return false;
+            i += 1 + c;
+        }
+        return false;
+    };
+    // RFC 2181 8: a TTL with the top bit set counts as 0.
+    auto ttl_at = [&](std::size_t at) {
+        const std::uint32_t t = get32(buf + at);
+        return t > 0x7fffffffu ? 0u : t;
+    };
+    const unsigned questions = get16(buf + 4), answers = get16(buf + 6), authority = get16(buf + 8);
+    for (unsigned q = 0; q < questions; ++q) {
+        if (!skip_name()) return std::nullopt;
+        i += 4;
+    }
+    std::optional<std::uint32_t> ttl;
+    for (unsigned n = 0; n < answers + authority; ++n) {
+        if (!skip_name() || i + 10 > len) return std::nullopt;
+        const unsigned type = get16(buf + i);
+        const std::uint32_t rr_ttl = ttl_at(i + 4);
+        const std::size_t rdlength = get16(buf + i + 8);
+        i += 10;
+        if (i + rdlength > len) return std::nullopt;
+        if (n < answers) {
+            ttl = std::min(ttl.value_or(rr_ttl), rr_ttl);
+        } else if (answers == 0 && type == ns_t_soa && rdlength >= 22) {
+            return std::min(rr_ttl, ttl_at(i + rdlength - 4));  // MINIMUM: the last field
+        }
+        i += rdlength;
+        if (n + 1 == answers) return ttl;
+    }
+    return ttl;
 }
 
-void on_naptr(void* arg, int status, int, unsigned char* abuf, int alen) {
-    auto* p = static_cast<Pending<std::vector<NaptrRecord>>*>(arg);
-    p->complete(parse_naptr(status, abuf, alen));
-    delete p;
-}
-
-void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
-    auto* p = static_cast<Pending<std::vector<asio::ip::address>>*>(arg);
-    p->complete(parse_addrinfo(status, res));
-    delete p;
+// The smallest TTL of the addresses and CNAMEs getaddrinfo found.
+std::optional<std::uint32_t> addrinfo_ttl(const ares_addrinfo* res) {
+    std::optional<std::uint32_t> ttl;
+    if (!res) return ttl;
+    auto take = [&](int t) {
+        const auto v = static_cast<std::uint32_t>(std::max(t, 0));
+        ttl = std::min(ttl.value_or(v), v);
+    };
+    for (auto* n = res->nodes; n; n = n->ai_next) take(n->ai_ttl);
+    for (auto* c = res->cnames; c; c = c->next) take(c->ttl);
+    return ttl;
 }
 
 }  // namespace
@@ -126,6 +176,19 @@ void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
 // The channel belongs to the resolver thread: every c-ares call but init and destroy
 // happens there. Other threads only queue work and wake it through a pipe.
 struct DnsResolver::Impl {
+    using Clock = DnsCache::Clock;
+
+    explicit Impl(const DnsResolverOptions& o)
+        : cache(o.cache_entries), negative_ttl(o.negative_ttl), negative_ttl_cap(o.negative_ttl_cap),
+          random(o.random ? o.random : make_srv_random()), clock(o.now) {}
+
+    // Resolver thread only (and the destructor, once the thread is gone).
+    DnsCache cache;
+    std::chrono::seconds negative_ttl;
+    std::chrono::seconds negative_ttl_cap;
+    SrvRandom random;
+    std::function<Clock::time_point()> clock;
+
     ares_channel channel = nullptr;
     int wake[2] = {-1, -1};
     std::mutex mutex;
@@ -201,9 +264,87 @@ struct DnsResolver::Impl {
             std::move(init), asio::use_awaitable);
         co_return result;
     }
+
+    Clock::time_point now() const { return clock ? clock() : Clock::now(); }
+
+    // Resolver thread: the cached answer, handed to `p` (SRV in a fresh random order).
+    template <class T>
+    bool answer_from_cache(DnsQuestion question, const std::string& name, Pending<T>* p) {
+        const DnsAnswer* hit = cache.find(question, name, now());
+        if (!hit) return false;
+        T copy = std::get<T>(*hit);
+        deliver(std::move(copy), p);
+        return true;
+    }
+
+    template <class T>
+    void deliver(T result, Pending<T>* p) {
+        if constexpr (std::is_same_v<T, std::vector<SrvTarget>>) order_srv(result, random);
+        p->complete(std::move(result));
+        delete p;
+    }
+
+    // Keeps an answer: a positive one for `ttl`, a negative one (NXDOMAIN, or no record of
+    // the type) for the SOA's negative TTL or negative_ttl, at most negative_ttl_cap
+    // (RFC 2308 5). Failures (timeout, SERVFAIL, refused, shutdown) are not kept.
+    template <class T>
+    void remember(DnsQuestion question, const std::string& name, int status, const T& result,
+                  std::optional<std::uint32_t> ttl) {
+        std::chrono::seconds keep{0};
+        if (status == ARES_SUCCESS && !result.empty()) {
+            if (!ttl) return;
+            keep = std::chrono::seconds(*ttl);
+        } else if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+            keep = ttl ? std::chrono::seconds(*ttl) : negative_ttl;
+            keep = std::min(keep, negative_ttl_cap);
+        } else {
+            return;
+        }
+        const auto t = now();
+        cache.store(question, name, result, t + keep, t);
+    }
+
+    // A query in flight: who asked and for what.
+    template <class T>
+    struct Query {
+        Impl* impl;
+        DnsQuestion question;
+        std::string name;
+        Pending<T>* pending;
+    };
+
+    template <class T, class Parse>
+    static void on_answer(void* arg, int status, unsigned char* abuf, int alen, Parse parse) {
+        std::unique_ptr<Query<T>> q(static_cast<Query<T>*>(arg));
+        T result = parse(status, abuf, alen);
+        q->impl->remember(q->question, q->name, status, result, message_ttl(abuf, alen));
+        q->impl->deliver(std::move(result), q->pending);
+    }
+    static void on_srv(void* arg, int status, int, unsigned char* abuf, int alen) {
+        on_answer<std::vector<SrvTarget>>(arg, status, abuf, alen, parse_srv);
+    }
+    static void on_naptr(void* arg, int status, int, unsigned char* abuf, int alen) {
+        on_answer<std::vector<NaptrRecord>>(arg, status, abuf, alen, parse_naptr);
+    }
+    static void on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
+        using R = std::vector<asio::ip::address>;
+        std::unique_ptr<Query<R>> q(static_cast<Query<R>*>(arg));
+        R result = parse_addrinfo(status, res);
+        q->impl->remember(q->question, q->name, status, result, addrinfo_ttl(res));
+        if (res) ares_freeaddrinfo(res);
+        q->impl->deliver(std::move(result), q->pending);
+    }
+
+    // Resolver thread: the answer from the cache, else a query of `type` for `name`.
+    template <class T>
+    void query(ares_channel ch, DnsQuestion question, const std::string& name, int type,
+               ares_callback callback, Pending<T>* p) {
+        if (answer_from_cache(question, name, p)) return;
+        ares_query(ch, name.c_str(), ns_c_in, type, callback, new Query<T>{this, question, name, p});
+    }
 };
 
-DnsResolver::DnsResolver(DnsResolverOptions options) : impl_(std::make_unique<Impl>()) {
+DnsResolver::DnsResolver(DnsResolverOptions options) : impl_(std::make_unique<Impl>(options)) {
     if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
         throw std::runtime_error("c-ares: library init failed");
     ares_options opts{};
@@ -246,9 +387,9 @@ DnsResolver::~DnsResolver() {
 
 asio::awaitable<std::vector<SrvTarget>> DnsResolver::srv(std::string name) {
     using R = std::vector<SrvTarget>;
-    std::function<void(ares_channel, Pending<R>*)> start = [name = std::move(name)](ares_channel ch,
-                                                                                    Pending<R>* p) {
-        ares_query(ch, name.c_str(), ns_c_in, ns_t_srv, on_srv, p);
+    std::function<void(ares_channel, Pending<R>*)> start = [impl = impl_.get(), name = std::move(name)](
+                                                               ares_channel ch, Pending<R>* p) {
+        impl->query(ch, DnsQuestion::Srv, name, ns_t_srv, Impl::on_srv, p);
     };
     R result = co_await impl_->lookup<R>(std::move(start));
     co_return result;
@@ -256,9 +397,9 @@ asio::awaitable<std::vector<SrvTarget>> DnsResolver::srv(std::string name) {
 
 asio::awaitable<std::vector<NaptrRecord>> DnsResolver::naptr(std::string domain) {
     using R = std::vector<NaptrRecord>;
-    std::function<void(ares_channel, Pending<R>*)> start = [domain = std::move(domain)](ares_channel ch,
-                                                                                        Pending<R>* p) {
-        ares_query(ch, domain.c_str(), ns_c_in, ns_t_naptr, on_naptr, p);
+    std::function<void(ares_channel, Pending<R>*)> start = [impl = impl_.get(), domain = std::move(domain)](
+                                                               ares_channel ch, Pending<R>* p) {
+        impl->query(ch, DnsQuestion::Naptr, domain, ns_t_naptr, Impl::on_naptr, p);
     };
     R result = co_await impl_->lookup<R>(std::move(start));
     co_return result;
@@ -266,24 +407,17 @@ asio::awaitable<std::vector<NaptrRecord>> DnsResolver::naptr(std::string domain)
 
 asio::awaitable<std::vector<asio::ip::address>> DnsResolver::addresses(std::string host) {
     using R = std::vector<asio::ip::address>;
-    std::function<void(ares_channel, Pending<R>*)> start = [host = std::move(host)](ares_channel ch,
-                                                                                    Pending<R>* p) {
+    std::function<void(ares_channel, Pending<R>*)> start = [impl = impl_.get(), host = std::move(host)](
+                                                               ares_channel ch, Pending<R>* p) {
+        if (impl->answer_from_cache(DnsQuestion::Addresses, host, p)) return;
         ares_addrinfo_hints hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_DGRAM;
-        ares_getaddrinfo(ch, host.c_str(), nullptr, &hints, on_addrinfo, p);
+        ares_getaddrinfo(ch, host.c_str(), nullptr, &hints, Impl::on_addrinfo,
+                         new Impl::Query<R>{impl, DnsQuestion::Addresses, host, p});
     };
     R result = co_await impl_->lookup<R>(std::move(start));
     co_return result;
-}
-
-void order_srv(std::vector<SrvTarget>& records) {
-    // RFC 2782: a target of "." means the service is decidedly not available.
-    std::erase_if(records, [](const SrvTarget& r) { return r.host.empty() || r.host == "."; });
-    std::stable_sort(records.begin(), records.end(), [](const SrvTarget& a, const SrvTarget& b) {
-        if (a.priority != b.priority) return a.priority < b.priority;
-        return a.weight > b.weight;
-    });
 }
 
 }  // namespace sipproxy::transport

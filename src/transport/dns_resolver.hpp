@@ -1,40 +1,32 @@
 #pragma once
 // DNS lookups for locating SIP servers (RFC 3263): SRV, NAPTR and A/AAAA, done by
-// c-ares on one resolver thread so no worker's event loop ever blocks on DNS. Each
-// lookup completes on the executor of the coroutine that asked. A failed lookup
-// (NXDOMAIN, no records, timeout, malformed answer) is an empty result.
+// c-ares on one resolver thread so no worker's event loop ever blocks on DNS. Answers
+// are cached on that thread for their TTL (dns_cache.hpp), so workers take no lock for
+// it. Each lookup completes on the executor of the coroutine that asked. A failed
+// lookup (NXDOMAIN, no records, timeout, malformed answer) is an empty result.
 #include <asio/awaitable.hpp>
 #include <asio/ip/address.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "transport/dns_records.hpp"
+#include "transport/srv_order.hpp"
+
 namespace sipproxy::transport {
-
-struct SrvTarget {
-    std::string host;
-    std::uint16_t port = 0;
-    std::uint16_t priority = 0;
-    std::uint16_t weight = 0;
-};
-
-struct NaptrRecord {
-    std::uint16_t order = 0;
-    std::uint16_t preference = 0;
-    std::string flags;
-    std::string service;
-    std::string replacement;
-};
 
 // What RFC 3263 needs from DNS. The server location logic (rfc3263.hpp) is written
 // against this so it can run on canned answers as well as on DnsResolver.
 class DnsLookups {
 public:
     virtual ~DnsLookups() = default;
-    // SRV records of `name` ("_sip._udp.example.com"), in RFC 2782 order (see order_srv).
+    // SRV records of `name` ("_sip._udp.example.com"), in RFC 2782 order (see order_srv;
+    // a new random order within each priority at every call).
     virtual asio::awaitable<std::vector<SrvTarget>> srv(std::string name) = 0;
     // NAPTR records of `domain`, as received (the caller filters and orders them).
     virtual asio::awaitable<std::vector<NaptrRecord>> naptr(std::string domain) = 0;
@@ -46,6 +38,17 @@ struct DnsResolverOptions {
     std::string servers;  // "ip:port,[ip6]:port,..."; empty: the system's resolv.conf
     std::chrono::milliseconds timeout{2000};  // per try
     int tries = 2;
+    // Answers kept for their TTL (0: no cache). Negative answers (NXDOMAIN, no record of
+    // the type) for the SOA's negative TTL (RFC 2308 5), or `negative_ttl` when the
+    // answer carries no SOA, never longer than `negative_ttl_cap`. Failures (timeout,
+    // SERVFAIL) are not kept.
+    std::size_t cache_entries = 4096;
+    std::chrono::seconds negative_ttl{5};
+    std::chrono::seconds negative_ttl_cap{30};
+    // The random source of the SRV order and the clock of the cache, for tests. Both are
+    // called on the resolver thread only. Empty: make_srv_random(), steady_clock::now.
+    SrvRandom random;
+    std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 class DnsResolver final : public DnsLookups {
@@ -66,10 +69,5 @@ public:
 private:
     std::unique_ptr<Impl> impl_;
 };
-
-// RFC 2782 order: lowest priority first; within a priority, higher weight first (a
-// deterministic stand-in for the weighted random pick). Records whose target is "."
-// (service explicitly not available) are dropped.
-void order_srv(std::vector<SrvTarget>& records);
 
 }  // namespace sipproxy::transport

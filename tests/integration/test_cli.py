@@ -28,7 +28,8 @@ def run(*args, cwd=None, timeout=20):
 
 
 class FakeDaemon:
-    """Answers control requests from a table {cmd: result | Exception(message)}.
+    """Answers control requests from a table {cmd: result | Exception(message) | function},
+    a function being called with the request's args to give the result (or raise).
 
     mode "answer" (default), "silent" (accept, never answer) or "hangup" (close at once).
     """
@@ -63,6 +64,11 @@ class FakeDaemon:
                 req = json.loads(line)
                 self.requests.append(req)
                 answer = self.answers.get(req["cmd"], Exception(f"unknown command '{req['cmd']}'"))
+                if callable(answer):
+                    try:
+                        answer = answer(req.get("args", {}))
+                    except Exception as e:
+                        answer = e
                 resp = {"v": 1, "id": req.get("id")}
                 if isinstance(answer, Exception):
                     resp.update(ok=False, error=str(answer))
@@ -275,6 +281,135 @@ class WithFakeDaemon(unittest.TestCase):
         # Closed before or after our request was written, depending on timing.
         self.assertRegex(r.stderr, r"sipproxyd at .*(closed the connection without answering"
                                    r"|Broken pipe|Connection reset)")
+
+
+def binding(aor, contact, expires_in=600):
+    return {"aor": aor, "contact": contact, "expires_in": expires_in, "q": 1.0,
+            "transport": "udp", "source": "192.0.2.1:5060", "user_agent": "UA",
+            "instance": "", "path": []}
+
+
+# Five AORs, alice with two bindings; "sip:" + AOR order as the daemon pages them.
+BINDINGS = [binding("sip:alice@example.test", "sip:alice@192.0.2.1"),
+            binding("sip:alice@example.test", "sip:alice-desk@192.0.2.2:5070"),
+            binding("sip:bob@example.test", "sip:bob@192.0.2.3"),
+            binding("sip:carol@example.test", "sip:carol-with-a-much-longer-contact@192.0.2.4"),
+            binding("sip:dave@example.test", "sip:dave@192.0.2.5"),
+            binding("sip:erin@example.test", "sip:erin@192.0.2.6")]
+
+
+def paging_daemon(args):
+    """show_registrations as sipproxyd pages it: limit AORs after `after`, and next."""
+    aors = sorted({b["aor"] for b in BINDINGS})
+    after = args.get("after", "")
+    if after and not after.startswith("sip:"):
+        after = "sip:" + after
+    rest = [a for a in aors if a > after]
+    limit = args.get("limit", len(rest))
+    if limit < 1:
+        raise Exception("limit must be at least 1")
+    page = rest[:limit]
+    return {"registrations": [b for b in BINDINGS if b["aor"] in page],
+            "next": page[-1] if len(rest) > limit else None}
+
+
+class Paging(unittest.TestCase):
+    """show registrations without an AOR: page by page, streamed."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sipproxyctl-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.path = os.path.join(self.dir, "ctl.sock")
+
+    def daemon(self, answer):
+        d = FakeDaemon(self.path, {"show_registrations": answer})
+        self.addCleanup(d.close)
+        return d
+
+    def ctl(self, *args):
+        return run("--socket", self.path, *args)
+
+    def test_table_from_pages(self):
+        d = self.daemon(paging_daemon)
+        r = self.ctl("show", "registrations", "--page-size", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([q["args"] for q in d.requests], [
+            {"limit": 2},
+            {"limit": 2, "after": "sip:bob@example.test"},
+            {"limit": 2, "after": "sip:dave@example.test"},
+        ])
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 1 + len(BINDINGS), r.stdout)
+        self.assertTrue(lines[0].startswith("AOR "))
+        self.assertEqual([l.split()[1] for l in lines[1:]], [b["contact"] for b in BINDINGS])
+        # Columns line up within the first page; a wider cell later widens them from there.
+        col = lines[0].index("CONTACT")
+        for line in lines[1:]:
+            self.assertEqual(line[col - 2:col], "  ", line)
+        expires = lines[0].index("EXPIRES")
+        self.assertEqual(lines[1][expires:].split()[0], "10m00s")
+
+    def test_json_joins_the_pages_into_one_document(self):
+        self.daemon(paging_daemon)
+        r = self.ctl("--json", "show", "registrations", "--page-size", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS, "next": None})
+
+    def test_limit_and_after(self):
+        d = self.daemon(paging_daemon)
+        r = self.ctl("--json", "show", "registrations", "--limit", "3", "--page-size", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual([b["contact"] for b in out["registrations"]],
+                         [b["contact"] for b in BINDINGS[:4]])  # alice (2), bob, carol
+        self.assertEqual(out["next"], "sip:carol@example.test")
+        self.assertEqual([q["args"] for q in d.requests],
+                         [{"limit": 2}, {"limit": 1, "after": "sip:bob@example.test"}])
+        # Going on from there.
+        r = self.ctl("--json", "show", "registrations", "--after", out["next"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS[4:], "next": None})
+        # Past the end: empty.
+        r = self.ctl("show", "registrations", "--after", "sip:zed@example.test")
+        self.assertEqual((r.returncode, r.stdout), (0, "no registrations\n"))
+
+    def test_a_daemon_without_paging(self):
+        # Older sipproxyd: ignores limit/after, answers everything without "next".
+        d = self.daemon({"registrations": BINDINGS})
+        r = self.ctl("--json", "show", "registrations")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["registrations"], BINDINGS)
+        self.assertEqual(len(d.requests), 1)
+        r = self.ctl("--json", "show", "registrations", "--limit", "2")
+        out = json.loads(r.stdout)
+        self.assertEqual(out["registrations"], BINDINGS[:3])  # alice (2), bob
+        self.assertEqual(out["next"], "sip:bob@example.test")
+
+    def test_a_listing_that_does_not_advance_is_an_error(self):
+        self.daemon(lambda args: {"registrations": BINDINGS[:1], "next": "sip:alice@example.test"})
+        r = self.ctl("show", "registrations", "--page-size", "1")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("does not advance", r.stderr)
+
+    def test_an_error_on_a_later_page_is_exit_1(self):
+        def answer(args):
+            if args.get("after"):
+                raise Exception("internal error: boom")
+            return paging_daemon(args)
+        self.daemon(answer)
+        r = self.ctl("show", "registrations", "--page-size", "2")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "sipproxyctl: internal error: boom\n")
+        self.assertIn("sip:alice-desk@", r.stdout)  # the first page was printed already
+
+    def test_usage(self):
+        for args in (["show", "registrations", "--limit", "0"],
+                     ["show", "registrations", "--page-size", "-1"],
+                     ["show", "registrations", "sip:a@x", "--limit", "5"],
+                     ["show", "registrations", "sip:a@x", "--after", "sip:b@x"]):
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertEqual(r.returncode, 2, r.stderr)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,15 @@ registering 10,000 users with digest authentication and then calling between the
 
 Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_registrar.py   (cwd tests/integration)
 """
+import json
 import os
 import re
+import socket
+import sys
 import time
 import unittest
 
+import harness
 from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
 from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
 
@@ -309,6 +313,247 @@ class PersistenceTest(unittest.TestCase):
         self.assertEqual(len(p.ctl_json("show", "registrations")["registrations"]), 1)
         p.restart()
         self.assertEqual(p.ctl_json("show", "registrations")["registrations"], [])
+
+
+def plain_register(port, user, contact_port, expires=3600, cseq=1, call_id=None):
+    """A REGISTER for sip:user@example.test without credentials (a proxy without [auth])."""
+    return (f"REGISTER sip:{DOMAIN} SIP/2.0\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{contact_port};branch={new_branch()};rport\n"
+            "Max-Forwards: 70\n"
+            f"From: <sip:{user}@{DOMAIN}>;tag=t{user}\n"
+            f"To: <sip:{user}@{DOMAIN}>\n"
+            f"Call-ID: {call_id or user + '@durable'}\n"
+            f"CSeq: {cseq} REGISTER\n"
+            f"Contact: <sip:{user}@127.0.0.1:{contact_port}>\n"
+            f"Expires: {expires}\n\n")
+
+
+def register_wave(client, port, users, expires=3600, cseq=1, timeout=10.0, contact_port=40000):
+    """Sends a REGISTER for each user at once (Contact sip:user@127.0.0.1:contact_port; the
+    answers come back to the client by rport); returns {user: final response}. A request
+    whose answer does not come within 0.5 s is retransmitted as is (UDP may drop some)."""
+    messages = {u: plain_register(port, u, contact_port, expires, cseq) for u in users}
+    for m in messages.values():
+        client.send(port, m)
+    answers = {}
+    deadline = time.monotonic() + timeout
+    while len(answers) < len(users) and time.monotonic() < deadline:
+        r = client.recv_final(min(0.5, max(0.0, deadline - time.monotonic())))
+        if r is None:
+            for u, m in messages.items():
+                if u not in answers:
+                    client.send(port, m)
+            continue
+        m = re.match(r"(\S+)@durable", header(r, "Call-ID") or "")
+        if m:
+            answers[m.group(1)] = r
+    return answers
+
+
+class DurableRegistrationTest(unittest.TestCase):
+    """A 200 OK to a REGISTER (or to an unregister) goes out only once the location store
+    has committed the change: a kill -9 right after it loses nothing."""
+
+    def listed(self, proxy):
+        regs = proxy.ctl_json("show", "registrations")["registrations"]
+        return {b["aor"] for b in regs}
+
+    def test_kill9_right_after_the_last_200_loses_nothing(self):
+        n, wave = 600, 100
+        proxy = Proxy(auth=False, log_level="info")
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        users = [f"d{i:04d}" for i in range(n)]
+        with UdpClient() as c:
+            for first in range(0, n, wave):
+                part = users[first:first + wave]
+                answers = register_wave(c, proxy.port, part)
+                self.assertEqual(len(answers), len(part), proxy.log_tail(20))
+                bad = {u: status_of(r) for u, r in answers.items() if status_of(r) != 200}
+                self.assertEqual(bad, {})
+            # The last 200 OK has just arrived: crash now, before any later commit.
+            proxy.kill9()
+        proxy.start()
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in users})
+
+        # The same for unregistering: after the 200 OK the bindings are gone for good.
+        with UdpClient() as c:
+            answers = register_wave(c, proxy.port, users[:wave], expires=0, cseq=2)
+            self.assertEqual({status_of(r) for r in answers.values()}, {200})
+            self.assertEqual(len(answers), wave)
+            proxy.kill9()
+        proxy.start()
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in users[wave:]})
+
+    def test_registration_commands_return_once_saved(self):
+        proxy = Proxy(auth=False, log_level="info")
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        r = proxy.ctl("registration", "add", "sip:op@example.test", "sip:op@192.0.2.1:5070")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        proxy.kill9()  # at once
+        proxy.start()
+        self.assertEqual(self.listed(proxy), {"sip:op@example.test"})
+        r = proxy.ctl("registration", "remove", "sip:op@example.test")
+        self.assertEqual((r.returncode, r.stdout), (0, "removed 1 binding of sip:op@example.test\n"))
+        proxy.kill9()
+        proxy.start()
+        self.assertEqual(self.listed(proxy), set())
+
+    def test_a_failed_write_is_500_and_the_binding_is_not_kept(self):
+        # sipproxyd with a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): once the
+        # SQLite WAL reaches it, writes fail as on a full disk.
+        proxy = Proxy(auth=False, log_level="warn")
+        limit = 512 * 1024
+        wrapper = os.path.join(proxy.dir, "sipproxyd-limited")
+        with open(wrapper, "w") as f:
+            f.write(f"#!{sys.executable}\n"
+                    "import os, resource, signal, sys\n"
+                    f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+                    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                    f"os.execv({harness.SIPPROXYD!r}, [{harness.SIPPROXYD!r}] + sys.argv[1:])\n")
+        os.chmod(wrapper, 0o755)
+        real = harness.SIPPROXYD
+        harness.SIPPROXYD = wrapper
+        try:
+            proxy.start()
+        finally:
+            harness.SIPPROXYD = real
+        self.addCleanup(proxy.stop)
+
+        ok, failed = [], []
+        with UdpClient() as c:
+            for i in range(2000):  # one commit each: the WAL grows by a few pages each
+                user = f"f{i:04d}"
+                r = register_wave(c, proxy.port, [user]).get(user)
+                self.assertIsNotNone(r, proxy.log_tail(20))
+                if status_of(r) == 200:
+                    ok.append(user)
+                    continue
+                self.assertEqual(status_of(r), 500, r)
+                reason = r.split("\r\n", 1)[0]
+                self.assertRegex(reason, r"^SIP/2\.0 500 Server Internal Error: location store "
+                                         r"write failed: \S", reason)
+                failed.append(user)
+                if len(failed) == 3:
+                    break
+        self.assertEqual(len(failed), 3, "the file size limit was never reached")
+        self.assertGreater(len(ok), 0)
+        # Memory agrees with the file: what got 500 is not registered.
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in ok})
+        self.assertIn("write failed", proxy.log())
+        self.assertIn("binding not saved", proxy.log())
+        # The operator's commands report it too.
+        r = proxy.ctl("registration", "add", "sip:op@example.test", "sip:op@192.0.2.1:5070")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"^sipproxyctl: not saved: location store write failed: \S")
+        self.assertNotIn("sip:op@example.test", self.listed(proxy))
+
+        proxy.kill9()
+        proxy.start()  # without the limit
+        self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in ok})
+
+
+def control(proxy, cmd, **args):
+    """One request on the control socket; the whole response object."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(proxy.socket_path)
+        s.sendall((json.dumps({"v": 1, "id": 1, "cmd": cmd, "args": args}) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
+
+
+class PagingTest(unittest.TestCase):
+    """show registrations of 2,500 AORs, a few at a time: each listed exactly once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proxy = Proxy(auth=False, log_level="info")
+        cls.proxy.start()
+        cls.users = [f"p{i:05d}" for i in range(2500)]
+        with UdpClient() as c:
+            for first in range(0, len(cls.users), 250):
+                part = cls.users[first:first + 250]
+                answers = register_wave(c, cls.proxy.port, part)
+                assert len(answers) == len(part), cls.proxy.log_tail(20)
+                assert {status_of(r) for r in answers.values()} == {200}
+        # One AOR with three contacts: a page never splits it.
+        for port in (5071, 5072):
+            r = cls.proxy.ctl("registration", "add", "sip:p01000@example.test",
+                              f"sip:p01000@192.0.2.9:{port}")
+            assert r.returncode == 0, r.stderr
+        cls.aors = sorted(f"sip:{u}@{DOMAIN}" for u in cls.users)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+
+    def test_json_pages_list_every_aor_once_in_order(self):
+        r = self.proxy.ctl("--json", "show", "registrations", "--page-size", "7")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertIsNone(out["next"])
+        listed = [b["aor"] for b in out["registrations"]]
+        self.assertEqual(len(listed), len(self.users) + 2)
+        self.assertEqual(sorted(set(listed)), self.aors)
+        self.assertEqual(listed, sorted(listed), "in AOR order")
+        self.assertEqual(listed.count("sip:p01000@example.test"), 3)
+
+    def test_table_pages(self):
+        r = self.proxy.ctl("show", "registrations", "--page-size", "13")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("AOR "))
+        self.assertEqual(len(lines), 1 + len(self.users) + 2)
+        self.assertEqual(sorted(set(l.split()[0] for l in lines[1:])), self.aors)
+
+    def test_limit_then_after_goes_on_where_it_stopped(self):
+        seen, cursor, rounds = [], "", 0
+        while True:
+            args = ["--json", "show", "registrations", "--limit", "600", "--page-size", "250"]
+            r = self.proxy.ctl(*args, "--after", cursor)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = json.loads(r.stdout)
+            aors = sorted({b["aor"] for b in out["registrations"]})
+            self.assertLessEqual(len(aors), 600)
+            seen += aors
+            rounds += 1
+            if out["next"] is None:
+                break
+            self.assertEqual(out["next"], aors[-1])
+            cursor = out["next"]
+        self.assertEqual(seen, self.aors)
+        self.assertEqual(rounds, 5)  # 600 + 600 + 600 + 600 + 100
+
+    def test_protocol(self):
+        page = control(self.proxy, "show_registrations", limit=3)
+        self.assertTrue(page["ok"], page)
+        self.assertEqual(sorted({b["aor"] for b in page["result"]["registrations"]}),
+                         self.aors[:3])
+        self.assertEqual(page["result"]["next"], self.aors[2])
+        page = control(self.proxy, "show_registrations", limit=2, after=self.aors[2])
+        self.assertEqual(page["result"]["next"], self.aors[4])
+        # "sip:" is optional in the cursor, as in "aor".
+        bare = control(self.proxy, "show_registrations", limit=2,
+                       after=self.aors[2][len("sip:"):])
+        self.assertEqual(bare["result"], page["result"])
+        last = control(self.proxy, "show_registrations", limit=5, after=self.aors[-2])
+        self.assertEqual([b["aor"] for b in last["result"]["registrations"]], self.aors[-1:])
+        self.assertIsNone(last["result"]["next"])
+        everything = control(self.proxy, "show_registrations")["result"]
+        self.assertEqual(len(everything["registrations"]), len(self.users) + 2)
+        self.assertIsNone(everything["next"])
+        one = control(self.proxy, "show_registrations", aor="sip:p01000@example.test", limit=1)
+        self.assertEqual(len(one["result"]["registrations"]), 3)
+        self.assertIsNone(one["result"]["next"])
+        bad = control(self.proxy, "show_registrations", limit=0)
+        self.assertEqual((bad["ok"], bad["error"]), (False, "limit must be at least 1"))
 
 
 class SippBulkTest(unittest.TestCase):

@@ -8,6 +8,9 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
@@ -43,6 +46,23 @@ CommandTable table() {
     };
 }
 
+// Commands that wait: "slow" for args.ms milliseconds, "fails" after a wait.
+AsyncCommandTable waiting() {
+    AsyncCommandTable t;
+    t["slow"] = [](json args) -> asio::awaitable<json> {
+        auto ms = args.value("ms", 0);
+        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+        co_await timer.async_wait(asio::use_awaitable);
+        co_return json{{"waited", ms}};
+    };
+    t["fails"] = [](json) -> asio::awaitable<json> {
+        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(10));
+        co_await timer.async_wait(asio::use_awaitable);
+        throw CommandError("not saved: location store write failed: disk I/O error");
+    };
+    return t;
+}
+
 // The daemon side: a ControlServer on its own io_context thread.
 struct Daemon {
     fs::path dir = make_temp_dir();
@@ -53,7 +73,7 @@ struct Daemon {
 
     void start(ControlLimits limits = {}) {
         sipproxy::log::set_level(sipproxy::log::Level::warn);
-        server.emplace(io, socket_path, table(), limits);
+        server.emplace(io, socket_path, table(), limits, waiting());
         thread = std::thread([this] { io.run(); });
     }
     void stop() {
@@ -170,6 +190,33 @@ TEST_CASE("control socket: several requests on one connection, answered in order
     }
     CHECK(c.request({{"v", 1}, {"id", 4}, {"cmd", "echo"}, {"args", {{"a", "b"}}}})["result"] ==
           json{{"a", "b"}});
+}
+
+TEST_CASE("control socket: a waiting command holds up only its own connection") {
+    Daemon d;
+    d.start();
+    Client slow(d.socket_path), other(d.socket_path);
+    const auto started = std::chrono::steady_clock::now();
+    // Pipelined behind the slow one on its connection: answered after it, in order.
+    slow.send(R"({"v":1,"id":1,"cmd":"slow","args":{"ms":400}})"
+              "\n"
+              R"({"v":1,"id":2,"cmd":"status"})"
+              "\n");
+    CHECK(other.request({{"v", 1}, {"id", 9}, {"cmd", "status"}})["ok"] == true);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(350));
+    auto first = json::parse(*slow.read_line());
+    CHECK(first == json{{"v", 1}, {"id", 1}, {"ok", true}, {"result", {{"waited", 400}}}});
+    CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(400));
+    CHECK(json::parse(*slow.read_line())["id"] == 2);
+
+    auto failed = other.request({{"v", 1}, {"id", 10}, {"cmd", "fails"}});
+    CHECK(failed == json{{"v", 1},
+                         {"id", 10},
+                         {"ok", false},
+                         {"error", "not saved: location store write failed: disk I/O error"}});
+    CHECK(other.request({{"v", 1}, {"id", 11}, {"cmd", "slow"}, {"args", {{"ms", "x"}}}})["error"]
+              .get<std::string>()
+              .rfind("bad request: ", 0) == 0);
 }
 
 TEST_CASE("control socket: an oversized request gets an error and the connection closes") {

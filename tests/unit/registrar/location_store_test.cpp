@@ -1,6 +1,9 @@
 // The LocationStore contract, run against both implementations.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
+#include <set>
 #include <thread>
 
 #include "store_fixtures.hpp"
@@ -202,5 +205,122 @@ TEMPLATE_TEST_CASE("location store under concurrent workers", "[store][threads]"
     for (auto& w : workers) w.join();
     CHECK(store.count() == static_cast<std::size_t>(2 * kThreads * kAors));
     CHECK(store.lookup("shared@x.test", t0).size() == static_cast<std::size_t>(kThreads * kAors));
+    CHECK(store.flush());
+}
+
+namespace {
+
+// Every page of list_after from the start, `per_page` AORs at a time; `between` runs after
+// each page with the cursor it returned.
+std::vector<std::vector<Binding>> all_pages(
+    const LocationStore& store, TimePoint now, std::size_t per_page,
+    const std::function<void(const std::string& next)>& between = {}) {
+    std::vector<std::vector<Binding>> pages;
+    std::string after;
+    for (int guard = 0; guard < 10000; ++guard) {
+        auto page = store.list_after(after, now, per_page);
+        pages.push_back(page.bindings);
+        if (page.next.empty()) return pages;
+        REQUIRE(page.next > after);  // always forward
+        after = page.next;
+        if (between) between(after);
+    }
+    FAIL("list_after never ended");
+    return pages;
+}
+
+std::vector<std::string> aors_of(const std::vector<std::vector<Binding>>& pages) {
+    std::vector<std::string> out;
+    for (const auto& page : pages)
+        for (const auto& b : page)
+            if (out.empty() || out.back() != b.aor) out.push_back(b.aor);
+    return out;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("location store pages by AOR", "[store][paging]", MemoryStore, SqliteStore) {
+    TestType fixture;
+    LocationStore& store = fixture.get();
+    // 300 AORs inserted out of order (they land in different shards); every third has two
+    // bindings, every tenth only an expired one.
+    std::vector<std::string> live;
+    for (int i = 0; i < 300; ++i) {
+        int n = (i * 7919) % 300;  // a permutation of 0..299
+        std::string aor = "user" + std::to_string(n) + "@example.test";
+        if (n % 10 == 0) {
+            store.apply(aor, t0, set_to({binding("", "sip:gone@192.0.2.1", t0 + 1s)}));
+            continue;
+        }
+        std::vector<Binding> bs{binding("", "sip:" + aor, t0 + 60s, 500)};
+        if (n % 3 == 0) bs.push_back(binding("", "sip:second-" + aor, t0 + 60s, 900));
+        store.apply(aor, t0, set_to(bs));
+        live.push_back(aor);
+    }
+    std::sort(live.begin(), live.end());
+    const TimePoint now = t0 + 2s;  // the "every tenth" ones have expired
+
+    for (std::size_t per_page : {1u, 7u, 100u, 270u, 1000u}) {
+        DYNAMIC_SECTION("pages of " << per_page) {
+            auto pages = all_pages(store, now, per_page);
+            auto aors = aors_of(pages);
+            CHECK(aors == live);  // in byte order, each once, no expired one
+            std::size_t bindings = 0;
+            for (const auto& page : pages) {
+                std::set<std::string> in_page;
+                for (const auto& b : page) in_page.insert(b.aor);
+                CHECK(in_page.size() <= per_page);
+                bindings += page.size();
+                // An AOR's bindings are never split, and in preference order.
+                for (std::size_t i = 1; i < page.size(); ++i)
+                    if (page[i].aor == page[i - 1].aor)
+                        CHECK(page[i - 1].q_permille >= page[i].q_permille);
+            }
+            CHECK(bindings == store.list("", now).size());
+        }
+    }
+
+    SECTION("the cursor survives inserts and removals around it") {
+        std::set<std::string> removed, added;
+        int round = 0;
+        auto pages = all_pages(store, now, 25, [&](const std::string& next) {
+            // Remove one AOR behind the cursor and one ahead of it; add one on each side.
+            auto ahead = std::upper_bound(live.begin(), live.end(), next);
+            auto behind = std::lower_bound(live.begin(), live.end(), next);
+            if (behind != live.begin()) store.remove_aor(*std::prev(behind));
+            if (ahead != live.end() && std::next(ahead) != live.end()) {
+                store.remove_aor(*std::next(ahead));
+                removed.insert(*std::next(ahead));
+            }
+            std::string before = "a" + std::to_string(round) + "@example.test";  // < "user"
+            std::string after = "zz" + std::to_string(round) + "@example.test";  // > "user"
+            store.apply(before, now, set_to({binding("", "sip:x@192.0.2.9", now + 60s)}));
+            store.apply(after, now, set_to({binding("", "sip:x@192.0.2.9", now + 60s)}));
+            added.insert(after);
+            ++round;
+        });
+        REQUIRE(round > 5);
+        auto aors = aors_of(pages);
+        CHECK(std::is_sorted(aors.begin(), aors.end()));
+        CHECK(std::adjacent_find(aors.begin(), aors.end()) == aors.end());  // each once
+        // Every AOR that was there throughout is listed; removed ones ahead are not; the
+        // ones added ahead of the cursor are; the ones added behind it are not.
+        std::set<std::string> listed(aors.begin(), aors.end());
+        for (const auto& aor : live)
+            if (!removed.count(aor)) CHECK(listed.count(aor) == 1);
+        for (const auto& aor : removed) CHECK(listed.count(aor) == 0);
+        for (const auto& aor : added) CHECK(listed.count(aor) == 1);
+        for (const auto& aor : listed) CHECK(aor.rfind("a", 0) != 0);
+    }
+
+    SECTION("after the last AOR, or past everything: an empty last page") {
+        auto page = store.list_after(live.back(), now, 10);
+        CHECK(page.bindings.empty());
+        CHECK(page.next.empty());
+        page = store.list_after("~", now, 10);
+        CHECK(page.bindings.empty());
+        CHECK(page.next.empty());
+        CHECK(store.list_after("", now, 0).bindings.empty());
+    }
     CHECK(store.flush());
 }

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "registrar/registrar.hpp"
@@ -208,4 +210,228 @@ TEST_CASE("sqlite store: flush waits for the writer", "[sqlite]") {
     CHECK(std::chrono::steady_clock::now() - started < 5s);
     CHECK(store.last_error().empty());
     CHECK(store.flush());  // nothing pending: returns at once
+}
+
+namespace {
+
+// A second connection to the store's file, as another process would see it.
+class Observer {
+  public:
+    explicit Observer(const std::filesystem::path& file) {
+        REQUIRE(sqlite3_open(file.c_str(), &db_) == SQLITE_OK);
+    }
+    ~Observer() { sqlite3_close(db_); }
+    Observer(const Observer&) = delete;
+    Observer& operator=(const Observer&) = delete;
+
+    // Rows of `aor` in the file (-1 on error).
+    int rows(const std::string& aor) {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM bindings WHERE aor = ?", -1, &stmt,
+                               nullptr) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_text(stmt, 1, aor.c_str(), -1, SQLITE_TRANSIENT);
+        int n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+        sqlite3_finalize(stmt);
+        return n;
+    }
+    bool exec(const char* sql) {
+        return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+// What a Committed callback saw: its error, the rows of its AOR in the file at that moment,
+// and whether it ran before handle() returned.
+struct Seen {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool called = false;
+    int calls = 0;
+    std::string error;
+    int rows = -2;
+
+    LocationStore::Committed callback(Observer& file, std::string aor) {
+        return [this, &file, aor](const std::string& e) {
+            int n = file.rows(aor);
+            std::lock_guard lock(mu);
+            called = true;
+            ++calls;
+            error = e;
+            rows = n;
+            cv.notify_all();
+        };
+    }
+    bool wait(std::chrono::milliseconds timeout = 5000ms) {
+        std::unique_lock lock(mu);
+        return cv.wait_for(lock, timeout, [&] { return called; });
+    }
+    bool was_called() {
+        std::lock_guard lock(mu);
+        return called;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("sqlite store: a change is reported only once it is committed", "[sqlite][durable]") {
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 200ms;  // long enough to see the callback wait for it
+    auto opened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(opened);
+    auto& store = **opened;
+    Registrar registrar(store, {});
+    Observer observer(file);
+
+    SECTION("a REGISTER: the row is in the file when the callback runs") {
+        Seen seen;
+        auto r = registrar.handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                                  seen.callback(observer, "alice@example.test"));
+        REQUIRE(r.ok());
+        CHECK_FALSE(seen.was_called());  // the writer is still gathering
+        CHECK(observer.rows("alice@example.test") == 0);
+        REQUIRE(seen.wait());
+        CHECK(seen.error.empty());
+        CHECK(seen.rows == 1);
+        CHECK(seen.calls == 1);
+
+        // An unregister: the row is gone from the file when the callback runs.
+        Seen gone;
+        auto unregister = reg("alice@example.test", "sip:a@192.0.2.1", 0, now);
+        unregister.cseq = 2;
+        r = registrar.handle(unregister, gone.callback(observer, "alice@example.test"));
+        REQUIRE(r.ok());
+        REQUIRE(gone.wait());
+        CHECK(gone.error.empty());
+        CHECK(gone.rows == 0);
+    }
+
+    SECTION("many changes share one commit, each told once") {
+        constexpr int n = 200;
+        std::vector<std::unique_ptr<Seen>> seen;
+        const auto started = std::chrono::steady_clock::now();
+        for (int i = 0; i < n; ++i) {
+            auto aor = "user" + std::to_string(i) + "@example.test";
+            seen.push_back(std::make_unique<Seen>());
+            REQUIRE(
+                registrar
+                    .handle(reg(aor, "sip:" + aor, 3600, now), seen.back()->callback(observer, aor))
+                    .ok());
+        }
+        for (int i = 0; i < n; ++i) {
+            REQUIRE(seen[i]->wait());
+            CHECK(seen[i]->error.empty());
+            CHECK(seen[i]->rows == 1);
+            CHECK(seen[i]->calls == 1);
+        }
+        // One gathering interval, not one per change.
+        CHECK(std::chrono::steady_clock::now() - started < 2s);
+    }
+
+    SECTION("nothing to write: told at once") {
+        Seen query;
+        auto q = reg("alice@example.test", "sip:a@192.0.2.1", 3600, now);
+        q.contacts.clear();
+        REQUIRE(registrar.handle(q, query.callback(observer, "alice@example.test")).ok());
+        CHECK(query.was_called());
+        CHECK(query.error.empty());
+
+        Seen refused;
+        auto brief = reg("alice@example.test", "sip:a@192.0.2.1", 10, now);  // 423
+        CHECK(registrar.handle(brief, refused.callback(observer, "alice@example.test")).status ==
+              423);
+        CHECK(refused.was_called());
+
+        Seen none;
+        CHECK(store.remove_aor("nobody@example.test", none.callback(observer, "x")) == 0);
+        CHECK(none.was_called());
+    }
+}
+
+TEST_CASE("sqlite store: a failed write is undone and reported", "[sqlite][durable]") {
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    options.busy_timeout = 300ms;  // then "database is locked"
+    auto opened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(opened);
+    auto& store = **opened;
+    Registrar registrar(store, {});
+    Observer observer(file);
+
+    // alice is registered over a connection (flow 99), carol too; both on disk.
+    Seen first, second;
+    REQUIRE(registrar
+                .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                        first.callback(observer, "alice@example.test"))
+                .ok());
+    REQUIRE(registrar
+                .handle(reg("carol@example.test", "sip:c@192.0.2.4", 3600, now),
+                        second.callback(observer, "carol@example.test"))
+                .ok());
+    REQUIRE(first.wait());
+    REQUIRE(second.wait());
+    REQUIRE(first.error.empty());
+
+    // Another process holds the write lock: the next writes fail.
+    REQUIRE(observer.exec("BEGIN IMMEDIATE"));
+    auto second_phone = reg("alice@example.test", "sip:b@192.0.2.2", 3600, now);
+    second_phone.call_id = "other@ua";
+    auto carol_leaves = reg("carol@example.test", "sip:c@192.0.2.4", 0, now);
+    carol_leaves.cseq = 2;
+    Seen added, fresh, left, on_top;
+    REQUIRE(registrar.handle(second_phone, added.callback(observer, "alice@example.test")).ok());
+    REQUIRE(registrar
+                .handle(reg("bob@example.test", "sip:b@192.0.2.3", 3600, now),
+                        fresh.callback(observer, "bob@example.test"))
+                .ok());
+    REQUIRE(registrar.handle(carol_leaves, left.callback(observer, "carol@example.test")).ok());
+    CHECK(store.lookup("alice@example.test", now).size() == 2);  // readers see it meanwhile
+    // While the writer waits for the lock: a change made on top of one that will fail.
+    std::this_thread::sleep_for(120ms);
+    REQUIRE_FALSE(fresh.was_called());
+    auto bob_again = reg("bob@example.test", "sip:b@192.0.2.3", 1800, now);
+    bob_again.cseq = 2;
+    REQUIRE(registrar.handle(bob_again, on_top.callback(observer, "bob@example.test")).ok());
+
+    for (Seen* s : {&added, &fresh, &left, &on_top}) {
+        REQUIRE(s->wait());
+        CHECK_THAT(s->error, Catch::Contains("database is locked"));
+        CHECK(s->calls == 1);
+    }
+    CHECK(store.last_error() == added.error);
+
+    // Memory agrees with the file again: alice as before (with her connection), carol
+    // still there, no bob.
+    auto alice = store.lookup("alice@example.test", now);
+    REQUIRE(alice.size() == 1);
+    CHECK(alice[0].contact == "sip:a@192.0.2.1");
+    CHECK(alice[0].flow_id == 99);
+    auto carol = store.lookup("carol@example.test", now);
+    REQUIRE(carol.size() == 1);
+    CHECK(carol[0].contact == "sip:c@192.0.2.4");
+    CHECK(store.lookup("bob@example.test", now).empty());
+    CHECK(store.count() == 2);
+
+    // The lock goes away: writes work again.
+    REQUIRE(observer.exec("ROLLBACK"));
+    Seen retry;
+    REQUIRE(registrar
+                .handle(reg("bob@example.test", "sip:b@192.0.2.3", 3600, now),
+                        retry.callback(observer, "bob@example.test"))
+                .ok());
+    REQUIRE(retry.wait());
+    CHECK(retry.error.empty());
+    CHECK(retry.rows == 1);
+    CHECK(store.flush());
+    CHECK(store.last_error().empty());
+    CHECK(observer.rows("alice@example.test") == 1);
+    CHECK(observer.rows("carol@example.test") == 1);
 }

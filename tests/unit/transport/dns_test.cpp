@@ -15,11 +15,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "transport/dns_resolver.hpp"
@@ -57,8 +59,9 @@ std::string lower(std::string s) {
 }
 
 // A UDP DNS server on 127.0.0.1 answering from a record table: NXDOMAIN for names it has
-// no record of, an empty NOERROR answer for a known name without the asked type, and
-// no answer at all when silent.
+// no record of, an empty NOERROR answer for a known name without the asked type (both
+// with an SOA in the authority section once soa() was called), and no answer at all when
+// silent.
 class TinyDnsServer {
 public:
     TinyDnsServer() {
@@ -79,7 +82,14 @@ public:
     }
 
     std::string servers() const { return "127.0.0.1:" + std::to_string(port_); }
-    void silent() { silent_ = true; }
+    void silent(bool on = true) { silent_ = on; }
+    // The TTL of the records added from now on.
+    void ttl(unsigned seconds) { ttl_ = seconds; }
+    // Negative answers carry an SOA with this TTL and MINIMUM (RFC 2308 3).
+    void soa(unsigned ttl, unsigned minimum) {
+        std::lock_guard lock(mutex_);
+        soa_ = std::make_pair(ttl, minimum);
+    }
 
     void a(const std::string& name, const std::string& ip) {
         auto b = asio::ip::make_address_v4(ip).to_bytes();
@@ -112,9 +122,15 @@ public:
     }
 
 private:
+    struct Record {
+        std::uint16_t type;
+        std::string rdata;
+        unsigned ttl;
+    };
+
     void add(const std::string& name, std::uint16_t type, std::string rdata) {
         std::lock_guard lock(mutex_);
-        records_[lower(name)].push_back({type, std::move(rdata)});
+        records_[lower(name)].push_back({type, std::move(rdata), ttl_});
     }
 
     void serve() {
@@ -125,11 +141,33 @@ private:
             sockaddr_in from{};
             socklen_t flen = sizeof from;
             auto n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
-            if (n < 12 || silent_) continue;
+            if (n < 12) continue;
+            if (silent_) {
+                count(std::string(buf, static_cast<std::size_t>(n)));
+                continue;
+            }
             auto reply = answer(std::string(buf, static_cast<std::size_t>(n)));
             if (!reply.empty())
                 ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
         }
+    }
+
+    // The question's name and type, counted as seen.
+    std::optional<std::pair<std::string, std::uint16_t>> count(const std::string& q) {
+        std::size_t i = 12;
+        std::string name;
+        while (i < q.size() && q[i] != 0) {
+            const auto len = static_cast<unsigned char>(q[i]);
+            if (!name.empty()) name += '.';
+            name += q.substr(i + 1, len);
+            i += 1 + len;
+        }
+        if (i + 5 > q.size()) return std::nullopt;
+        const std::uint16_t type = static_cast<std::uint16_t>(
+            (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]));
+        std::lock_guard lock(mutex_);
+        ++seen_[type];
+        return std::make_pair(name, type);
     }
 
     std::string answer(const std::string& q) {
@@ -146,30 +184,51 @@ private:
         const std::size_t question_end = i + 5;
         const std::uint16_t type = static_cast<std::uint16_t>(
             (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]));
-        std::vector<std::pair<std::uint16_t, std::string>> found;
+        count(q);
+        std::vector<Record> found;
         bool known;
+        std::optional<std::pair<unsigned, unsigned>> soa;
         {
             std::lock_guard lock(mutex_);
-            ++seen_[type];
             auto it = records_.find(lower(name));
             known = it != records_.end();
             if (known)
                 for (const auto& r : it->second)
-                    if (r.first == type) found.push_back(r);
+                    if (r.type == type) found.push_back(r);
+            soa = soa_;
         }
+        const bool with_soa = found.empty() && soa;
         std::string out = q.substr(0, 2);   // id
         put16(out, known ? 0x8180 : 0x8183);  // response, RD, RA; NXDOMAIN when unknown
         put16(out, 1);
         put16(out, found.size());
-        put16(out, 0);
+        put16(out, with_soa ? 1 : 0);
         put16(out, 0);
         out += q.substr(12, question_end - 12);
-        for (const auto& [t, rd] : found) {
+        auto put_ttl = [&](unsigned t) {
+            put16(out, t >> 16);
+            put16(out, t & 0xffff);
+        };
+        for (const auto& r : found) {
             put16(out, 0xc00c);  // the name: a pointer to the question's
-            put16(out, t);
+            put16(out, r.type);
             put16(out, 1);       // IN
-            put16(out, 0);
-            put16(out, 60);      // TTL
+            put_ttl(r.ttl);
+            put16(out, r.rdata.size());
+            out += r.rdata;
+        }
+        if (with_soa) {
+            std::string rd = encode_name("ns.test") + encode_name("hostmaster.test");
+            for (unsigned v : {1u, 3600u, 600u, 86400u}) {  // serial, refresh, retry, expire
+                put16(rd, v >> 16);
+                put16(rd, v & 0xffff);
+            }
+            put16(rd, soa->second >> 16);
+            put16(rd, soa->second & 0xffff);
+            put16(out, 0xc00c);
+            put16(out, 6);  // SOA
+            put16(out, 1);
+            put_ttl(soa->first);
             put16(out, rd.size());
             out += rd;
         }
@@ -180,8 +239,10 @@ private:
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<bool> silent_{false};
+    std::atomic<unsigned> ttl_{60};
     std::mutex mutex_;
-    std::map<std::string, std::vector<std::pair<std::uint16_t, std::string>>> records_;
+    std::map<std::string, std::vector<Record>> records_;
+    std::optional<std::pair<unsigned, unsigned>> soa_;
     std::map<std::uint16_t, int> seen_;
     std::thread thread_;
 };
@@ -233,30 +294,228 @@ void example_zone(TinyDnsServer& dns) {
     dns.a("example.test", "192.0.2.1");
 }
 
+// A random source that returns the scripted values in turn (each clamped to its bound),
+// recording the bounds it was asked for.
+struct ScriptedRandom {
+    explicit ScriptedRandom(std::vector<std::uint32_t> v = {}) : values(std::move(v)) {}
+    std::vector<std::uint32_t> values;
+    std::vector<std::uint32_t> bounds;
+    std::size_t next = 0;
+    SrvRandom source() {
+        return [this](std::uint32_t bound) {
+            bounds.push_back(bound);
+            const std::uint32_t v = next < values.size() ? values[next++] : 0;
+            return std::min(v, bound);
+        };
+    }
+};
+
+std::vector<std::string> hosts(const std::vector<SrvTarget>& r) {
+    std::vector<std::string> out;
+    for (const auto& t : r) out.push_back(t.host);
+    return out;
+}
+
 }  // namespace
 
-TEST_CASE("SRV records come in RFC 2782 order", "[dns]") {
+TEST_CASE("RFC 2782: lowest priority first, '.' dropped, all-zero weights as received", "[dns][srv]") {
+    std::vector<SrvTarget> r{{"c", 5060, 2, 0}, {".", 5060, 0, 0}, {"a", 5060, 1, 0}, {"b", 5060, 1, 0}};
+    ScriptedRandom random;
+    order_srv(r, random.source());
+    CHECK(hosts(r) == std::vector<std::string>{"a", "b", "c"});
+    CHECK(random.bounds == std::vector<std::uint32_t>{0, 0, 0});  // sum of weights: 0
+}
+
+TEST_CASE("RFC 2782: within a priority, the running sum of weights picks", "[dns][srv]") {
+    // Weights 10, 20, 30: running sums 10, 30, 60. 15 picks b; then a, c (sums 10, 40):
+    // 40 picks c; a is last.
+    std::vector<SrvTarget> r{{"a", 1, 0, 10}, {"b", 2, 0, 20}, {"c", 3, 0, 30}, {"z", 4, 1, 0}};
+    ScriptedRandom random({15, 40, 0, 0});
+    order_srv(r, random.source());
+    CHECK(hosts(r) == std::vector<std::string>{"b", "c", "a", "z"});
+    CHECK(random.bounds == std::vector<std::uint32_t>{60, 40, 10, 0});
+}
+
+TEST_CASE("RFC 2782: weight 0 records come first and win only a random 0", "[dns][srv]") {
+    // Received as heavy, zero; the zero one is put first in the selection list.
+    SECTION("random 0 picks the weight 0 record") {
+        std::vector<SrvTarget> r{{"heavy", 1, 0, 50}, {"zero", 2, 0, 0}};
+        ScriptedRandom random({0});
+        order_srv(r, random.source());
+        CHECK(hosts(r) == std::vector<std::string>{"zero", "heavy"});
+    }
+    SECTION("any other number picks the weighted one") {
+        std::vector<SrvTarget> r{{"heavy", 1, 0, 50}, {"zero", 2, 0, 0}};
+        ScriptedRandom random({1});
+        order_srv(r, random.source());
+        CHECK(hosts(r) == std::vector<std::string>{"heavy", "zero"});
+    }
+}
+
+TEST_CASE("RFC 2782: first choices follow the weights", "[dns][srv]") {
+    std::mt19937 engine(42);  // fixed seed: the same numbers on every run
+    SrvRandom random = [&](std::uint32_t bound) {
+        return std::uniform_int_distribution<std::uint32_t>(0, bound)(engine);
+    };
+    std::map<std::string, int> first;
+    for (int i = 0; i < 10000; ++i) {
+        std::vector<SrvTarget> r{{"one", 1, 0, 10}, {"three", 2, 0, 30}, {"backup", 3, 1, 100}};
+        order_srv(r, random);
+        REQUIRE(r.size() == 3);
+        CHECK(r[2].host == "backup");
+        ++first[r[0].host];
+    }
+    // Weights 10 and 30, a number drawn from [0, 40]: "one" first with P = 11/41 (about
+    // 2,680 of 10,000), "three" with 30/41.
+    CHECK(first["one"] > 2400);
+    CHECK(first["one"] < 2950);
+    CHECK(first["three"] == 10000 - first["one"]);
+}
+
+TEST_CASE("SRV records come in RFC 2782 order, with the resolver's random source", "[dns][srv]") {
     TinyDnsServer server;
     server.srv("_sip._udp.srv.test", 20, 0, 5070, "b.srv.test");
     server.srv("_sip._udp.srv.test", 10, 10, 5060, "a1.srv.test");
     server.srv("_sip._udp.srv.test", 10, 60, 5062, "a2.srv.test");
-    DnsResolver dns(options_for(server));
+    ScriptedRandom random({70, 0, 0, 0, 0, 0});
+    auto opts = options_for(server);
+    opts.random = random.source();
+    DnsResolver dns(opts);
     auto srv = run(dns.srv("_sip._udp.srv.test"));
     REQUIRE(srv.size() == 3);
-    CHECK(srv[0].host == "a2.srv.test");
+    CHECK(srv[0].host == "a2.srv.test");  // 70 is past a1's running sum of 10
     CHECK(srv[0].port == 5062);
     CHECK(srv[0].weight == 60);
     CHECK(srv[1].host == "a1.srv.test");
     CHECK(srv[2].host == "b.srv.test");
     CHECK(srv[2].priority == 20);
+    // The next call draws again (here 0: a1 first), from the cache.
+    srv = run(dns.srv("_sip._udp.srv.test"));
+    CHECK(hosts(srv) == std::vector<std::string>{"a1.srv.test", "a2.srv.test", "b.srv.test"});
+    CHECK(server.queries(kSRV) == 1);
 }
 
-TEST_CASE("order_srv drops the '.' target", "[dns]") {
-    std::vector<SrvTarget> r{{".", 5060, 0, 0}, {"b", 5060, 1, 0}, {"a", 5060, 0, 5}};
-    order_srv(r);
-    REQUIRE(r.size() == 2);
-    CHECK(r[0].host == "a");
-    CHECK(r[1].host == "b");
+namespace {
+
+// A clock the test moves by hand (read on the resolver thread).
+struct ManualClock {
+    std::atomic<std::int64_t> seconds{0};
+    std::function<std::chrono::steady_clock::time_point()> source() {
+        return [this] { return std::chrono::steady_clock::time_point(std::chrono::seconds(seconds.load())); };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("Answers are kept for their TTL", "[dns][cache]") {
+    TinyDnsServer server;
+    server.ttl(60);
+    server.srv("_sip._udp.cache.test", 0, 0, 5060, "host.cache.test");
+    server.naptr("cache.test", 10, 10, "S", "SIP+D2U", "_sip._udp.cache.test");
+    server.a("host.cache.test", "192.0.2.60");
+    ManualClock clock;
+    auto opts = options_for(server);
+    opts.now = clock.source();
+    DnsResolver dns(opts);
+    for (int i = 0; i < 3; ++i) {
+        CHECK(run(dns.srv("_sip._udp.cache.test")).size() == 1);
+        CHECK(run(dns.naptr("cache.test")).size() == 1);
+        CHECK(run(dns.addresses("host.cache.test")) ==
+              std::vector<asio::ip::address>{asio::ip::make_address("192.0.2.60")});
+    }
+    CHECK(server.queries(kSRV) == 1);
+    CHECK(server.queries(kNAPTR) == 1);
+    CHECK(server.queries(kA) == 1);
+    CHECK(run(dns.srv("_SIP._UDP.Cache.Test.")).size() == 1);  // names are case-insensitive
+    CHECK(server.queries(kSRV) == 1);
+    clock.seconds = 59;
+    run(dns.srv("_sip._udp.cache.test"));
+    CHECK(server.queries(kSRV) == 1);
+    clock.seconds = 60;  // expired: asked again
+    CHECK(run(dns.srv("_sip._udp.cache.test")).size() == 1);
+    CHECK(run(dns.addresses("host.cache.test")).size() == 1);
+    CHECK(server.queries(kSRV) == 2);
+    CHECK(server.queries(kA) == 2);
+}
+
+TEST_CASE("A TTL of 0 is not cached; neither is a cache of 0 entries", "[dns][cache]") {
+    TinyDnsServer server;
+    server.ttl(0);
+    server.srv("_sip._udp.zero.test", 0, 0, 5060, "host.zero.test");
+    server.ttl(60);
+    server.srv("_sip._udp.sixty.test", 0, 0, 5060, "host.sixty.test");
+    DnsResolver dns(options_for(server));
+    run(dns.srv("_sip._udp.zero.test"));
+    run(dns.srv("_sip._udp.zero.test"));
+    CHECK(server.queries(kSRV) == 2);
+    auto opts = options_for(server);
+    opts.cache_entries = 0;
+    DnsResolver uncached(opts);
+    run(uncached.srv("_sip._udp.sixty.test"));
+    run(uncached.srv("_sip._udp.sixty.test"));
+    CHECK(server.queries(kSRV) == 4);
+}
+
+TEST_CASE("Negative answers are kept for the SOA's negative TTL, at most the cap (RFC 2308)",
+          "[dns][cache]") {
+    TinyDnsServer server;
+    server.a("known.test", "192.0.2.1");
+    ManualClock clock;
+    auto opts = options_for(server);
+    opts.now = clock.source();
+    DnsResolver dns(opts);  // negative_ttl 5 s, cap 30 s
+    SECTION("NXDOMAIN and no data: min(SOA TTL, MINIMUM)") {
+        server.soa(20, 10);
+        CHECK(run(dns.srv("_sip._udp.nowhere.test")).empty());  // NXDOMAIN
+        CHECK(run(dns.srv("_sip._udp.known.test")).empty());    // the name has no SRV
+        CHECK(run(dns.naptr("known.test")).empty());
+        clock.seconds = 9;
+        CHECK(run(dns.srv("_sip._udp.nowhere.test")).empty());
+        CHECK(run(dns.srv("_sip._udp.known.test")).empty());
+        CHECK(run(dns.naptr("known.test")).empty());
+        CHECK(server.queries(kSRV) == 2);
+        CHECK(server.queries(kNAPTR) == 1);
+        clock.seconds = 10;
+        run(dns.srv("_sip._udp.nowhere.test"));
+        CHECK(server.queries(kSRV) == 3);
+    }
+    SECTION("a long negative TTL is capped") {
+        server.soa(86400, 3600);
+        run(dns.srv("_sip._udp.nowhere.test"));
+        clock.seconds = 29;
+        run(dns.srv("_sip._udp.nowhere.test"));
+        CHECK(server.queries(kSRV) == 1);
+        clock.seconds = 30;
+        run(dns.srv("_sip._udp.nowhere.test"));
+        CHECK(server.queries(kSRV) == 2);
+    }
+    SECTION("without an SOA (and for getaddrinfo, which hides it): negative_ttl") {
+        run(dns.srv("_sip._udp.nowhere.test"));
+        CHECK(run(dns.addresses("nowhere.test")).empty());
+        const int a_queries = server.queries(kA);
+        clock.seconds = 4;
+        run(dns.srv("_sip._udp.nowhere.test"));
+        CHECK(run(dns.addresses("nowhere.test")).empty());
+        CHECK(server.queries(kSRV) == 1);
+        CHECK(server.queries(kA) == a_queries);
+        clock.seconds = 5;
+        run(dns.srv("_sip._udp.nowhere.test"));
+        run(dns.addresses("nowhere.test"));
+        CHECK(server.queries(kSRV) == 2);
+        CHECK(server.queries(kA) > a_queries);
+    }
+}
+
+TEST_CASE("A lookup that timed out is not cached", "[dns][cache]") {
+    TinyDnsServer server;
+    server.srv("_sip._udp.late.test", 0, 0, 5060, "host.late.test");
+    server.silent();
+    DnsResolver dns(options_for(server));  // 300 ms, one try
+    CHECK(run(dns.srv("_sip._udp.late.test")).empty());
+    CHECK(server.queries(kSRV) == 1);
+    server.silent(false);
+    CHECK(run(dns.srv("_sip._udp.late.test")).size() == 1);
+    CHECK(server.queries(kSRV) == 2);
 }
 
 TEST_CASE("NAPTR, A and AAAA records are read", "[dns]") {

@@ -1,0 +1,107 @@
+#include "list_registrations.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+
+#include "render.hpp"
+
+namespace sipproxyctl {
+
+namespace {
+
+using nlohmann::json;
+
+// An AOR as the daemon orders it: without "sip:".
+std::string_view bare(std::string_view aor) {
+    if (aor.substr(0, 4) == "sip:") aor.remove_prefix(4);
+    return aor;
+}
+
+// The JSON output, written as the bindings arrive: {"registrations": [...], "next": ...}
+// laid out as print_json lays out a whole result (two-space indent).
+class JsonListing {
+  public:
+    explicit JsonListing(std::ostream& out) : out_(out) { out_ << "{\n  \"registrations\": ["; }
+    void add(const json& binding) {
+        out_ << (empty_ ? "\n" : ",\n");
+        empty_ = false;
+        std::string text = binding.dump(2, ' ', false, json::error_handler_t::replace);
+        std::string indented = "    ";
+        for (char c : text) {
+            indented += c;
+            if (c == '\n') indented += "    ";
+        }
+        out_ << indented;
+    }
+    void finish(const json& next) {
+        out_ << (empty_ ? "]" : "\n  ]")
+             << ",\n  \"next\": " << next.dump(-1, ' ', false, json::error_handler_t::replace)
+             << "\n}\n";
+    }
+
+  private:
+    std::ostream& out_;
+    bool empty_ = true;
+};
+
+}  // namespace
+
+void list_registrations(ControlClient& client, const ListOptions& options, std::ostream& out) {
+    std::optional<JsonListing> listing;
+    if (options.json) listing.emplace(out);
+    Table table = registrations_table();
+    bool any = false;
+
+    std::string after = options.after;
+    std::size_t aors = 0;  // AORs printed so far
+    std::string last_aor;  // of the last binding printed
+    json next = nullptr;   // where a later listing would go on
+    for (;;) {
+        std::size_t want = options.page_size;
+        if (options.limit) want = std::min(want, options.limit - aors);
+        json args{{"limit", want}};
+        if (!after.empty()) args["after"] = after;
+        json result = client.result("show_registrations", args);
+
+        const json empty = json::array();
+        auto found = result.find("registrations");
+        const json& page = found != result.end() && found->is_array() ? *found : empty;
+        // A daemon that does not page (older) sends everything and no "next"; a limit is
+        // then applied here.
+        bool cut = false;
+        for (const auto& b : page) {
+            std::string aor = b.is_object() ? b.value("aor", "") : "";
+            if (aor != last_aor) {
+                if (options.limit && aors == options.limit) {
+                    cut = true;
+                    break;
+                }
+                ++aors;
+                last_aor = aor;
+            }
+            any = true;
+            if (listing)
+                listing->add(b);
+            else
+                table.add_row(registration_row(b));
+        }
+        if (!listing && !table.empty()) table.print_new_rows(out);
+        out.flush();
+
+        auto n = result.find("next");
+        next = cut ? json(last_aor) : n != result.end() && n->is_string() ? *n : json(nullptr);
+        if (next.is_null() || cut || (options.limit && aors == options.limit)) break;
+        if (bare(next.get<std::string>()) <= bare(after))
+            throw BadReply("sipproxyd's listing does not advance (next \"" +
+                           next.get<std::string>() + "\" after \"" + after + "\")");
+        after = next.get<std::string>();
+    }
+    if (listing)
+        listing->finish(next);
+    else if (!any)
+        out << "no registrations\n";
+}
+
+}  // namespace sipproxyctl

@@ -1,0 +1,32 @@
+#pragma once
+// A location store change that a response waits for: a REGISTER's 200 OK goes out only once
+// its binding is on disk (LocationStore::Committed). The store completes it once, from its
+// writer thread or at once; the worker that owns the transaction awaits it without blocking
+// its event loop.
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace sipproxy::proxy {
+
+class PendingCommit {
+  public:
+    // From the store (any thread), once: "" when durable, else why not.
+    void complete(const std::string& error);
+
+    // The result if complete() has run already.
+    std::optional<std::string> result() const;
+
+    // Resumes the calling coroutine on its own executor once complete() has run; returns
+    // what complete() was given.
+    asio::awaitable<std::string> wait();
+
+  private:
+    mutable std::mutex mu_;
+    std::optional<std::string> result_;
+    std::function<void(std::string)> resume_;  // set by wait() before the result is known
+};
+
+}  // namespace sipproxy::proxy
