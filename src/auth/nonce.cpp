@@ -146,8 +146,18 @@ std::string NonceIssuer::issue(Time now) const {
     auto t = static_cast<std::uint64_t>(seconds_of(now));
     for (std::size_t i = 0; i < time_size; ++i)
         raw[i] = static_cast<unsigned char>(t >> (8 * (time_size - 1 - i)));
-    if (RAND_bytes(raw.data() + time_size, int(random_size)) != 1)
-        throw std::runtime_error("RAND_bytes failed");
+    // The 8 "random" bytes only make nonces unique (the tag makes them unforgeable): a
+    // per-thread counter that starts at a random value, so no RAND_bytes call (and its
+    // DRBG lock) per challenge.
+    thread_local std::uint64_t counter = [] {
+        std::uint64_t seed = 0;
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
+            throw std::runtime_error("RAND_bytes failed");
+        return seed;
+    }();
+    const std::uint64_t unique = ++counter;
+    for (std::size_t i = 0; i < random_size; ++i)
+        raw[time_size + i] = static_cast<unsigned char>(unique >> (8 * i));
     auto mac = tag(raw.data());
     std::copy(mac.begin(), mac.end(), raw.begin() + time_size + random_size);
     return base64url_encode(raw.data(), raw.size());

@@ -3,8 +3,9 @@
 // check a nonce without shared state, because the nonce carries its own issue time and proof of
 // origin:
 //
-//   nonce  = base64url( time(8, big-endian seconds) || random(8) || tag(32) )   64 chars
-//   tag    = HMAC-SHA256(secret, "nonce" || time || random || realm)
+//   nonce  = base64url( time(8, big-endian seconds) || unique(8) || tag(32) )   64 chars
+//   (unique: a per-thread counter starting at a random value)
+//   tag    = HMAC-SHA256(secret, "nonce" || time || unique || realm)
 //   opaque = base64url( HMAC-SHA256(secret, "opaque" || realm) )                 43 chars
 //
 // The secret is per daemon run; nonces from a previous run (or another realm) are Invalid.
