@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config clang
       libasio-dev libcli11-dev libtomlplusplus-dev catch2 libfmt-dev
-      libsqlite3-dev libssl-dev nlohmann-json3-dev libc-ares-dev
+      libsqlite3-dev libssl-dev nlohmann-json3-dev libc-ares-dev libjemalloc-dev
       sip-tester python3 procps iproute2)
 missing=()
 for p in "${pkgs[@]}"; do

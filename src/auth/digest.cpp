@@ -10,32 +10,43 @@ namespace sipproxy::auth {
 
 namespace {
 
+// Fetched once: with OpenSSL 3, EVP_md5()/EVP_sha256() make every EVP_DigestInit_ex look
+// the implementation up again under a lock. Kept for the life of the process.
 const EVP_MD* evp_md(Algorithm a) {
-    return a == Algorithm::md5 ? EVP_md5() : EVP_sha256();
+    static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return a == Algorithm::md5 ? md5 : sha256;
 }
 
 struct MdCtxFree {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
+// One reusable context per thread (EVP_DigestInit_ex2 resets it).
+EVP_MD_CTX* thread_ctx() {
+    thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    return ctx.get();
+}
+
 }  // namespace
 
 HexDigest hash_hex(Algorithm a, std::initializer_list<std::string_view> parts) {
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    EVP_MD_CTX* ctx = thread_ctx();
+    const EVP_MD* md_type = evp_md(a);
     // Failures here are resource exhaustion or a broken OpenSSL: never caused by a peer.
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), evp_md(a), nullptr) != 1)
-        throw std::runtime_error("EVP_DigestInit_ex failed");
+    if (!ctx || !md_type || EVP_DigestInit_ex2(ctx, md_type, nullptr) != 1)
+        throw std::runtime_error("EVP_DigestInit_ex2 failed");
     bool first = true;
     for (std::string_view p : parts) {
-        if (!first && EVP_DigestUpdate(ctx.get(), ":", 1) != 1)
+        if (!first && EVP_DigestUpdate(ctx, ":", 1) != 1)
             throw std::runtime_error("EVP_DigestUpdate failed");
         first = false;
-        if (!p.empty() && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1)
+        if (!p.empty() && EVP_DigestUpdate(ctx, p.data(), p.size()) != 1)
             throw std::runtime_error("EVP_DigestUpdate failed");
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 || len * 2 > 64)
+    if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len * 2 > 64)
         throw std::runtime_error("EVP_DigestFinal_ex failed");
 
     static constexpr char digits[] = "0123456789abcdef";

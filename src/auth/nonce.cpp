@@ -109,22 +109,30 @@ NonceIssuer::NonceIssuer(std::string realm, std::chrono::seconds ttl, const Nonc
         throw std::runtime_error("HMAC-SHA256 failed");
     }
     opaque_ = base64url_encode(out.data(), out.size());
+
+    // The keyed HMAC state every nonce tag starts from: tag() duplicates it instead of
+    // setting the key and looking SHA-256 up again for every nonce.
+    keyed_ = EVP_MAC_CTX_new(mac_);
+    if (!keyed_ ||
+        EVP_MAC_init(keyed_, secret_.bytes.data(), secret_.bytes.size(), params) != 1) {
+        EVP_MAC_CTX_free(keyed_);
+        EVP_MAC_free(mac_);
+        throw std::runtime_error("HMAC-SHA256 failed");
+    }
 }
 
 NonceIssuer::~NonceIssuer() {
+    EVP_MAC_CTX_free(keyed_);
     EVP_MAC_free(mac_);
 }
 
 std::array<unsigned char, 32> NonceIssuer::tag(const unsigned char* time_and_random) const {
     std::array<unsigned char, 32> out{};
-    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac_));
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                           OSSL_PARAM_construct_end()};
+    // Duplicating only reads keyed_, so workers may do it at the same time.
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_dup(keyed_));
     static constexpr unsigned char label[] = {'n', 'o', 'n', 'c', 'e'};
     std::size_t len = 0;
-    if (!ctx || EVP_MAC_init(ctx.get(), secret_.bytes.data(), secret_.bytes.size(), params) != 1 ||
-        EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
+    if (!ctx || EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
         EVP_MAC_update(ctx.get(), time_and_random, time_size + random_size) != 1 ||
         EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(realm_.data()),
                        realm_.size()) != 1 ||
@@ -138,8 +146,18 @@ std::string NonceIssuer::issue(Time now) const {
     auto t = static_cast<std::uint64_t>(seconds_of(now));
     for (std::size_t i = 0; i < time_size; ++i)
         raw[i] = static_cast<unsigned char>(t >> (8 * (time_size - 1 - i)));
-    if (RAND_bytes(raw.data() + time_size, int(random_size)) != 1)
-        throw std::runtime_error("RAND_bytes failed");
+    // The 8 "random" bytes only make nonces unique (the tag makes them unforgeable): a
+    // per-thread counter that starts at a random value, so no RAND_bytes call (and its
+    // DRBG lock) per challenge.
+    thread_local std::uint64_t counter = [] {
+        std::uint64_t seed = 0;
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1)
+            throw std::runtime_error("RAND_bytes failed");
+        return seed;
+    }();
+    const std::uint64_t unique = ++counter;
+    for (std::size_t i = 0; i < random_size; ++i)
+        raw[time_size + i] = static_cast<unsigned char>(unique >> (8 * i));
     auto mac = tag(raw.data());
     std::copy(mac.begin(), mac.end(), raw.begin() + time_size + random_size);
     return base64url_encode(raw.data(), raw.size());

@@ -3,8 +3,9 @@
 // check a nonce without shared state, because the nonce carries its own issue time and proof of
 // origin:
 //
-//   nonce  = base64url( time(8, big-endian seconds) || random(8) || tag(32) )   64 chars
-//   tag    = HMAC-SHA256(secret, "nonce" || time || random || realm)
+//   nonce  = base64url( time(8, big-endian seconds) || unique(8) || tag(32) )   64 chars
+//   (unique: a per-thread counter starting at a random value)
+//   tag    = HMAC-SHA256(secret, "nonce" || time || unique || realm)
 //   opaque = base64url( HMAC-SHA256(secret, "opaque" || realm) )                 43 chars
 //
 // The secret is per daemon run; nonces from a previous run (or another realm) are Invalid.
@@ -17,6 +18,7 @@
 #include "auth/clock.hpp"
 
 typedef struct evp_mac_st EVP_MAC;
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace sipproxy::auth {
 
@@ -61,6 +63,7 @@ class NonceIssuer {
     std::chrono::seconds ttl_;
     NonceSecret secret_;
     EVP_MAC* mac_ = nullptr;  // fetched once; immutable and shareable between threads
+    EVP_MAC_CTX* keyed_ = nullptr;  // HMAC-SHA256 with the secret set; only duplicated
     std::string opaque_;
 };
 

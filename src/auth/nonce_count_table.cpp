@@ -12,14 +12,15 @@ NonceCountTable::NonceCountTable(std::size_t capacity, std::size_t shards) {
     shards = std::max<std::size_t>(1, shards);
     shard_capacity_ = std::max<std::size_t>(1, capacity / shards);
     shards_.reserve(shards);
-    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+    for (std::size_t i = 0; i < shards; ++i) {
+        shards_.push_back(std::make_unique<Shard>());
+        shards_.back()->entries.reserve(shard_capacity_ + 1);
+    }
 }
 
 void NonceCountTable::forget_front(Shard& s) {
-    auto it = s.entries.find(*s.order.front());
+    s.entries.erase(s.order.front());
     s.order.pop_front();
-    if (it == s.entries.end()) return;
-    s.entries.erase(it);
 }
 
 NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::uint32_t nc,
@@ -40,13 +41,12 @@ NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::ui
     // Drop expired entries at the head: an expired nonce is refused as stale before it gets
     // here. The margin covers the nonce check's whole-second rounding.
     while (!s.order.empty()) {
-        auto it = s.entries.find(*s.order.front());
-        if (it != s.entries.end() && now < it->second.expires + expiry_margin) break;
+        if (now < s.order.front()->second.expires + expiry_margin) break;
         forget_front(s);
     }
     while (s.entries.size() >= shard_capacity_ && !s.order.empty()) {
-        auto it = s.entries.find(*s.order.front());
-        if (it != s.entries.end() && (!s.forgot_any || it->second.issued > s.watermark)) {
+        auto it = s.order.front();
+        if (!s.forgot_any || it->second.issued > s.watermark) {
             s.watermark = it->second.issued;
             s.forgot_any = true;
         }
@@ -55,7 +55,7 @@ NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::ui
 
     auto [it, inserted] = s.entries.emplace(std::string(nonce), Entry{nc, issued, expires});
     (void)inserted;
-    s.order.push_back(&it->first);
+    s.order.push_back(it);
     return Result::accepted;
 }
 

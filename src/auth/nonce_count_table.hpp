@@ -52,8 +52,9 @@ class NonceCountTable {
     };
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries;
-        std::deque<const std::string*> order;  // keys in first-use order (map nodes are stable)
+        using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+        Map entries;  // reserved to capacity: never rehashed, so iterators stay valid
+        std::deque<Map::iterator> order;  // entries in first-use order
         Time watermark{};                      // issue time of the newest forgotten nonce
         bool forgot_any = false;
     };

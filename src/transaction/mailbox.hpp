@@ -19,17 +19,17 @@ using Clock = std::chrono::steady_clock;
 template <class T>
 class Mailbox {
 public:
-    explicit Mailbox(const asio::any_io_executor& ex) : timer_(ex) {}
+    explicit Mailbox(const asio::any_io_executor& ex) : executor_(ex) {}
 
     void push(T v) {
         q_.push_back(std::move(v));
         // Only a waiter needs the wake-up; cancelling an idle timer still costs a lock.
-        if (waiting_) timer_.cancel();
+        if (waiting_) timer_->cancel();
     }
     // Wakes a waiter without an item (e.g. shutdown): pop_until returns nullopt.
     void close() {
         closed_ = true;
-        if (waiting_) timer_.cancel();
+        if (waiting_) timer_->cancel();
     }
     bool closed() const { return closed_; }
 
@@ -37,9 +37,11 @@ public:
     asio::awaitable<std::optional<T>> pop_until(Clock::time_point deadline) {
         while (head_ == q_.size()) {
             if (closed_ || Clock::now() >= deadline) co_return std::nullopt;
-            timer_.expires_at(deadline);
+            // The timer is made on the first wait: many transactions never wait.
+            if (!timer_) timer_.emplace(executor_);
+            timer_->expires_at(deadline);
             waiting_ = true;
-            co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            co_await timer_->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             waiting_ = false;
         }
         T v = std::move(q_[head_++]);
@@ -56,7 +58,8 @@ public:
     }
 
 private:
-    asio::steady_timer timer_;
+    asio::any_io_executor executor_;
+    std::optional<asio::steady_timer> timer_;
     std::vector<T> q_;
     std::size_t head_ = 0;  // q_[head_..] are waiting
     bool closed_ = false;

@@ -1,5 +1,8 @@
 #include "transaction/server_transaction.hpp"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
 #include "transaction/transaction_layer.hpp"
 #include "transport/via_stamp.hpp"
 
@@ -49,7 +52,7 @@ void ServerTransaction::send_response(std::string bytes, int status) {
     if (status >= 200) {
         final_status_ = status;
         layer_.settle(settled_);
-        inbox_.push(Event::Final);
+        if (running_) inbox_.push(Event::Final);
     }
 }
 
@@ -57,6 +60,18 @@ void ServerTransaction::release_request() {
     // The response context that used the request finished synchronously when it sent the
     // final response; this runs later (the Final event is posted), so nobody holds it.
     request_.reset();
+}
+
+void ServerTransaction::start() {
+    if (!invite_ && final_sent()) {
+        release_request();
+        const bool reliable = source_.protocol != Protocol::Udp;
+        layer_.linger(*this, std::move(last_response_),
+                      reliable ? Clock::duration::zero() : Clock::duration(layer_.timers().j()));
+        return;
+    }
+    running_ = true;
+    asio::co_spawn(layer_.executor(), run(), asio::detached);
 }
 
 void ServerTransaction::retransmission() { inbox_.push(Event::Retransmission); }

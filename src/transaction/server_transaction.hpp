@@ -56,7 +56,10 @@ public:
     std::function<void()> on_cancel;
     bool cancelled() const { return cancelled_; }
 
-    // From the transaction layer.
+    // From the transaction layer, once the transaction user has seen the request: a
+    // non-INVITE already answered (a registration, a challenge) goes straight to
+    // Completed without a coroutine of its own; anything else starts run().
+    void start();
     void retransmission();
     void ack();
     void cancel_received();
@@ -81,6 +84,7 @@ private:
     int final_status_ = 0;
     bool cancelled_ = false;
     bool settled_ = false;  // final response sent: no longer counts toward the cap
+    bool running_ = false;  // run() was started: events go to its inbox
     Mailbox<Event> inbox_;
 };
 

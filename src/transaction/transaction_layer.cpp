@@ -17,6 +17,9 @@ TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& t
     : io_(io), transport_(transport), worker_(worker), options_(options),
       sweep_timer_(io), rng_(std::random_device{}()) {
     if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
+    // Growing a table of 100,000 transactions rehashes it many times under load.
+    servers_.reserve(4096);
+    clients_.reserve(4096);
 }
 
 std::string TransactionLayer::client_key(std::string_view branch, sip::Method method) {
@@ -99,24 +102,26 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         if (tu_) tu_->on_request_absorbed(method);
         return receive_cancel(std::move(m), from, local, 0);
     }
-    auto key = server_key(m, false);
-    if (auto it = servers_.find(key); it != servers_.end()) {
+    // One lookup decides: a retransmission finds its slot, a new request makes one.
+    auto [it, added] = servers_.try_emplace(server_key(m, false));
+    if (!added) {
         auto& slot = it->second;
         if (slot.st) slot.st->retransmission();
         else if (!slot.resend.empty()) transport_.post_send(slot.to, slot.resend);
         return;
     }
     if (pending() >= options_.max_transactions) {
+        servers_.erase(it);
         reply_stateless(m, from, 503, "Service Unavailable", {{"Retry-After", "5"}});
         log::call(log::Level::warn, m.call_id(), "transaction limit {} reached: 503",
                   options_.max_transactions);
         return;
     }
-    auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, key);
-    servers_.emplace(std::move(key), ServerSlot{st, {}, {}, 0, {}});
+    auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, it->first);
+    it->second.st = st;
     update_live();
-    asio::co_spawn(io_, st->run(), asio::detached);
     if (tu_) tu_->on_request(st);
+    st->start();
 }
 
 void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& from,

@@ -134,7 +134,7 @@ TEST_CASE("non-INVITE client transaction caps retransmissions at T2 and times ou
     REQUIRE(sink->statuses == std::vector<int>{408});
 }
 
-TEST_CASE("INVITE server transaction: 100 at once, final retransmitted until the ACK") {
+TEST_CASE("INVITE server transaction: final retransmitted until the ACK") {
     transaction::Timers t{20ms, 4000ms, 100ms};
     Fixture f(t);
     Respond486 tu;
@@ -144,10 +144,10 @@ TEST_CASE("INVITE server transaction: 100 at once, final retransmitted until the
     f.run_for(150ms);
     auto got = f.drain();
     REQUIRE(got.size() >= 3);
-    CHECK(got[0].rfind("SIP/2.0 100 Trying", 0) == 0);
-    CHECK(got[1].rfind("SIP/2.0 486 Busy Here", 0) == 0);
+    // Answered at once: no 100 Trying before the final (it would stop nothing).
+    CHECK(got[0].rfind("SIP/2.0 486 Busy Here", 0) == 0);
     // Timer G: 486 again at 20, 60, 140 ms.
-    for (std::size_t i = 2; i < got.size(); ++i) CHECK(got[i].rfind("SIP/2.0 486", 0) == 0);
+    for (std::size_t i = 1; i < got.size(); ++i) CHECK(got[i].rfind("SIP/2.0 486", 0) == 0);
     CHECK(tu.seen.size() == 1);
 
     // A retransmitted INVITE is absorbed: the same 486, no new transaction.
@@ -397,4 +397,16 @@ TEST_CASE("a CANCEL that reaches another worker finds its INVITE there") {
     got = w0.drain();
     REQUIRE(got.size() == 1);
     CHECK(got[0].rfind("SIP/2.0 481", 0) == 0);
+}
+
+TEST_CASE("an INVITE the proxy does not answer at once gets 100 Trying at once") {
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms});
+    Holder tu;
+    f.layer.set_user(&tu);
+    f.send_to_proxy(request("INVITE", "z9hG4bKtrying1", f.peer.local_endpoint().port()));
+    f.run_for(10ms);
+    auto got = f.drain();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 100 Trying", 0) == 0);
+    CHECK(got[0].find("To: <sip:bob@example.test>\r\n") != std::string::npos);  // no To-tag
 }
