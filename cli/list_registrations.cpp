@@ -19,8 +19,9 @@ std::string_view bare(std::string_view aor) {
     return aor;
 }
 
-// The JSON output, written as the bindings arrive: {"registrations": [...], "next": ...}
-// laid out as print_json lays out a whole result (two-space indent).
+// The JSON output of a whole listing, written as the bindings arrive: {"registrations":
+// [...]}, laid out exactly as print_json lays out a result (keys sorted, two-space indent),
+// the same text a daemon without paging gives.
 class JsonListing {
   public:
     explicit JsonListing(std::ostream& out) : out_(out) { out_ << "{\n  \"registrations\": ["; }
@@ -35,11 +36,7 @@ class JsonListing {
         }
         out_ << indented;
     }
-    void finish(const json& next) {
-        out_ << (empty_ ? "]" : "\n  ]")
-             << ",\n  \"next\": " << next.dump(-1, ' ', false, json::error_handler_t::replace)
-             << "\n}\n";
-    }
+    void finish() { out_ << (empty_ ? "]" : "\n  ]") << "\n}\n"; }
 
   private:
     std::ostream& out_;
@@ -49,8 +46,12 @@ class JsonListing {
 }  // namespace
 
 void list_registrations(ControlClient& client, const ListOptions& options, std::ostream& out) {
+    // With --limit the output is bounded: gathered, then printed with `next` (which sorts
+    // first). Without, it streams and ends where the listing ends (no `next` needed).
     std::optional<JsonListing> listing;
-    if (options.json) listing.emplace(out);
+    json gathered = json::array();
+    const bool gather = options.json && options.limit;
+    if (options.json && !gather) listing.emplace(out);
     Table table = registrations_table();
     bool any = false;
 
@@ -82,12 +83,14 @@ void list_registrations(ControlClient& client, const ListOptions& options, std::
                 last_aor = aor;
             }
             any = true;
-            if (listing)
+            if (gather)
+                gathered.push_back(b);
+            else if (listing)
                 listing->add(b);
             else
                 table.add_row(registration_row(b));
         }
-        if (!listing && !table.empty()) table.print_new_rows(out);
+        if (!options.json && !table.empty()) table.print_new_rows(out);
         out.flush();
 
         auto n = result.find("next");
@@ -98,10 +101,14 @@ void list_registrations(ControlClient& client, const ListOptions& options, std::
                            next.get<std::string>() + "\" after \"" + after + "\")");
         after = next.get<std::string>();
     }
-    if (listing)
-        listing->finish(next);
-    else if (!any)
+    if (gather) {
+        json result{{"registrations", std::move(gathered)}, {"next", next}};
+        out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+    } else if (listing) {
+        listing->finish();
+    } else if (!any) {
         out << "no registrations\n";
+    }
 }
 
 }  // namespace sipproxyctl

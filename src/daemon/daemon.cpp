@@ -341,7 +341,10 @@ json Daemon::show_registrations(const json& args) const {
                         {"instance", b.instance},
                         {"path", path}});
     }
-    return {{"registrations", regs}, {"next", next}};
+    json result{{"registrations", regs}};
+    // Only a client that pages gets `next`: the answer to the old request is unchanged.
+    if (!aor && (limit || after)) result["next"] = next;
+    return result;
 }
 
 json Daemon::show_routes() const {

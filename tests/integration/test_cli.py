@@ -353,13 +353,16 @@ class Paging(unittest.TestCase):
         self.daemon(paging_daemon)
         r = self.ctl("--json", "show", "registrations", "--page-size", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS, "next": None})
+        # The same document, byte for byte, as a daemon without paging gives.
+        self.assertEqual(r.stdout, json.dumps({"registrations": BINDINGS}, indent=2,
+                                              sort_keys=True) + "\n")
 
     def test_limit_and_after(self):
         d = self.daemon(paging_daemon)
         r = self.ctl("--json", "show", "registrations", "--limit", "3", "--page-size", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout)
+        self.assertEqual(r.stdout, json.dumps(out, indent=2, sort_keys=True) + "\n")
         self.assertEqual([b["contact"] for b in out["registrations"]],
                          [b["contact"] for b in BINDINGS[:4]])  # alice (2), bob, carol
         self.assertEqual(out["next"], "sip:carol@example.test")
@@ -368,6 +371,8 @@ class Paging(unittest.TestCase):
         # Going on from there.
         r = self.ctl("--json", "show", "registrations", "--after", out["next"])
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS[4:]})
+        r = self.ctl("--json", "show", "registrations", "--after", out["next"], "--limit", "9")
         self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS[4:], "next": None})
         # Past the end: empty.
         r = self.ctl("show", "registrations", "--after", "sip:zed@example.test")
@@ -378,7 +383,7 @@ class Paging(unittest.TestCase):
         d = self.daemon({"registrations": BINDINGS})
         r = self.ctl("--json", "show", "registrations")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["registrations"], BINDINGS)
+        self.assertEqual(json.loads(r.stdout), {"registrations": BINDINGS})
         self.assertEqual(len(d.requests), 1)
         r = self.ctl("--json", "show", "registrations", "--limit", "2")
         out = json.loads(r.stdout)
