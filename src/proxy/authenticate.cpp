@@ -58,6 +58,9 @@ void authenticate(RequestContext& ctx) {
             }
             ctx.authenticated = ok->user;
             ctx.services.stats.auth_success();
+            // RFC 3261 22.3: the credentials were for this proxy's realm; the next hop
+            // has no use for them (and should not see them).
+            if (!registrar) ctx.route_edit.consumed_credentials = std::size_t(&h - r.headers().data());
             return;
         }
         if (std::get_if<auth::verdict::Stale>(&verdict)) {

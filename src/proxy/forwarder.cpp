@@ -173,6 +173,7 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     }
     if (request_uri != req.request_uri().raw) rw.request_uri(std::string(request_uri));
     drop_leading_routes(req, in.route_edit.own_routes, rw);
+    if (in.route_edit.consumed_credentials) rw.remove(*in.route_edit.consumed_credentials);
 
     // The next hop: target destination, else the first Route (the target's, then the
     // request's remaining ones), else the Request-URI (16.6 steps 6-7).

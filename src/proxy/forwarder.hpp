@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct RouteEdit {
     std::size_t own_routes = 0;      // leading Route values that name this proxy: removed
     bool strict_fix = false;         // previous hop was a strict router (16.4): the last
                                      // Route value becomes the Request-URI and is removed
+    // The Proxy-Authorization line this proxy verified (index into headers()): consumed,
+    // not forwarded (its realm is ours; credentials for other realms go on).
+    std::optional<std::size_t> consumed_credentials;
 };
 
 struct Forwarded {

@@ -338,6 +338,8 @@ class InviteAuthTest(AuthTestCase):
 
         auth = digest_authorization(values[0], "alice", "alice-secret", "INVITE",
                                     f"sip:bob@{DOMAIN}")
+        other_realm = ('Digest username="alice", realm="far.example", nonce="abc", '
+                       f'uri="sip:bob@{DOMAIN}", response="0123456789abcdef0123456789abcdef"')
         self.phone.sock.settimeout(3)
         alice_cseq = alice.cseq + 1
         alice.udp.send(self.proxy.port, "\n".join([
@@ -349,6 +351,7 @@ class InviteAuthTest(AuthTestCase):
             f"Call-ID: {alice.call_id}",
             f"CSeq: {alice_cseq} INVITE",
             f"Contact: <sip:alice@127.0.0.1:{alice.port}>",
+            f"Proxy-Authorization: {other_realm}",
             f"Proxy-Authorization: {auth}"]) + "\n\n")
         alice.cseq = alice_cseq
         got = self.phone.recv(3.0)
@@ -356,6 +359,9 @@ class InviteAuthTest(AuthTestCase):
                              + self.proxy.log_tail(20))
         self.assertTrue(got.startswith(f"INVITE sip:bob@127.0.0.1:{self.phone.port} SIP/2.0"),
                         got)
+        # RFC 3261 22.3: the credentials for this proxy's realm are consumed; those for
+        # another realm (a proxy further on) travel on.
+        self.assertEqual(header(got, "Proxy-Authorization", all_values=True), [other_realm], got)
         self.assertEqual(header(got, "Call-ID"), alice.call_id)
         # Answer 486 so the transaction ends; alice sees it.
         via = header(got, "Via", all_values=True)
