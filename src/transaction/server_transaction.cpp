@@ -65,9 +65,16 @@ void ServerTransaction::release_request() {
 void ServerTransaction::start() {
     if (!invite_ && final_sent()) {
         release_request();
+        // A challenge (401/407) keeps nothing: a retransmitted request is challenged again
+        // with a fresh nonce, which the client may use as well as the first, as from a
+        // stateless server (what Kamailio and OpenSIPS do). Any other final response, a
+        // REGISTER's 200 above all (10.3 step 7 would refuse the same CSeq again), is
+        // repeated for timer J.
         const bool reliable = source_.protocol != Protocol::Udp;
+        const bool challenge = final_status_ == 401 || final_status_ == 407;
         layer_.linger(*this, std::move(last_response_),
-                      reliable ? Clock::duration::zero() : Clock::duration(layer_.timers().j()));
+                      reliable || challenge ? Clock::duration::zero()
+                                            : Clock::duration(layer_.timers().j()));
         return;
     }
     running_ = true;

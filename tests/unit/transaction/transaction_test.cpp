@@ -410,3 +410,34 @@ TEST_CASE("an INVITE the proxy does not answer at once gets 100 Trying at once")
     CHECK(got[0].rfind("SIP/2.0 100 Trying", 0) == 0);
     CHECK(got[0].find("To: <sip:bob@example.test>\r\n") != std::string::npos);  // no To-tag
 }
+
+namespace {
+// Challenges every request at once, as the registrar does without credentials.
+struct Challenge : transaction::TransactionUser {
+    int seen = 0;
+    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
+        ++seen;
+        st->respond(401, "Unauthorized");
+    }
+    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
+    void on_stray_response(sip::Message) override {}
+};
+}  // namespace
+
+TEST_CASE("a challenged non-INVITE keeps no slot: a retransmission is challenged again") {
+    Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
+    Challenge tu;
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("REGISTER", "z9hG4bKchal1", peer_port));
+    f.run_for(10ms);
+    CHECK(tu.seen == 1);
+    CHECK(f.layer.server_count() == 0);
+    CHECK(f.layer.lingering() == 0);
+    f.send_to_proxy(request("REGISTER", "z9hG4bKchal1", peer_port));
+    f.run_for(10ms);
+    CHECK(tu.seen == 2);
+    auto got = f.drain();
+    REQUIRE(got.size() == 2);
+    for (auto& m : got) CHECK(m.rfind("SIP/2.0 401 Unauthorized", 0) == 0);
+}
