@@ -17,9 +17,6 @@ TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& t
     : io_(io), transport_(transport), worker_(worker), options_(options),
       sweep_timer_(io), rng_(std::random_device{}()) {
     if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
-    // Growing a table of 100,000 transactions rehashes it many times under load.
-    servers_.reserve(4096);
-    clients_.reserve(4096);
 }
 
 std::string TransactionLayer::client_key(std::string_view branch, sip::Method method) {
@@ -103,7 +100,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         return receive_cancel(std::move(m), from, local, 0);
     }
     // One lookup decides: a retransmission finds its slot, a new request makes one.
-    auto [it, added] = servers_.try_emplace(server_key(m, false));
+    auto [it, added] = servers_.try_emplace(server_key(m, false));  // (it: until the next insert)
     if (!added) {
         auto& slot = it->second;
         if (slot.st) slot.st->retransmission();
@@ -300,22 +297,23 @@ void TransactionLayer::sweep() {
             q.keys.pop_front();
         }
     }
+    // After a load the tables give their memory back (issue: RSS returns to its baseline).
+    servers_.shrink();
+    clients_.shrink();
     update_live();
 }
 
 void TransactionLayer::shutdown() {
     stopping_ = true;
     sweep_timer_.cancel();
-    for (auto it = servers_.begin(); it != servers_.end();)
-        it = it->second.st ? std::next(it) : servers_.erase(it);
-    for (auto it = clients_.begin(); it != clients_.end();)
-        it = it->second.ct ? std::next(it) : clients_.erase(it);
+    servers_.erase_if([](const auto& e) { return !e.second.st; });
+    clients_.erase_if([](const auto& e) { return !e.second.ct; });
     linger_queues_.clear();
     lingering_ = 0;
     std::vector<std::shared_ptr<ServerTransaction>> servers;
     std::vector<std::shared_ptr<ClientTransaction>> clients;
-    for (auto& [k, slot] : servers_) servers.push_back(slot.st);
-    for (auto& [k, slot] : clients_) clients.push_back(slot.ct);
+    servers_.for_each([&](const auto& e) { servers.push_back(e.second.st); });
+    clients_.for_each([&](const auto& e) { clients.push_back(e.second.ct); });
     for (auto& st : servers) st->shutdown();
     for (auto& ct : clients) ct->shutdown();
     update_live();

@@ -27,6 +27,7 @@
 #include "sip/message.hpp"
 #include "transaction/client_transaction.hpp"
 #include "transaction/server_transaction.hpp"
+#include "transaction/slot_table.hpp"
 #include "transaction/timers.hpp"
 #include "transport/transport.hpp"
 
@@ -162,8 +163,8 @@ private:
     LayerOptions options_;
     TransactionUser* tu_ = nullptr;
     std::vector<TransactionLayer*> siblings_;
-    std::unordered_map<std::string, ServerSlot> servers_;
-    std::unordered_map<std::string, ClientSlot> clients_;
+    SlotTable<ServerSlot> servers_;
+    SlotTable<ClientSlot> clients_;
     std::vector<LingerQueue> linger_queues_;
     std::size_t lingering_ = 0;
     asio::steady_timer sweep_timer_;
