@@ -1,5 +1,13 @@
 #include "auth/nonce.hpp"
 
+// The nonce tag is HMAC-SHA256 over ~50 bytes, twice per authentication. Through EVP each
+// one costs a context duplicate (an allocation and the provider's bookkeeping); with the
+// SHA-256 state after the key pads computed once and copied as a plain struct it is four
+// compression rounds and nothing else. SHA256_Init & co. are deprecated in OpenSSL 3 but
+// kept; tests check the result against EVP_Q_mac.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -88,6 +96,12 @@ NonceSecret NonceSecret::random() {
     return s;
 }
 
+struct NonceIssuer::HmacKey {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+    ~HmacKey() { OPENSSL_cleanse(this, sizeof *this); }
+};
+
 NonceIssuer::NonceIssuer(std::string realm, std::chrono::seconds ttl, const NonceSecret& secret)
     : realm_(std::move(realm)), ttl_(ttl), secret_(secret) {
     mac_ = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
@@ -110,34 +124,38 @@ NonceIssuer::NonceIssuer(std::string realm, std::chrono::seconds ttl, const Nonc
     }
     opaque_ = base64url_encode(out.data(), out.size());
 
-    // The keyed HMAC state every nonce tag starts from: tag() duplicates it instead of
-    // setting the key and looking SHA-256 up again for every nonce.
-    keyed_ = EVP_MAC_CTX_new(mac_);
-    if (!keyed_ ||
-        EVP_MAC_init(keyed_, secret_.bytes.data(), secret_.bytes.size(), params) != 1) {
-        EVP_MAC_CTX_free(keyed_);
-        EVP_MAC_free(mac_);
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
+    // HMAC (RFC 2104): the SHA-256 states after (key ^ ipad) and (key ^ opad).
+    keyed_ = std::make_unique<HmacKey>();
+    unsigned char block[SHA256_CBLOCK] = {};
+    static_assert(sizeof secret_.bytes <= SHA256_CBLOCK);
+    std::copy(secret_.bytes.begin(), secret_.bytes.end(), block);
+    unsigned char pad[SHA256_CBLOCK];
+    for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&keyed_->inner);
+    SHA256_Update(&keyed_->inner, pad, sizeof pad);
+    for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&keyed_->outer);
+    SHA256_Update(&keyed_->outer, pad, sizeof pad);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
 }
 
 NonceIssuer::~NonceIssuer() {
-    EVP_MAC_CTX_free(keyed_);
     EVP_MAC_free(mac_);
 }
 
 std::array<unsigned char, 32> NonceIssuer::tag(const unsigned char* time_and_random) const {
-    std::array<unsigned char, 32> out{};
-    // Duplicating only reads keyed_, so workers may do it at the same time.
-    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_dup(keyed_));
     static constexpr unsigned char label[] = {'n', 'o', 'n', 'c', 'e'};
-    std::size_t len = 0;
-    if (!ctx || EVP_MAC_update(ctx.get(), label, sizeof label) != 1 ||
-        EVP_MAC_update(ctx.get(), time_and_random, time_size + random_size) != 1 ||
-        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(realm_.data()),
-                       realm_.size()) != 1 ||
-        EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size())
-        throw std::runtime_error("HMAC-SHA256 failed");
+    std::array<unsigned char, 32> inner_hash{};
+    std::array<unsigned char, 32> out{};
+    SHA256_CTX ctx = keyed_->inner;  // a copy: workers share keyed_ read-only
+    SHA256_Update(&ctx, label, sizeof label);
+    SHA256_Update(&ctx, time_and_random, time_size + random_size);
+    SHA256_Update(&ctx, realm_.data(), realm_.size());
+    SHA256_Final(inner_hash.data(), &ctx);
+    ctx = keyed_->outer;
+    SHA256_Update(&ctx, inner_hash.data(), inner_hash.size());
+    SHA256_Final(out.data(), &ctx);
     return out;
 }
 

@@ -18,7 +18,6 @@
 #include "auth/clock.hpp"
 
 typedef struct evp_mac_st EVP_MAC;
-typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace sipproxy::auth {
 
@@ -63,7 +62,8 @@ class NonceIssuer {
     std::chrono::seconds ttl_;
     NonceSecret secret_;
     EVP_MAC* mac_ = nullptr;  // fetched once; immutable and shareable between threads
-    EVP_MAC_CTX* keyed_ = nullptr;  // HMAC-SHA256 with the secret set; only duplicated
+    struct HmacKey;                  // SHA-256 states after the HMAC key pads
+    std::unique_ptr<HmacKey> keyed_; // read-only after construction
     std::string opaque_;
 };
 
