@@ -82,14 +82,21 @@ std::vector<Binding> MemoryLocationStore::lookup(std::string_view aor, TimePoint
 bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate,
                                 Committed committed) {
     // Nothing is kept anywhere else: a change is as durable as it gets once it is made.
-    struct Tell {
-        Committed& committed;
-        ~Tell() {
-            if (committed) committed("");
-        }
-    } tell{committed};
+    // (Told also when `mutate` throws, so that nobody waits for ever.)
+    bool changed;
+    try {
+        changed = change(aor, now, mutate);
+    } catch (...) {
+        if (committed) committed("");
+        throw;
+    }
+    if (committed) committed("");
+    return changed;
+}
+
+bool MemoryLocationStore::change(std::string_view aor, TimePoint now, const Mutation& mutate) {
     Shard& shard = shard_for(aor);
-    std::unique_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     auto it = shard.aors.find(aor);
 
     std::vector<Binding> current;
@@ -119,7 +126,6 @@ bool MemoryLocationStore::apply(std::string_view aor, TimePoint now, const Mutat
     }
     total_.fetch_add(after, std::memory_order_relaxed);
     total_.fetch_sub(before, std::memory_order_relaxed);
-    lock.unlock();  // `committed` runs without the shard held
     return true;
 }
 

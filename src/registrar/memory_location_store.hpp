@@ -69,6 +69,8 @@ class MemoryLocationStore final : public LocationStore {
     static constexpr std::size_t kShards = 64;
 
     Shard& shard_for(std::string_view aor) const;
+    // apply() without `committed`.
+    bool change(std::string_view aor, TimePoint now, const Mutation& mutate);
     // Adds or erases an AOR in both the map and the order (shard locked).
     Map::iterator insert_aor(Shard& shard, std::string_view aor, Bindings bindings);
     Map::iterator erase_aor(Shard& shard, Map::iterator it);

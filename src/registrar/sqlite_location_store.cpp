@@ -211,11 +211,18 @@ std::vector<Binding> SqliteLocationStore::lookup(std::string_view aor, TimePoint
 
 bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate,
                                 Committed committed) {
-    bool changed = index_.apply(aor, now, [&](std::vector<Binding>& bindings) {
+    auto mark = [&](std::vector<Binding>& bindings) {
         if (!mutate(bindings)) return false;
         mark_dirty(aor, std::move(committed));  // still under the AOR's lock
         return true;
-    });
+    };
+    bool changed;
+    try {
+        changed = index_.apply(aor, now, mark);
+    } catch (...) {  // nothing changed: told, so that nobody waits for ever
+        if (committed) committed("");
+        throw;
+    }
     if (!changed && committed) committed("");
     return changed;
 }

@@ -78,12 +78,30 @@ TEMPLATE_TEST_CASE("location store apply, lookup, remove", "[store]", MemoryStor
     }
 
     SECTION("an exception in the mutation changes nothing") {
-        CHECK_THROWS(store.apply("alice@example.test", t0, [](std::vector<Binding>& bindings) {
-            bindings.clear();
-            throw std::runtime_error("boom");
-            return true;
-        }));
+        std::atomic<int> told{0};
+        CHECK_THROWS(store.apply(
+            "alice@example.test", t0,
+            [](std::vector<Binding>& bindings) {
+                bindings.clear();
+                throw std::runtime_error("boom");
+                return true;
+            },
+            [&](const std::string& error) { told += error.empty() ? 1 : 100; }));
         CHECK(store.lookup("alice@example.test", t0).size() == 2);
+        CHECK(told == 1);  // nobody waits for ever
+    }
+
+    SECTION("committed is told exactly once per change, and for no change") {
+        std::atomic<int> told{0};
+        auto count = [&](const std::string& error) { told += error.empty() ? 1 : 100; };
+        store.apply("bob@example.test", t0, set_to({binding("", "sip:b@192.0.2.2", t0 + 60s)}),
+                    count);
+        store.apply(
+            "bob@example.test", t0, [](std::vector<Binding>&) { return false; }, count);
+        store.remove_aor("bob@example.test", count);
+        store.remove_aor("nobody@example.test", count);
+        REQUIRE(store.flush());  // after flush() every callback has run
+        CHECK(told == 4);
     }
 
     SECTION("an empty result removes the AOR") {
