@@ -1,10 +1,29 @@
 // Digest authentication (RFC 3261 22, RFC 7616, RFC 8760). REGISTER always (401);
 // other out-of-dialog requests from a user of a local domain (407) unless they come from
 // a trusted network. The authenticated user must be the one in To (REGISTER) or From.
+#include <algorithm>
+
 #include "auth/identity.hpp"
+#include "base/cidr.hpp"
 #include "proxy/pipeline.hpp"
 
 namespace sipproxy::proxy {
+
+namespace {
+// The address as bytes for the CIDR match (no text round trip per request).
+bool in_networks(const std::vector<Cidr>& nets, const asio::ip::address& a) {
+    IpBytes bytes{};
+    if (a.is_v4() || (a.is_v6() && a.to_v6().is_v4_mapped())) {
+        const auto v4 = a.is_v4() ? a.to_v4() : asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+        const auto b = v4.to_bytes();
+        std::copy(b.begin(), b.end(), bytes.begin());
+        return contains_any(nets, bytes, IpFamily::v4);
+    }
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), bytes.begin());
+    return contains_any(nets, bytes, IpFamily::v6);
+}
+}  // namespace
 
 void challenge(RequestContext& ctx, bool registrar, bool stale) {
     const auto& a = *ctx.snapshot.authenticator;
@@ -20,8 +39,8 @@ void challenge(RequestContext& ctx, bool registrar, bool stale) {
 void authenticate(RequestContext& ctx) {
     const auto& r = ctx.request;
     const auto& locality = *ctx.snapshot.locality;
-    for (const auto& net : ctx.snapshot.trusted)
-        if (net.contains(ctx.source.address.to_string())) ctx.trusted_source = true;
+    if (!ctx.snapshot.trusted.empty())
+        ctx.trusted_source = in_networks(ctx.snapshot.trusted, ctx.source.address);
 
     if (!ctx.snapshot.authenticator) return;  // no [auth]: nobody is authenticated
     const auto m = r.method();
