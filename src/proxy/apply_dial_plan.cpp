@@ -16,7 +16,7 @@ void apply_dial_plan(RequestContext& ctx) {
     if (ruri.user.empty()) return;
 
     const std::string user = sip::unescape(ruri.user);
-    const std::string source = ctx.source.address.to_string();
+    const std::string source = transport::address_text(ctx.source.address);
     routing::RouteQuery q{user, ruri.host, ctx.authenticated, source};
     auto match = ctx.snapshot.dial_plan->match(q);
     if (!match) return;

@@ -83,7 +83,7 @@ void register_binding(RequestContext& ctx) {
     req.call_id = std::string(r.call_id());
     req.cseq = r.cseq().number;
     req.source.transport = std::string(transport::uri_name(ctx.source.protocol));
-    req.source.address = ctx.source.address.to_string();
+    req.source.address = transport::address_text(ctx.source.address);
     req.source.port = ctx.source.port;
     req.source.flow_id = ctx.source.connection;
     for (const auto& p : r.paths()) req.path.push_back(std::string(p.raw));

@@ -60,9 +60,11 @@ std::string TransactionLayer::new_branch(std::uint32_t loop) {
 }
 
 std::string TransactionLayer::new_tag() {
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng_()));
-    return buf;
+    static constexpr char digits[] = "0123456789abcdef";
+    std::uint64_t v = rng_();
+    std::string tag(16, '0');
+    for (std::size_t i = 16; i-- > 0; v >>= 4) tag[i] = digits[v & 0xf];
+    return tag;
 }
 
 void TransactionLayer::receive(sip::Message m, const transport::Peer& from,

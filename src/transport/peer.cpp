@@ -16,8 +16,25 @@ bool parse_protocol(std::string_view text, Protocol& out) {
     return false;
 }
 
+std::string address_text(const asio::ip::address& a) {
+    if (!a.is_v4()) return a.to_string();
+    // IPv4 by hand: asio's to_string goes through inet_ntop and a printf per call, and
+    // this runs for every request (Via received=, registrations, dial-plan sources).
+    const auto b = a.to_v4().to_bytes();
+    char buf[16];
+    char* p = buf;
+    for (std::size_t i = 0; i < 4; ++i) {
+        const unsigned v = b[i];
+        if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+        if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+        *p++ = static_cast<char>('0' + v % 10);
+        if (i < 3) *p++ = '.';
+    }
+    return std::string(buf, p);
+}
+
 std::string uri_host(const asio::ip::address& a) {
-    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+    return a.is_v6() ? "[" + a.to_string() + "]" : address_text(a);
 }
 
 std::string_view strip_brackets(std::string_view host) {

@@ -36,6 +36,8 @@ struct Local {
     std::string hostport() const;  // "127.0.0.1:5060", "[::1]:5060"
 };
 
+// The address as text ("192.0.2.1", "2001:db8::1"), as asio's to_string() but cheaper.
+std::string address_text(const asio::ip::address& a);
 // The address text for a URI/Via: brackets around IPv6.
 std::string uri_host(const asio::ip::address& a);
 // The other way: a URI or Via host without the brackets of an IPv6 reference.

@@ -3,7 +3,7 @@
 namespace sipproxy::transport {
 
 std::string stamp_via(const sip::Via& via, const Peer& source) {
-    const std::string src = source.address.to_string();
+    const std::string src = address_text(source.address);
     const bool need_received = strip_brackets(via.host) != src;
     const bool need_rport = via.has_rport && !via.rport;
     if (!need_received && !need_rport) return {};

@@ -1,0 +1,22 @@
+// Address text as it goes into Via received=, registrations and route source matches.
+#include <asio/ip/address.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "transport/peer.hpp"
+
+using sipproxy::transport::address_text;
+using sipproxy::transport::uri_host;
+
+TEST_CASE("address_text writes IPv4 like inet_ntop, IPv6 through asio") {
+    for (const char* a : {"0.0.0.0", "1.2.3.4", "10.20.30.40", "192.0.2.1", "100.99.9.0",
+                          "255.255.255.255", "127.0.0.1"}) {
+        const auto addr = asio::ip::make_address(a);
+        CHECK(address_text(addr) == a);
+        CHECK(address_text(addr) == addr.to_string());
+    }
+    CHECK(address_text(asio::ip::make_address("::1")) == "::1");
+    CHECK(address_text(asio::ip::make_address("2001:db8::5")) == "2001:db8::5");
+    CHECK(uri_host(asio::ip::make_address("2001:db8::5")) == "[2001:db8::5]");
+    CHECK(uri_host(asio::ip::make_address("198.51.100.7")) == "198.51.100.7");
+}
