@@ -101,26 +101,46 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         if (tu_) tu_->on_request_absorbed(method);
         return receive_cancel(std::move(m), from, local, 0);
     }
-    // One lookup decides: a retransmission finds its slot, a new request makes one.
-    auto [it, added] = servers_.try_emplace(server_key(m, false));  // (it: until the next insert)
-    if (!added) {
-        auto& slot = it->second;
+    auto key = server_key(m, false);
+    if (auto* e = servers_.find(key)) {
+        auto& slot = e->second;
         if (slot.st) slot.st->retransmission();
         else if (!slot.resend.empty()) transport_.post_send(slot.to, slot.resend);
         return;
     }
     if (pending() >= options_.max_transactions) {
-        servers_.erase(it);
         reply_stateless(m, from, 503, "Service Unavailable", {{"Retry-After", "5"}});
         log::call(log::Level::warn, m.call_id(), "transaction limit {} reached: 503",
                   options_.max_transactions);
         return;
     }
-    auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, it->first);
-    it->second.st = st;
-    update_live();
+    // The transaction user decides first; the table gets the transaction only afterwards
+    // (nothing can look it up while on_request runs on this thread), and only what it
+    // still needs: nothing for a challenge, a lingering slot for a non-INVITE answered at
+    // once, the live transaction otherwise (ServerTransaction::start).
+    auto st = std::make_shared<ServerTransaction>(*this, std::move(m), from, local, std::move(key));
     if (tu_) tu_->on_request(st);
     st->start();
+}
+
+void TransactionLayer::add_live(const std::shared_ptr<ServerTransaction>& st) {
+    auto [e, added] = servers_.try_emplace(std::string(st->key()));
+    if (!added && !e->second.st) --lingering_;  // (cannot happen: the key was looked up)
+    e->second = ServerSlot{st, {}, {}, 0, {}};
+    update_live();
+}
+
+void TransactionLayer::add_lingering(const ServerTransaction& st, std::string resend,
+                                     Clock::duration d) {
+    if (d <= Clock::duration::zero() || stopping_) return;
+    auto [e, added] = servers_.try_emplace(std::string(st.key()));
+    if (!added && !e->second.st) --lingering_;
+    e->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
+                           Clock::now() + d};
+    ++lingering_;
+    linger_queue(d, true).keys.emplace_back(e->second.until, e->first);
+    arm_sweep();
+    update_live();
 }
 
 void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& from,

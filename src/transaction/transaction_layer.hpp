@@ -88,6 +88,10 @@ public:
     // Stops every transaction (shutdown).
     void shutdown();
 
+    // A new server transaction enters the table once its transaction user has seen it:
+    // live (its coroutine runs), or straight into lingering (answered at once).
+    void add_live(const std::shared_ptr<ServerTransaction>& st);
+    void add_lingering(const ServerTransaction& st, std::string resend, Clock::duration d);
     void remove(const ServerTransaction& st);
     void remove(const ClientTransaction& ct);
     // The transaction is done but absorbs retransmissions for `d` (zero: ends now):
