@@ -6,10 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "base/string_hash.hpp"
+#include "base/slot_table.hpp"
 #include "auth/algorithm.hpp"
 #include "base/expected.hpp"
 
@@ -46,7 +45,7 @@ class CredentialStore {
     std::size_t size() const { return users_.size(); }
 
   private:
-    using Index = std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>>;
+    using Index = SlotTable<std::size_t>;  // read-only after load: fewer cache misses per lookup
 
     std::string realm_;
     std::vector<StoredUser> users_;

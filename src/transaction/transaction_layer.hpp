@@ -24,10 +24,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/slot_table.hpp"
 #include "sip/message.hpp"
 #include "transaction/client_transaction.hpp"
 #include "transaction/server_transaction.hpp"
-#include "transaction/slot_table.hpp"
 #include "transaction/timers.hpp"
 #include "transport/transport.hpp"
 

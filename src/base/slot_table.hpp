@@ -1,10 +1,11 @@
 #pragma once
-// The transaction layer's tables: string key -> slot, open addressing with linear probing
-// over one byte of control per position (empty, deleted, or 7 bits of the hash).
+// A hash table from string keys to V: open addressing with linear probing over one byte
+// of control per position (empty, deleted, or 7 bits of the hash). Used for the
+// transaction layer's tables and the digest user index.
 //
-// Why not std::unordered_map: almost every lookup is a miss (each new request and each
-// response to a transaction that already lingers out), and under load the table holds a
-// few hundred thousand lingering transactions. A node-based map then pays a cache miss
+// Why not std::unordered_map: in the transaction tables almost every lookup is a miss
+// (each new request and each response to a transaction that already lingers out), and
+// under load a table holds a few hundred thousand lingering transactions. A node-based map then pays a cache miss
 // for the bucket, one per node of the chain and one for each key compared; here a miss
 // usually reads one line of control bytes, and only a 7-bit match compares the full key.
 //
@@ -18,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace sipproxy::transaction {
+namespace sipproxy {
 
 template <class V>
 class SlotTable {
@@ -38,14 +39,14 @@ public:
     std::size_t capacity() const { return ctrl_.size(); }
 
     Entry* find(std::string_view key) {
-        const std::size_t h = hash_of(key);
-        for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-            const std::uint8_t c = ctrl_[i];
-            if (c == kEmpty) return nullptr;
-            if (c == tag_of(h) && entries_[i].hash == h && entries_[i].first == key)
-                return &entries_[i];
-        }
+        const std::size_t i = position_of(key);
+        return i == npos ? nullptr : &entries_[i];
     }
+    const Entry* find(std::string_view key) const {
+        const std::size_t i = position_of(key);
+        return i == npos ? nullptr : &entries_[i];
+    }
+    std::size_t count(std::string_view key) const { return position_of(key) == npos ? 0 : 1; }
 
     // The entry for `key`, made (with a default value) when there is none. `key` is only
     // moved from when the entry is new.
@@ -65,7 +66,7 @@ public:
     }
 
     // std::unordered_map-like conveniences.
-    Entry* end() const { return nullptr; }
+    const Entry* end() const { return nullptr; }
     template <class T>
     std::pair<Entry*, bool> emplace(std::string key, T&& value) {
         auto r = try_emplace(std::move(key));
@@ -108,6 +109,16 @@ public:
     void clear() { reset(min_capacity_); }
 
 private:
+    static constexpr std::size_t npos = ~std::size_t{0};
+    std::size_t position_of(std::string_view key) const {
+        const std::size_t h = hash_of(key);
+        for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+            const std::uint8_t c = ctrl_[i];
+            if (c == kEmpty) return npos;
+            if (c == tag_of(h) && entries_[i].hash == h && entries_[i].first == key) return i;
+        }
+    }
+
     static constexpr std::uint8_t kEmpty = 0;
     static constexpr std::uint8_t kDeleted = 1;
     static constexpr std::uint8_t kFull = 0x80;  // | the hash's top 7 bits
@@ -153,4 +164,4 @@ private:
     std::size_t deleted_ = 0;
 };
 
-}  // namespace sipproxy::transaction
+}  // namespace sipproxy
