@@ -31,11 +31,16 @@ struct Failure : transaction::ResponseSink {
     void on_failure(std::size_t, int status, std::string_view) override { statuses.push_back(status); }
 };
 
-struct Respond486 : transaction::TransactionUser {
+// A transaction user that answers every request at once with `status` (0: never; the
+// test answers through `seen`).
+struct Answer : transaction::TransactionUser {
+    int status = 0;
+    std::string reason;
     std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
+    explicit Answer(int s = 0, std::string r = {}) : status(s), reason(std::move(r)) {}
     void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
         seen.push_back(st);
-        st->respond(486, "Busy Here");
+        if (status) st->respond(status, reason);
     }
     void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
     void on_stray_response(sip::Message) override {}
@@ -137,7 +142,7 @@ TEST_CASE("non-INVITE client transaction caps retransmissions at T2 and times ou
 TEST_CASE("INVITE server transaction: final retransmitted until the ACK") {
     transaction::Timers t{20ms, 4000ms, 100ms};
     Fixture f(t);
-    Respond486 tu;
+    Answer tu(486, "Busy Here");
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
     f.send_to_proxy(request("INVITE", "z9hG4bKclient1", peer_port));
@@ -171,7 +176,7 @@ TEST_CASE("INVITE server transaction: final retransmitted until the ACK") {
 TEST_CASE("CANCEL for an unknown transaction gets 481") {
     transaction::Timers t{20ms, 4000ms, 100ms};
     Fixture f(t);
-    Respond486 tu;
+    Answer tu(486, "Busy Here");
     f.layer.set_user(&tu);
     f.send_to_proxy(request("CANCEL", "z9hG4bKnone", f.peer.local_endpoint().port()));
     f.run_for(50ms);
@@ -216,21 +221,9 @@ TEST_CASE("ACK for a non-2xx and CANCEL are built from the sent request (17.1.1.
     CHECK(ack->find("CSeq: 7 ACK\r\n") != std::string::npos);
 }
 
-namespace {
-// Holds every request without answering, until told to.
-struct Holder : transaction::TransactionUser {
-    std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
-    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
-        seen.push_back(st);
-    }
-    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
-    void on_stray_response(sip::Message) override {}
-};
-}  // namespace
-
 TEST_CASE("max_transactions counts only transactions still waiting for a final response") {
     Fixture f(transaction::Timers{20ms, 4000ms, 100ms}, 1);
-    Holder tu;
+    Answer tu;
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
 
@@ -257,23 +250,10 @@ TEST_CASE("max_transactions counts only transactions still waiting for a final r
     CHECK(tu.seen.size() == 2);
 }
 
-namespace {
-// Answers every request with 200 OK at once.
-struct Respond200 : transaction::TransactionUser {
-    std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
-    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
-        seen.push_back(st);
-        st->respond(200, "OK");
-    }
-    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
-    void on_stray_response(sip::Message) override {}
-};
-}  // namespace
-
 TEST_CASE("a finished non-INVITE server transaction repeats its final response until timer J") {
     // T1 = 10 ms: timer J = 640 ms.
     Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
-    Respond200 tu;
+    Answer tu(200, "OK");
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
     f.send_to_proxy(request("OPTIONS", "z9hG4bKlinger1", peer_port));
@@ -337,7 +317,7 @@ TEST_CASE("a finished INVITE client transaction re-sends its ACK for a retransmi
 
 TEST_CASE("CANCEL after the INVITE's final response gets 200 with the INVITE's To-tag") {
     Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
-    Respond486 tu;
+    Answer tu(486, "Busy Here");
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
     f.send_to_proxy(request("INVITE", "z9hG4bKcancel1", peer_port));
@@ -369,7 +349,7 @@ TEST_CASE("a CANCEL that reaches another worker finds its INVITE there") {
     Fixture w0(t, 1000, 0), w1(t, 1000, 1);
     w0.layer.set_siblings({&w0.layer, &w1.layer});
     w1.layer.set_siblings({&w0.layer, &w1.layer});
-    Holder tu0, tu1;
+    Answer tu0, tu1;
     w0.layer.set_user(&tu0);
     w1.layer.set_user(&tu1);
     const std::uint16_t peer_port = w0.peer.local_endpoint().port();
@@ -401,7 +381,7 @@ TEST_CASE("a CANCEL that reaches another worker finds its INVITE there") {
 
 TEST_CASE("an INVITE the proxy does not answer at once gets 100 Trying at once") {
     Fixture f(transaction::Timers{20ms, 4000ms, 100ms});
-    Holder tu;
+    Answer tu;
     f.layer.set_user(&tu);
     f.send_to_proxy(request("INVITE", "z9hG4bKtrying1", f.peer.local_endpoint().port()));
     f.run_for(10ms);
@@ -411,32 +391,19 @@ TEST_CASE("an INVITE the proxy does not answer at once gets 100 Trying at once")
     CHECK(got[0].find("To: <sip:bob@example.test>\r\n") != std::string::npos);  // no To-tag
 }
 
-namespace {
-// Challenges every request at once, as the registrar does without credentials.
-struct Challenge : transaction::TransactionUser {
-    int seen = 0;
-    void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
-        ++seen;
-        st->respond(401, "Unauthorized");
-    }
-    void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
-    void on_stray_response(sip::Message) override {}
-};
-}  // namespace
-
 TEST_CASE("a challenged non-INVITE keeps no slot: a retransmission is challenged again") {
     Fixture f(transaction::Timers{10ms, 4000ms, 100ms});
-    Challenge tu;
+    Answer tu(401, "Unauthorized");
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
     f.send_to_proxy(request("REGISTER", "z9hG4bKchal1", peer_port));
     f.run_for(10ms);
-    CHECK(tu.seen == 1);
+    CHECK(tu.seen.size() == 1);
     CHECK(f.layer.server_count() == 0);
     CHECK(f.layer.lingering() == 0);
     f.send_to_proxy(request("REGISTER", "z9hG4bKchal1", peer_port));
     f.run_for(10ms);
-    CHECK(tu.seen == 2);
+    CHECK(tu.seen.size() == 2);
     auto got = f.drain();
     REQUIRE(got.size() == 2);
     for (auto& m : got) CHECK(m.rfind("SIP/2.0 401 Unauthorized", 0) == 0);
