@@ -68,23 +68,39 @@ asio::awaitable<void> GatewayProber::probe(std::shared_ptr<routing::GatewayHealt
         gw->record_probe(false, routing::HealthClock::now(), "bad gateway URI");
         co_return;
     }
-    auto hop = co_await proxy::resolve_next_hop(*uri, false, layer_.transport());
-    if (!hop) {
-        gw->record_probe(false, routing::HealthClock::now(), hop.error().reason);
+    auto hops = co_await proxy::resolve_next_hops(*uri, false, layer_.transport());
+    if (!hops) {
+        gw->record_probe(false, routing::HealthClock::now(), hops.error().reason);
         co_return;
     }
-    const auto* local = layer_.transport().local_for(hop->protocol, hop->address.is_v6());
-    if (!local) {
-        gw->record_probe(false, routing::HealthClock::now(), "no listener for its transport");
-        co_return;
+    // Calls fail over across the gateway's RFC 3263 candidates, so a probe does too: the
+    // gateway is alive when one of its addresses answers.
+    bool ok = false;
+    std::string result = "no usable address";
+    for (const auto& hop : *hops) {
+        auto outcome = co_await probe_one(*uri, hop);
+        ok = outcome.status > 0 && outcome.status < 500;
+        result = outcome.status > 0 ? std::to_string(outcome.status) + " " + outcome.reason
+                                    : outcome.reason;
+        if (ok) break;
+        log::debug("gateway {}: probe of {} failed ({})", gw->name(), hop.to_string(), result);
     }
+    if (gw->record_probe(ok, routing::HealthClock::now(), result))
+        log::warn("gateway {} is now {} ({})", gw->name(), routing::to_string(gw->state()),
+                  gw->snapshot().last_result);
+}
+
+asio::awaitable<GatewayProber::Outcome> GatewayProber::probe_one(const sip::Uri& uri,
+                                                                const transport::Peer& hop) {
+    const auto* local = layer_.transport().local_for(hop.protocol, hop.address.is_v6());
+    if (!local) co_return Outcome{0, "no listener for its transport"};
     const std::string branch = layer_.new_branch(0);
     const std::string tag = layer_.new_tag();
-    std::string target(uri->raw);
+    std::string target(uri.raw);
     std::string req;
     req.reserve(512);
     req += "OPTIONS " + target + " SIP/2.0\r\n";
-    req += "Via: SIP/2.0/" + std::string(transport::via_name(hop->protocol)) + " " +
+    req += "Via: SIP/2.0/" + std::string(transport::via_name(hop.protocol)) + " " +
            local->hostport() + ";branch=" + branch + "\r\n";
     req += "Max-Forwards: 70\r\n";
     req += "From: <sip:sipproxy@" + local->hostport() + ">;tag=" + tag + "\r\n";
@@ -93,23 +109,14 @@ asio::awaitable<void> GatewayProber::probe(std::shared_ptr<routing::GatewayHealt
     req += "CSeq: 1 OPTIONS\r\nUser-Agent: sipproxy\r\nContent-Length: 0\r\n\r\n";
 
     auto sink = std::make_shared<ProbeSink>(layer_.executor());
-    layer_.start_client(*hop, std::move(req), sip::Method::Options, branch, sink, 0);
+    layer_.start_client(hop, std::move(req), sip::Method::Options, branch, sink, 0);
     auto outcome = co_await sink->done.pop_for(std::chrono::seconds(64));
-    const auto now = routing::HealthClock::now();
-    bool changed;
-    if (!outcome) {
-        changed = gw->record_probe(false, now, "timeout");
-    } else if (outcome->status < 0) {
-        changed = gw->record_probe(false, now, std::to_string(-outcome->status) + " " + outcome->reason);
-    } else {
-        // Any answer but a server failure means the gateway is alive (a 404 or 405 to
-        // OPTIONS still shows a working SIP stack).
-        const bool ok = outcome->status < 500;
-        changed = gw->record_probe(ok, now, std::to_string(outcome->status) + " " + outcome->reason);
-    }
-    if (changed)
-        log::warn("gateway {} is now {} ({})", gw->name(), routing::to_string(gw->state()),
-                  gw->snapshot().last_result);
+    if (!outcome) co_return Outcome{0, "timeout"};
+    // Any answer but a server failure means the gateway is alive (a 404 or 405 to OPTIONS
+    // still shows a working SIP stack); no answer at all is negative (408, 503).
+    if (outcome->status < 0)
+        co_return Outcome{0, std::to_string(-outcome->status) + " " + outcome->reason};
+    co_return Outcome{outcome->status, outcome->reason};
 }
 
 }  // namespace sipproxy::daemon

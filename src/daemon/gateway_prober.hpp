@@ -2,6 +2,7 @@
 // OPTIONS health checks of the gateways that have `probe = true`: each is asked at its
 // interval with a real non-INVITE client transaction (so timer F is the timeout), and
 // the outcome feeds its GatewayHealth (failures_before_down / successes_before_up).
+// A gateway named by a host name is alive when one of its RFC 3263 addresses answers.
 // Runs on worker 0's event loop.
 #include <asio/awaitable.hpp>
 
@@ -11,6 +12,8 @@
 
 #include "proxy/snapshot.hpp"
 #include "routing/gateway_health.hpp"
+#include "sip/uri.hpp"
+#include "transport/peer.hpp"
 #include "transaction/transaction_layer.hpp"
 
 namespace sipproxy::daemon {
@@ -24,6 +27,12 @@ public:
 private:
     asio::awaitable<void> loop();
     asio::awaitable<void> probe(std::shared_ptr<routing::GatewayHealth> gw);
+    // One OPTIONS to one address: its status (0: no answer) and reason or failure text.
+    struct Outcome {
+        int status;
+        std::string reason;
+    };
+    asio::awaitable<Outcome> probe_one(const sip::Uri& uri, const transport::Peer& hop);
 
     transaction::TransactionLayer& layer_;
     routing::GatewayHealthTable& table_;

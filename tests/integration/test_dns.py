@@ -23,6 +23,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -254,6 +255,27 @@ class Rfc3263Failover(unittest.TestCase):
         self.assertGreater(asked, 0)
         self.call(p, "nowhere.dns.test", 503)
         self.assertEqual(sum(self.dns.queries.values()), asked)
+
+    def test_a_probed_gateway_is_up_when_its_second_srv_target_answers(self):
+        # Calls fail over to the second target, so the OPTIONS probe must too: the first
+        # target is silent (timer F after 64 * T1 = 3.2 s), the second answers 200.
+        live = self.uas()
+        self.two_targets("gw.dns.test", free_port(), live.port)
+        p = self.proxy(t1_ms=50, extra_toml="\n".join([
+            "[[gateways]]", 'name = "carrier"', 'uri = "sip:gw.dns.test"', "probe = true",
+            "probe_interval = 1", "failures_before_down = 1", "successes_before_up = 1",
+            "[[routes]]", 'name = "out"', 'match = "^9"', 'gateways = ["carrier"]']))
+        deadline = time.monotonic() + 15
+        while True:
+            state = next(g for g in p.ctl_json("show", "gateways")["gateways"]
+                         if g["name"] == "carrier")
+            if state["last_result"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual((state["state"], state["last_result"]), ("up", "200 OK"),
+                         f"{state}\n{p.log_tail(20)}")
+        live.stop()
+        self.assertGreaterEqual(live.received("OPTIONS"), 1)
 
 
 if __name__ == "__main__":
