@@ -258,3 +258,33 @@ record_step() {
     echo "$name $rate $count $ok $failed $retr $cpu_ms $per $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} $nuac $l0 $l1 $7 $8" | tee -a "$RESULTS"
     [ "$failed" -eq 0 ] && [ "$retr" -eq 0 ]
 }
+
+# The side-by-side table of a results file (rows written by record_step), one column group
+# per proxy, and each proxy's highest rate without failure or retransmission.
+# $1 results file, $2 proxies, $3 unit ("call", "reg"), $4 rate unit ("calls/s",
+# "REGISTER/s"), $5.. the legend lines printed above the table.
+print_side_by_side() {
+    python3 - "$@" <<'EOF'
+import sys
+results, proxies, unit, rate_unit, *legend = sys.argv[1:]
+rows = [l.split() for l in open(results) if l.strip()]
+proxies = proxies.split()
+by = {(r[0], int(r[1])): r for r in rows}
+rates = sorted({int(r[1]) for r in rows})
+print()
+for line in legend:
+    print(line)
+print('| rate/s | ' + ' | '.join(f'{p}: ok / failed / retr | {p}: CPU ms/{unit} | {p}: MiB | {p}: p50/p99 ms' for p in proxies) + ' |')
+print('|' + '---|' * (1 + 4 * len(proxies)))
+for rate in rates:
+    cells = [str(rate)]
+    for p in proxies:
+        r = by.get((p, rate))
+        cells += ['-'] * 4 if not r else [f'{r[3]} / {r[4]} / {r[5]}', r[7], r[8], f'{r[9]} / {r[11]}']
+    print('| ' + ' | '.join(cells) + ' |')
+print()
+for p in proxies:
+    ok = [int(r[1]) for r in rows if r[0] == p and r[4] == '0' and r[5] == '0']
+    print(f'{p}: highest zero-failure rate: {max(ok) if ok else "none"} {rate_unit}')
+EOF
+}

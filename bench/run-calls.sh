@@ -232,33 +232,9 @@ run_proxy() {
 [ "$AUTH" = 1 ] && write_bench_users "$OUT" "$USERS"
 for p in $PROXIES; do run_proxy "$p"; done
 
-# Side-by-side table
-python3 - "$RESULTS" "$PROXIES" <<'EOF'
-import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-proxies = sys.argv[2].split()
-by = {(r[0], int(r[1])): r for r in rows}
-rates = sorted({int(r[1]) for r in rows})
-print()
-print('Per proxy: completed/failed calls, retransmissions (UAC+UAS), CPU ms per call, memory MiB,')
-print('INVITE->200 p50/p99 ms.  "-" = step not run.')
-hdr = '| rate/s | ' + ' | '.join(f'{p}: ok / failed / retr | {p}: CPU ms/call | {p}: MiB | {p}: p50/p99 ms' for p in proxies) + ' |'
-print(hdr)
-print('|' + '---|' * (1 + 4 * len(proxies)))
-for rate in rates:
-    cells = [str(rate)]
-    for p in proxies:
-        r = by.get((p, rate))
-        if not r:
-            cells += ['-'] * 4
-            continue
-        cells += [f'{r[3]} / {r[4]} / {r[5]}', r[7], r[8], f'{r[9]} / {r[11]}']
-    print('| ' + ' | '.join(cells) + ' |')
-print()
-for p in proxies:
-    ok = [int(r[1]) for r in rows if r[0] == p and r[4] == '0' and r[5] == '0']
-    print(f'{p}: highest zero-failure rate: {max(ok) if ok else "none"} calls/s')
-EOF
+print_side_by_side "$RESULTS" "$PROXIES" call calls/s \
+    'Per proxy: completed/failed calls, retransmissions (UAC+UAS), CPU ms per call, memory MiB,' \
+    'INVITE->200 p50/p99 ms.  "-" = step not run.'
 [ -f "$AUTH_CHECK" ] && { echo; cat "$AUTH_CHECK"; }
 [ -f "$OUT/idle.txt" ] && cat "$OUT/idle.txt"
 log "raw results: $RESULTS; logs and SIPp files under $OUT"

@@ -128,26 +128,7 @@ run_proxy() {
 generate_users
 for p in $PROXIES; do run_proxy "$p"; done
 
-python3 - "$RESULTS" "$PROXIES" <<'EOF'
-import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-proxies = sys.argv[2].split()
-by = {(r[0], int(r[1])): r for r in rows}
-rates = sorted({int(r[1]) for r in rows})
-print()
-print('Per registrar: completed/failed registrations (401+200 each), retransmissions, CPU ms per')
-print('registration, memory MiB, REGISTER->200 p50/p99 ms (both round trips).  "-" = step not run.')
-print('| rate/s | ' + ' | '.join(f'{p}: ok / failed / retr | {p}: CPU ms/reg | {p}: MiB | {p}: p50/p99 ms' for p in proxies) + ' |')
-print('|' + '---|' * (1 + 4 * len(proxies)))
-for rate in rates:
-    cells = [str(rate)]
-    for p in proxies:
-        r = by.get((p, rate))
-        cells += ['-'] * 4 if not r else [f'{r[3]} / {r[4]} / {r[5]}', r[7], r[8], f'{r[9]} / {r[11]}']
-    print('| ' + ' | '.join(cells) + ' |')
-print()
-for p in proxies:
-    ok = [int(r[1]) for r in rows if r[0] == p and r[4] == '0' and r[5] == '0']
-    print(f'{p}: highest zero-failure rate: {max(ok) if ok else "none"} REGISTER/s')
-EOF
+print_side_by_side "$RESULTS" "$PROXIES" reg REGISTER/s \
+    'Per registrar: completed/failed registrations (401+200 each), retransmissions, CPU ms per' \
+    'registration, memory MiB, REGISTER->200 p50/p99 ms (both round trips).  "-" = step not run.'
 log "raw results: $RESULTS; logs and SIPp files under $OUT"
