@@ -26,6 +26,11 @@ def challenge_params(value):
                     for k, v in re.findall(r'([\w-]+)\s*=\s*("[^"]*"|[^,\s]+)', rest)}
 
 
+def register_credentials(challenge, user, password, **kw):
+    """Authorization for a REGISTER to this domain, answering `challenge`."""
+    return digest_authorization(challenge, user, password, "REGISTER", f"sip:{DOMAIN}", **kw)
+
+
 def by_algorithm(values):
     """Challenge header values keyed by their algorithm."""
     return {challenge_params(v)[1]["algorithm"]: v for v in values}
@@ -163,7 +168,7 @@ class RegisterChallengeTest(AuthTestCase):
     def _register_with(self, algorithm):
         c = self.client("alice")
         chal = self.challenge(c)[algorithm]
-        auth = digest_authorization(chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}")
+        auth = register_credentials(chal, "alice", "alice-secret")
         self.assertIn(f"algorithm={algorithm}", auth)
         r = c.register(authorization=auth)
         self.assertEqual(status_of(r), 200, self.describe(r))
@@ -188,7 +193,7 @@ class RegisterChallengeTest(AuthTestCase):
         before = self.failures()
         c = self.client("alice")
         chal = self.challenge(c)["SHA-256"]
-        bad = digest_authorization(chal, "alice", "not-the-secret", "REGISTER", f"sip:{DOMAIN}")
+        bad = register_credentials(chal, "alice", "not-the-secret")
         r = c.register(authorization=bad)
         self.assertEqual(status_of(r), 401, r)
         values = header(r, "WWW-Authenticate", all_values=True)
@@ -201,13 +206,11 @@ class RegisterChallengeTest(AuthTestCase):
         # Twice more, then the right password still works and is not counted.
         for _ in range(2):
             chal = by_algorithm(header(r, "WWW-Authenticate", all_values=True))["MD5"]
-            r = c.register(authorization=digest_authorization(
-                chal, "alice", "guess", "REGISTER", f"sip:{DOMAIN}"))
+            r = c.register(authorization=register_credentials(chal, "alice", "guess"))
             self.assertEqual(status_of(r), 401, r)
         self.assertEqual(self.failures(), before + 3)
         chal = by_algorithm(header(r, "WWW-Authenticate", all_values=True))["SHA-256"]
-        r = c.register(authorization=digest_authorization(
-            chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "alice", "alice-secret"))
         self.assertEqual(status_of(r), 200, self.describe(r))
         self.assertEqual(self.failures(), before + 3)
 
@@ -215,8 +218,7 @@ class RegisterChallengeTest(AuthTestCase):
         before = self.failures()
         c = self.client("mallory")
         chal = self.challenge(c)["SHA-256"]
-        r = c.register(authorization=digest_authorization(
-            chal, "mallory", "x", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "mallory", "x"))
         self.assertEqual(status_of(r), 401, r)
         self.assertEqual(self.failures(), before + 1)
         self.assertEqual(self.bindings("sip:mallory@example.test"), [])
@@ -226,8 +228,7 @@ class RegisterChallengeTest(AuthTestCase):
         c = self.client("bob")
         chal = self.challenge(c)["SHA-256"]
         # Alice's correct credentials on a REGISTER for bob's AOR.
-        r = c.register(authorization=digest_authorization(
-            chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "alice", "alice-secret"))
         self.assertEqual(status_of(r), 403, r)
         self.assertIsNone(header(r, "WWW-Authenticate"), r)
         self.assertEqual(self.bindings("sip:bob@example.test"), [])
@@ -237,8 +238,7 @@ class RegisterChallengeTest(AuthTestCase):
     def test_credentials_for_another_realm_are_ignored(self):
         c = self.client("alice")
         chal = self.challenge(c)["SHA-256"].replace(f'realm="{DOMAIN}"', 'realm="other.test"')
-        r = c.register(authorization=digest_authorization(
-            chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "alice", "alice-secret"))
         self.assertEqual(status_of(r), 401, r)
         self.assertEqual(len(header(r, "WWW-Authenticate", all_values=True)), 2)
         self.assertEqual(self.bindings("sip:alice@example.test"), [])
@@ -249,8 +249,8 @@ class RegisterChallengeTest(AuthTestCase):
         chal = self.challenge(c)["SHA-256"]
         nonce = challenge_params(chal)[1]["nonce"]
         forged = nonce[:-4] + ("AAAA" if not nonce.endswith("AAAA") else "BBBB")
-        r = c.register(authorization=digest_authorization(
-            chal.replace(nonce, forged), "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal.replace(nonce, forged), "alice",
+                                                          "alice-secret"))
         self.assertEqual(status_of(r), 401, r)
         self.assertEqual(self.bindings("sip:alice@example.test"), [])
         self.assertEqual(self.failures(), before + 1)
@@ -259,7 +259,7 @@ class RegisterChallengeTest(AuthTestCase):
         c = self.client("alice")
         chal = self.challenge(c)["SHA-256"]
         cnonce = "0a4f113b"
-        auth1 = digest_authorization(chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}",
+        auth1 = register_credentials(chal, "alice", "alice-secret",
                                      nc=1, cnonce=cnonce)
         self.assertEqual(status_of(c.register(authorization=auth1)), 200)
         # The very same Authorization again (a replay): stale=true, a new nonce.
@@ -270,7 +270,7 @@ class RegisterChallengeTest(AuthTestCase):
         for v in values:
             self.assertEqual(challenge_params(v)[1].get("stale"), "true", r)
         # The same nonce with the next nonce-count is fine (RFC 7616 3.4).
-        auth2 = digest_authorization(chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}",
+        auth2 = register_credentials(chal, "alice", "alice-secret",
                                      nc=2, cnonce=cnonce)
         self.assertEqual(status_of(c.register(authorization=auth2)), 200, self.proxy.log_tail(10))
 
@@ -284,8 +284,7 @@ class StaleNonceTest(AuthTestCase):
         chal = self.challenge(c)["SHA-256"]
         old_nonce = challenge_params(chal)[1]["nonce"]
         time.sleep(2.3)  # nonce_ttl = 1 s (whole seconds: older than 1 s once 2 s have passed)
-        r = c.register(authorization=digest_authorization(
-            chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "alice", "alice-secret"))
         self.assertEqual(status_of(r), 401, self.describe(r))
         values = header(r, "WWW-Authenticate", all_values=True)
         self.assertEqual(len(values), 2, r)
@@ -296,8 +295,7 @@ class StaleNonceTest(AuthTestCase):
             self.assertNotEqual(p["nonce"], old_nonce)
         self.assertEqual(self.bindings("sip:alice@example.test"), [])
         # The client retries with the fresh nonce without asking its user.
-        r = c.register(authorization=digest_authorization(
-            values[0], "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(values[0], "alice", "alice-secret"))
         self.assertEqual(status_of(r), 200, self.describe(r))
         self.assertEqual(len(self.bindings("sip:alice@example.test")), 1)
         # Right password on an old nonce is not a failure.
@@ -308,8 +306,7 @@ class StaleNonceTest(AuthTestCase):
         c = self.client("alice")
         chal = self.challenge(c)["MD5"]
         time.sleep(2.3)
-        r = c.register(authorization=digest_authorization(
-            chal, "alice", "wrong", "REGISTER", f"sip:{DOMAIN}"))
+        r = c.register(authorization=register_credentials(chal, "alice", "wrong"))
         self.assertEqual(status_of(r), 401, r)
         for v in header(r, "WWW-Authenticate", all_values=True):
             self.assertNotIn("stale", challenge_params(v)[1], r)
