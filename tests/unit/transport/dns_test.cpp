@@ -143,7 +143,8 @@ private:
             auto n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
             if (n < 12) continue;
             if (silent_) {
-                count(std::string(buf, static_cast<std::size_t>(n)));
+                if (auto question = parse_question(std::string(buf, static_cast<std::size_t>(n))))
+                    count(question->type);
                 continue;
             }
             auto reply = answer(std::string(buf, static_cast<std::size_t>(n)));
@@ -152,9 +153,14 @@ private:
         }
     }
 
-    // The question's name and type, counted as seen.
-    std::optional<std::pair<std::string, std::uint16_t>> count(const std::string& q) {
-        std::size_t i = 12;
+    // The question of a query: its name, type, and where it ends.
+    struct Question {
+        std::string name;
+        std::uint16_t type;
+        std::size_t end;
+    };
+    static std::optional<Question> parse_question(const std::string& q) {
+        std::size_t i = 12;  // after the header: labels, then type and class
         std::string name;
         while (i < q.size() && q[i] != 0) {
             const auto len = static_cast<unsigned char>(q[i]);
@@ -165,26 +171,22 @@ private:
         if (i + 5 > q.size()) return std::nullopt;
         const std::uint16_t type = static_cast<std::uint16_t>(
             (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]));
+        return Question{std::move(name), type, i + 5};
+    }
+
+    // A query of this type, counted as seen.
+    void count(std::uint16_t type) {
         std::lock_guard lock(mutex_);
         ++seen_[type];
-        return std::make_pair(name, type);
     }
 
     std::string answer(const std::string& q) {
-        // The question: labels, then type and class.
-        std::size_t i = 12;
-        std::string name;
-        while (i < q.size() && q[i] != 0) {
-            const auto len = static_cast<unsigned char>(q[i]);
-            if (!name.empty()) name += '.';
-            name += q.substr(i + 1, len);
-            i += 1 + len;
-        }
-        if (i + 5 > q.size()) return {};
-        const std::size_t question_end = i + 5;
-        const std::uint16_t type = static_cast<std::uint16_t>(
-            (static_cast<unsigned char>(q[i + 1]) << 8) | static_cast<unsigned char>(q[i + 2]));
-        count(q);
+        auto question = parse_question(q);
+        if (!question) return {};
+        const std::string& name = question->name;
+        const std::uint16_t type = question->type;
+        const std::size_t question_end = question->end;
+        count(type);
         std::vector<Record> found;
         bool known;
         std::optional<std::pair<unsigned, unsigned>> soa;
