@@ -7,12 +7,9 @@ namespace sipproxy::daemon {
 std::vector<transport::Local> locals_of(const config::Config& cfg) {
     std::vector<transport::Local> out;
     for (const auto& l : cfg.server.listen) {
-        transport::Local local;
-        if (!transport::parse_protocol(l.scheme, local.protocol)) continue;  // tls/ws: later
-        local.address = asio::ip::make_address(l.host);
-        local.port = l.port;
-        local.host = transport::uri_host(local.address);
-        out.push_back(std::move(local));
+        transport::Protocol protocol;
+        if (!transport::parse_protocol(l.scheme, protocol)) continue;  // tls/ws: later
+        out.push_back(transport::Local::at(protocol, asio::ip::make_address(l.host), l.port));
     }
     return out;
 }

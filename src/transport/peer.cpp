@@ -43,6 +43,10 @@ std::string_view strip_brackets(std::string_view host) {
     return host;
 }
 
+Local Local::at(Protocol protocol, const asio::ip::address& address, std::uint16_t port) {
+    return Local{protocol, address, port, uri_host(address)};
+}
+
 std::string Peer::to_string() const {
     return std::string(uri_name(protocol)) + ":" + uri_host(address) + ":" + std::to_string(port);
 }

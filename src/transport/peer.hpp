@@ -33,6 +33,9 @@ struct Local {
     std::uint16_t port = 0;
     std::string host;  // address as written in a URI: IPv6 in brackets
 
+    // A listener on `address`:`port`, its host written as a URI needs it.
+    static Local at(Protocol protocol, const asio::ip::address& address, std::uint16_t port);
+
     std::string hostport() const;  // "127.0.0.1:5060", "[::1]:5060"
 };
 

@@ -42,12 +42,7 @@ public:
 };
 
 transport::Local local(Protocol p, const char* ip, std::uint16_t port) {
-    transport::Local l;
-    l.protocol = p;
-    l.address = asio::ip::make_address(ip);
-    l.port = port;
-    l.host = transport::uri_host(l.address);
-    return l;
+    return transport::Local::at(p, asio::ip::make_address(ip), port);
 }
 
 Peer peer(Protocol p, const char* ip, std::uint16_t port) {

@@ -55,12 +55,8 @@ struct Fixture {
     asio::ip::udp::socket peer{io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
 
     static std::vector<transport::Local> locals(std::uint16_t port) {
-        transport::Local l;
-        l.protocol = transport::Protocol::Udp;
-        l.address = asio::ip::make_address("127.0.0.1");
-        l.port = port;
-        l.host = "127.0.0.1";
-        return {l};
+        return {transport::Local::at(transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"),
+                                     port)};
     }
     explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000, unsigned worker = 0)
         : transport(io, worker, locals(port), {}),
