@@ -72,9 +72,9 @@ void ServerTransaction::start() {
         // repeated for timer J.
         const bool reliable = source_.protocol != Protocol::Udp;
         const bool challenge = final_status_ == 401 || final_status_ == 407;
-        layer_.add_lingering(*this, std::move(last_response_),
-                             reliable || challenge ? Clock::duration::zero()
-                                                   : Clock::duration(layer_.timers().j()));
+        layer_.linger(*this, std::move(last_response_),
+                      reliable || challenge ? Clock::duration::zero()
+                                            : Clock::duration(layer_.timers().j()));
         return;
     }
     layer_.add_live(shared_from_this());

@@ -130,19 +130,6 @@ void TransactionLayer::add_live(const std::shared_ptr<ServerTransaction>& st) {
     update_live();
 }
 
-void TransactionLayer::add_lingering(const ServerTransaction& st, std::string resend,
-                                     Clock::duration d) {
-    if (d <= Clock::duration::zero() || stopping_) return;
-    auto [e, added] = servers_.try_emplace(std::string(st.key()));
-    if (!added && !e->second.st) --lingering_;
-    e->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
-                           Clock::now() + d};
-    ++lingering_;
-    linger_queue(d, true).keys.emplace_back(e->second.until, e->first);
-    arm_sweep();
-    update_live();
-}
-
 void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& from,
                                       const transport::Local& local, std::size_t hops) {
     // A retransmitted CANCEL gets the 200 again.
@@ -180,9 +167,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
         auto [it, added] = servers_.emplace(
             key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});
         if (added) {
-            ++lingering_;
-            linger_queue(d, true).keys.emplace_back(it->second.until, std::move(key));
-            arm_sweep();
+            schedule_end(key, it->second.until, d, true);
             update_live();
         }
     }
@@ -242,24 +227,29 @@ TransactionLayer::LingerQueue& TransactionLayer::linger_queue(Clock::duration d,
     return linger_queues_.emplace_back(LingerQueue{d, server, {}});
 }
 
+void TransactionLayer::schedule_end(const std::string& key, Clock::time_point until,
+                                    Clock::duration d, bool server) {
+    ++lingering_;
+    linger_queue(d, server).keys.emplace_back(until, key);
+    arm_sweep();
+}
+
 void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
                               Clock::duration d) {
     auto it = servers_.find(st.key());
-    if (it == servers_.end() || it->second.st.get() != &st) return;
+    // Another transaction's slot, or this one already ended: nothing to do.
+    if (it != servers_.end() && it->second.st.get() != &st) return;
     if (d <= Clock::duration::zero() || stopping_) {
-        servers_.erase(it);
+        if (it != servers_.end()) servers_.erase(it);
         update_live();
         return;
     }
-    auto& slot = it->second;
-    slot.resend = std::move(resend);
-    slot.to = st.destination();
-    slot.final_status = st.final_status();
-    slot.until = Clock::now() + d;
-    slot.st.reset();  // the coroutine that calls this still holds its own reference
-    ++lingering_;
-    linger_queue(d, true).keys.emplace_back(slot.until, it->first);
-    arm_sweep();
+    if (it == servers_.end()) it = servers_.try_emplace(std::string(st.key())).first;
+    // (Dropping the slot's reference: the coroutine that calls this holds its own.)
+    it->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
+                            Clock::now() + d};
+    schedule_end(it->first, it->second.until, d, true);
+    update_live();
 }
 
 void TransactionLayer::linger(const ClientTransaction& ct, std::string ack, Clock::duration d) {
@@ -275,9 +265,7 @@ void TransactionLayer::linger(const ClientTransaction& ct, std::string ack, Cloc
     slot.to = ct.destination();
     slot.until = Clock::now() + d;
     slot.ct.reset();
-    ++lingering_;
-    linger_queue(d, false).keys.emplace_back(slot.until, it->first);
-    arm_sweep();
+    schedule_end(it->first, slot.until, d, false);
 }
 
 void TransactionLayer::arm_sweep() {

@@ -89,13 +89,13 @@ public:
     void shutdown();
 
     // A new server transaction enters the table once its transaction user has seen it:
-    // live (its coroutine runs), or straight into lingering (answered at once).
+    // live (its coroutine runs here), or straight into lingering (linger() below).
     void add_live(const std::shared_ptr<ServerTransaction>& st);
-    void add_lingering(const ServerTransaction& st, std::string resend, Clock::duration d);
     void remove(const ServerTransaction& st);
     void remove(const ClientTransaction& ct);
     // The transaction is done but absorbs retransmissions for `d` (zero: ends now):
     // `resend` (the final response) answers a retransmitted request; empty: absorbed.
+    // A server transaction that never entered the table (answered at once) enters it so.
     void linger(const ServerTransaction& st, std::string resend, Clock::duration d);
     // `ack` is re-sent for every retransmitted non-2xx final; empty: absorbed.
     void linger(const ClientTransaction& ct, std::string ack, Clock::duration d);
@@ -150,6 +150,9 @@ private:
         std::deque<std::pair<Clock::time_point, std::string>> keys;
     };
     LingerQueue& linger_queue(Clock::duration d, bool server);
+    // A slot that lingers until `until` (= now + d): counted, queued, swept.
+    void schedule_end(const std::string& key, Clock::time_point until, Clock::duration d,
+                      bool server);
     void arm_sweep();
     void sweep();
 
