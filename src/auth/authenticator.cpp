@@ -51,7 +51,8 @@ Expected<std::unique_ptr<Authenticator>, std::string> Authenticator::create(
     for (const auto& u : options.users) {
         const StoredUser* s = store->find(u.user);
         bool usable = false;
-        for (Algorithm a : algorithms) usable = usable || s->ha1(a).has_value();
+        for (Algorithm a : s->algorithms.empty() ? algorithms : s->algorithms)
+            usable = usable || s->ha1(a).has_value();
         if (!usable)
             return Error{"auth.users: user " + u.user + ": has no HA1 for any offered algorithm"};
     }
@@ -72,19 +73,25 @@ Authenticator::Authenticator(CredentialStore store, std::vector<Algorithm> algor
       nonces_(store_.realm(), ttl, secret),
       counts_(std::move(counts)) {}
 
-bool Authenticator::offers(Algorithm a) const {
-    for (Algorithm b : algorithms_)
+const std::vector<Algorithm>& Authenticator::algorithms_for(const StoredUser* user) const {
+    return user && !user->algorithms.empty() ? user->algorithms : algorithms_;
+}
+
+bool Authenticator::offers(const StoredUser* user, Algorithm a) const {
+    for (Algorithm b : algorithms_for(user))
         if (a == b) return true;
     return false;
 }
 
-Challenge Authenticator::challenge(bool stale, Time now) const {
+Challenge Authenticator::challenge(bool stale, Time now, std::string_view user) const {
     // One nonce for all offered algorithms: the client answers exactly one of them, and the
-    // nonce is not tied to an algorithm (RFC 8760: offered most preferred first).
+    // nonce is not tied to an algorithm (RFC 8760: offered most preferred first). A user
+    // with its own list gets that one (e.g. MD5 only for a phone that fails on SHA-256).
+    const auto& offered = algorithms_for(user.empty() ? nullptr : store_.find(user));
     std::string nonce = nonces_.issue(now);
     Challenge c;
-    c.values.reserve(algorithms_.size());
-    for (Algorithm a : algorithms_) {
+    c.values.reserve(offered.size());
+    for (Algorithm a : offered) {
         std::string v = "Digest realm=";
         append_quoted(v, store_.realm());
         v += ", nonce=\"";
@@ -114,7 +121,9 @@ Verdict Authenticator::verify(std::string_view method, std::string_view credenti
     if (cred.realm != store_.realm()) return verdict::NoCredentials{};
 
     std::string claimed(cred.username.substr(0, 256));
-    if (!offers(cred.algorithm)) return Failed{claimed, "Algorithm not offered"};
+    const StoredUser* user = cred.userhash ? store_.find_by_userhash(cred.algorithm, cred.username)
+                                           : store_.find(cred.username);
+    if (!offers(user, cred.algorithm)) return Failed{claimed, "Algorithm not offered"};
     if (!cred.qop && !(allow_rfc2069_ && cred.algorithm == Algorithm::md5))
         return Failed{claimed, "Missing qop"};
 
@@ -123,8 +132,6 @@ Verdict Authenticator::verify(std::string_view method, std::string_view credenti
     if (!cred.opaque || *cred.opaque != nonces_.opaque()) return Failed{claimed, "Opaque mismatch"};
     if (cred.qop && cred.nonce_count == 0) return Failed{claimed, "Invalid nonce count"};
 
-    const StoredUser* user = cred.userhash ? store_.find_by_userhash(cred.algorithm, cred.username)
-                                           : store_.find(cred.username);
     if (user) claimed = user->name;
 
     // Normalise the response to lower case (RFC 7616 says LHEX; be lenient on case only).

@@ -73,7 +73,9 @@ class Authenticator {
         AuthenticatorOptions options, const NonceSecret& secret = NonceSecret::random(),
         std::shared_ptr<NonceCountTable> counts = nullptr);
 
-    Challenge challenge(bool stale, Time now) const;
+    // `user` (the claimed name, To of a REGISTER or From of a call; may be empty) picks
+    // that user's own algorithm list when it has one.
+    Challenge challenge(bool stale, Time now, std::string_view user = {}) const;
 
     // `credentials` is one Authorization / Proxy-Authorization header value.
     Verdict verify(std::string_view method, std::string_view credentials, Time now) const;
@@ -86,7 +88,8 @@ class Authenticator {
     Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
                   std::chrono::seconds ttl, bool allow_rfc2069, const NonceSecret& secret,
                   std::shared_ptr<NonceCountTable> counts);
-    bool offers(Algorithm a) const;
+    const std::vector<Algorithm>& algorithms_for(const StoredUser* user) const;
+    bool offers(const StoredUser* user, Algorithm a) const;
 
     CredentialStore store_;
     std::vector<Algorithm> algorithms_;

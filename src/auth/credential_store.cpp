@@ -1,5 +1,7 @@
 #include "auth/credential_store.hpp"
 
+#include <algorithm>
+
 #include "auth/digest.hpp"
 #include "auth/text.hpp"
 
@@ -53,6 +55,13 @@ Expected<CredentialStore, std::string> CredentialStore::load(
         if (auto e = take_ha1(u, store.realm_, Algorithm::md5, u.ha1_md5, "ha1_md5", s.ha1_md5);
             !e.empty())
             return Unexpected{e};
+        for (const auto& name : u.algorithms) {
+            auto a = algorithm_from_name(name);
+            if (!a) return Unexpected{"user " + u.user + ": unknown algorithm \"" + name + "\""};
+            if (std::find(s.algorithms.begin(), s.algorithms.end(), *a) != s.algorithms.end())
+                return Unexpected{"user " + u.user + ": \"" + name + "\" listed twice"};
+            s.algorithms.push_back(*a);
+        }
         if (auto e = take_ha1(u, store.realm_, Algorithm::sha256, u.ha1_sha256, "ha1_sha256",
                               s.ha1_sha256);
             !e.empty())

@@ -20,12 +20,15 @@ struct UserCredentials {
     std::string password;    // clear text; empty when HA1s are given instead
     std::string ha1_md5;     // 32 hex digits
     std::string ha1_sha256;  // 64 hex digits
+    // "SHA-256"/"MD5" offered to this user instead of the realm's list; empty: the realm's.
+    std::vector<std::string> algorithms{};
 };
 
 struct StoredUser {
     std::string name;
     std::string ha1_md5;     // lower-case hex; empty: MD5 not possible for this user
     std::string ha1_sha256;  // lower-case hex; empty: SHA-256 not possible for this user
+    std::vector<Algorithm> algorithms;  // offered to this user; empty: the realm's list
 
     // nullopt when this user has no HA1 for `a`.
     std::optional<std::string_view> ha1(Algorithm a) const;

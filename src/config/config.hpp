@@ -48,6 +48,9 @@ struct User {
     std::string password;    // at most one of password / ha1_* is typically set
     std::string ha1_md5;     // hex
     std::string ha1_sha256;  // hex
+    // Offered to this user instead of auth.algorithms (an old phone that answers only
+    // MD5 does not lower everybody's security); empty: auth.algorithms.
+    std::vector<std::string> algorithms{};
 };
 
 struct Auth {

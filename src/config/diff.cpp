@@ -106,6 +106,7 @@ std::string user_fields(const User& a, const User& b) {
     f.secret("password", a.password, b.password);
     f.secret("ha1_md5", a.ha1_md5, b.ha1_md5);
     f.secret("ha1_sha256", a.ha1_sha256, b.ha1_sha256);
+    f.value("algorithms", a.algorithms, b.algorithms);
     return f.str();
 }
 

@@ -206,28 +206,7 @@ class Loader {
                    "first domain)");
         }
 
-        std::vector<std::string> algorithms;
-        std::vector<const toml::node*> where;
-        if (t.get("algorithms", algorithms, &where)) {
-            a.algorithms.clear();
-            if (algorithms.empty()) t.fail("algorithms", "must name at least one algorithm");
-            for (std::size_t i = 0; i < algorithms.size(); ++i) {
-                std::string canonical = lower(algorithms[i]) == "sha-256" ? "SHA-256"
-                                        : lower(algorithms[i]) == "md5"   ? "MD5"
-                                                                          : "";
-                std::string key = index_key(t.key_path("algorithms"), i);
-                if (canonical.empty()) {
-                    t.fail_at(
-                        where[i], key,
-                        "unknown algorithm '" + algorithms[i] + "' (expected SHA-256 or MD5)");
-                } else if (std::find(a.algorithms.begin(), a.algorithms.end(), canonical) !=
-                           a.algorithms.end()) {
-                    t.fail_at(where[i], key, "algorithm '" + canonical + "' is listed twice");
-                } else {
-                    a.algorithms.push_back(canonical);
-                }
-            }
-        }
+        algorithm_list(t, a.algorithms);
         t.get_uint("nonce_ttl", a.nonce_ttl, 1, 86400);
         cidrs(t, "trusted", a.trusted, a.trusted_networks);
 
@@ -247,6 +226,7 @@ class Loader {
                 user_names_complete_ = false;
             }
             u.get("password", user.password);
+            algorithm_list(u, user.algorithms);
             if (u.get("ha1_md5", user.ha1_md5)) {
                 if (!is_hex(user.ha1_md5, 32))
                     u.fail("ha1_md5", "expected 32 hex digits (MD5 of user:realm:password)");
@@ -261,22 +241,46 @@ class Loader {
                 u.fail("", "needs password, ha1_md5 or ha1_sha256");
             } else if (user.password.empty()) {
                 // With only a stored hash, the user can answer only that algorithm.
+                const auto& offered = user.algorithms.empty() ? a.algorithms : user.algorithms;
                 auto offers = [&](const char* alg) {
-                    return std::find(a.algorithms.begin(), a.algorithms.end(), alg) !=
-                           a.algorithms.end();
+                    return std::find(offered.begin(), offered.end(), alg) != offered.end();
                 };
                 bool usable = (!user.ha1_md5.empty() && offers("MD5")) ||
                               (!user.ha1_sha256.empty() && offers("SHA-256"));
                 if (!usable)
                     u.fail("",
-                           "has no credential for the algorithms in auth.algorithms "
-                           "(add password, or ha1_md5/ha1_sha256 to match)");
+                           "has no credential for the algorithms offered to it (auth.algorithms "
+                           "or its own algorithms; add password, or ha1_md5/ha1_sha256 to match)");
             }
             u.finish();
             a.users.push_back(std::move(user));
         }
         t.finish();
         config_.auth = std::move(a);
+    }
+
+    // An "algorithms" list ([auth] or one [[auth.users]]): SHA-256 and/or MD5, each once,
+    // in offered order. Left as it was when the key is absent.
+    void algorithm_list(TableReader& t, std::vector<std::string>& out) {
+        std::vector<std::string> algorithms;
+        std::vector<const toml::node*> where;
+        if (!t.get("algorithms", algorithms, &where)) return;
+        out.clear();
+        if (algorithms.empty()) t.fail("algorithms", "must name at least one algorithm");
+        for (std::size_t i = 0; i < algorithms.size(); ++i) {
+            std::string canonical = lower(algorithms[i]) == "sha-256" ? "SHA-256"
+                                    : lower(algorithms[i]) == "md5"   ? "MD5"
+                                                                      : "";
+            std::string key = index_key(t.key_path("algorithms"), i);
+            if (canonical.empty()) {
+                t.fail_at(where[i], key,
+                          "unknown algorithm '" + algorithms[i] + "' (expected SHA-256 or MD5)");
+            } else if (std::find(out.begin(), out.end(), canonical) != out.end()) {
+                t.fail_at(where[i], key, "algorithm '" + canonical + "' is listed twice");
+            } else {
+                out.push_back(canonical);
+            }
+        }
     }
 
     void transaction() {

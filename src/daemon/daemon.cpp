@@ -400,8 +400,13 @@ json Daemon::show_calls() const {
 json Daemon::show_stats() const {
     json stats = json::object();
     for (const auto& [k, v] : services_.stats.snapshot()) stats[k] = v;
-    std::size_t transactions = 0;
-    for (const auto& w : workers_) transactions += w->layer().live();
+    std::size_t transactions = 0, failures = 0;
+    for (const auto& w : workers_) {
+        transactions += w->layer().live();
+        failures += w->failures();
+    }
+    stats["workers.exceptions"] = failures;
+    stats["tcp.connections"] = workers_.empty() ? 0 : workers_.front()->transport().connections();
     stats["transactions.active"] = transactions;
     stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
     stats["calls.active"] = services_.calls.count();

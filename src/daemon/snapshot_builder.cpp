@@ -65,7 +65,7 @@ Expected<std::shared_ptr<const proxy::Snapshot>, std::string> build_snapshot(
         o.algorithms = cfg->auth->algorithms;
         o.nonce_ttl = cfg->auth->nonce_ttl;
         for (const auto& u : cfg->auth->users)
-            o.users.push_back({u.user, u.password, u.ha1_md5, u.ha1_sha256});
+            o.users.push_back({u.user, u.password, u.ha1_md5, u.ha1_sha256, u.algorithms});
         auto a = auth::Authenticator::create(std::move(o), inputs.secret, inputs.nonce_counts);
         if (!a) return Unexpected(a.error());
         inputs.nonce_counts = (*a)->nonce_counts();

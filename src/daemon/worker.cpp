@@ -32,6 +32,8 @@ void Worker::link(std::vector<Worker*>& all) {
         l.push_back(&w->layer_);
     }
     transport_.set_siblings(std::move(t));
+    // One directory of TCP connections for the whole daemon (shared with worker 0's).
+    transport_.set_directory(all.front()->transport_.directory());
     layer_.set_siblings(std::move(l));
 }
 
@@ -39,11 +41,20 @@ void Worker::open() { transport_.start(); }
 
 void Worker::start() {
     thread_ = std::thread([this]() {
-        try {
-            io_.run();
-        } catch (const std::exception& e) {
-            // Nothing a peer sends should get here; if it does, say so loudly.
-            log::error("worker {}: {}", index_, e.what());
+        // A handler that throws is a bug (nothing a peer sends should get here): say so
+        // loudly, and keep the loop running, or this worker's sockets would go on
+        // receiving with nobody reading them.
+        for (;;) {
+            try {
+                io_.run();
+                return;
+            } catch (const std::exception& e) {
+                failures_.fetch_add(1, std::memory_order_relaxed);
+                log::error("worker {}: unexpected exception, the worker goes on: {}", index_, e.what());
+            } catch (...) {
+                failures_.fetch_add(1, std::memory_order_relaxed);
+                log::error("worker {}: unexpected exception, the worker goes on", index_);
+            }
         }
     });
 }

@@ -4,6 +4,7 @@
 // the counters and the location store.
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -29,6 +30,8 @@ public:
     asio::io_context& io() { return io_; }
     transaction::TransactionLayer& layer() { return layer_; }
     transport::Transport& transport() { return transport_; }
+    // Exceptions that escaped a handler of this worker's loop (logged; the loop went on).
+    std::size_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
 private:
     unsigned index_;
@@ -37,6 +40,7 @@ private:
     transaction::TransactionLayer layer_;
     proxy::ProxyCore proxy_;
     std::thread thread_;
+    std::atomic<std::size_t> failures_{0};
 };
 
 }  // namespace sipproxy::daemon

@@ -27,7 +27,9 @@ bool in_networks(const std::vector<Cidr>& nets, const asio::ip::address& a) {
 
 void challenge(RequestContext& ctx, bool registrar, bool stale) {
     const auto& a = *ctx.snapshot.authenticator;
-    auto c = a.challenge(stale, auth::Clock::now());
+    // The claimed user (To of a REGISTER, From of a call) may have its own algorithms.
+    const auto& claimed = registrar ? ctx.request.to().uri.user : ctx.request.from().uri.user;
+    auto c = a.challenge(stale, auth::Clock::now(), sip::unescape(claimed));
     std::vector<sip::ExtraHeader> h;
     for (auto& v : c.values)
         h.push_back({registrar ? "WWW-Authenticate" : "Proxy-Authenticate", std::move(v)});

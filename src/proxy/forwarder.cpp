@@ -132,8 +132,15 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
             if (!first_failure) first_failure = ForwardFailure{403, "Forbidden destination address"};
             continue;
         }
-        if (!given && large && transport.local_for(Protocol::Tcp, peer.address.is_v6()))
-            peer.protocol = Protocol::Tcp;  // RFC 3261 18.1.1: over 1300 bytes
+        // RFC 3261 18.1.1: a large request goes over TCP, but a next hop that refuses
+        // TCP (most trunks listen on UDP only) gets it over UDP next, in the same
+        // transaction: the UDP candidate follows its TCP twin.
+        std::optional<transport::Peer> udp_fallback;
+        if (!given && large && peer.protocol == Protocol::Udp &&
+            transport.local_for(Protocol::Tcp, peer.address.is_v6())) {
+            if (transport.local_for(Protocol::Udp, peer.address.is_v6())) udp_fallback = peer;
+            peer.protocol = Protocol::Tcp;
+        }
         if (!transport.local_for(peer.protocol, peer.address.is_v6())) {
             if (!first_failure)
                 first_failure = ForwardFailure{503, "No listener for " +
@@ -146,6 +153,7 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
             return u.protocol == peer.protocol && u.address == peer.address && u.port == peer.port;
         });
         if (!listed) usable.push_back(peer);
+        if (udp_fallback) usable.push_back(*udp_fallback);
     }
     if (usable.empty()) co_return Unexpected(std::move(*first_failure));
     co_return usable;
@@ -180,7 +188,7 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     const std::size_t remaining_routes =
         req.routes().size() - std::min(req.routes().size(), in.route_edit.own_routes) -
         (in.route_edit.strict_fix ? 1 : 0);
-    const bool large = req.bytes().size() + 300 > 1300;
+    const bool large = is_large(req);
     transport::Peer dest;
     std::vector<transport::Peer> alternatives;
     if (in.next_hop) {

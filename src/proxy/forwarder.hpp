@@ -56,11 +56,21 @@ struct ForwardInput {
     const transport::Peer* next_hop = nullptr;
 };
 
+// RFC 3261 18.1.1: a request larger than 1300 bytes goes over a congestion-controlled
+// transport. Decided on the request as received: forwarding adds a Via and up to two
+// Record-Routes (about 300 bytes at most), so a request received larger than 1000 bytes
+// counts as large.
+constexpr std::size_t kLargeRequestAsReceived = 1000;
+inline bool is_large(const sip::Message& request) {
+    return request.bytes().size() > kLargeRequestAsReceived;
+}
+
 // Resolves a URI to its next hops, best first: numeric hosts directly, names by DNS
 // without blocking the event loop (RFC 3263 NAPTR/SRV/A/AAAA through
 // transport.resolver(), else A/AAAA only); only candidates that are allowed and have a
 // listener. The transport from the transport param or DNS, else UDP (TCP when `large`
-// and a TCP listener exists, RFC 3261 18.1.1). When none is usable: why the first is not.
+// and a TCP listener exists, RFC 3261 18.1.1, with the UDP candidate right after it as
+// the fallback when TCP is refused). When none is usable: why the first is not.
 asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_next_hops(
     const sip::Uri& uri, bool large, const transport::Transport& transport);
 

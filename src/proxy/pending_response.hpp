@@ -6,6 +6,7 @@
 // worker is woken once per commit, not once per REGISTER, and a waiting response costs one
 // allocation: the hot path of a registrar under load.
 #include <asio/any_io_executor.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -34,10 +35,16 @@ class PendingResponse {
     // valid until this has run.
     void complete(const std::string& error);
 
+    // Responses made and not freed yet, in the whole process: each is freed exactly once
+    // whichever way it ends (sent, abandoned, or its worker gone).
+    static std::size_t alive() { return alive_.load(std::memory_order_relaxed); }
+
   private:
     friend class PendingResponses;
     friend struct AbandonPendingResponse;
-    PendingResponse() = default;
+    PendingResponse() { alive_.fetch_add(1, std::memory_order_relaxed); }
+    ~PendingResponse() { alive_.fetch_sub(1, std::memory_order_relaxed); }
+    static inline std::atomic<std::size_t> alive_{0};
 
     std::mutex mu_;
     bool completed_ = false;

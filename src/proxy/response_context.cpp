@@ -172,8 +172,16 @@ asio::awaitable<void> ResponseContext::try_next_candidate(std::size_t branch) {
     const Target& target = *branches_[branch].target;
     const transport::Peer next = rest.front();
     rest.erase(rest.begin());
-    log::call(log::Level::info, st_->request().call_id(), "{}: trying the next address {}",
-              target.label, next.to_string());
+    const auto& failed = branches_[branch].ct ? branches_[branch].ct->destination() : next;
+    if (failed.protocol == transport::Protocol::Tcp && next.protocol == transport::Protocol::Udp &&
+        failed.address == next.address && failed.port == next.port)
+        log::call(log::Level::info, st_->request().call_id(),
+                  "{}: TCP to {} failed; the request was on TCP only for its size (RFC 3261 "
+                  "18.1.1), trying UDP",
+                  target.label, failed.to_string());
+    else
+        log::call(log::Level::info, st_->request().call_id(), "{}: trying the next address {}",
+                  target.label, next.to_string());
     co_await start_branch(target, &next, std::move(rest));
 }
 

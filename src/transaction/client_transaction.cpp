@@ -53,9 +53,16 @@ void ClientTransaction::send_cancel() {
 asio::awaitable<void> ClientTransaction::run() {
     auto self = shared_from_this();
     auto ec = co_await layer_.transport().send(destination_, request_);
-    if (ec) {
-        log::debug("send to {} failed: {}", destination_.to_string(), ec.message());
-        fail(503, "Service Unavailable");
+    if (ec == transport::flow_gone_error()) {
+        // The peer's own connection closed; its port was an ephemeral one (RFC 5626 5.3:
+        // 430 for a registered flow, else a 503 that names the flow).
+        log::info("send to {} failed: the connection the peer opened has closed",
+                  destination_.to_string());
+        if (destination_.connection) fail(430, "Flow Failed");
+        else fail(503, "Service Unavailable: connection " + destination_.to_string() + " is gone");
+    } else if (ec) {
+        log::info("send to {} failed: {}", destination_.to_string(), ec.message());
+        fail(503, "Service Unavailable: " + destination_.to_string() + ": " + ec.message());
     } else if (method_ == sip::Method::Invite) {
         co_await run_invite();
     } else {

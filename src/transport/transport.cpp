@@ -14,16 +14,13 @@
 
 #include "base/log.hpp"
 #include "sip/framer.hpp"
+#include "transport/connection_directory.hpp"
 
 namespace sipproxy::transport {
 
 namespace {
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kConnectTimeout{5};
-
-std::string remote_key(const asio::ip::address& a, std::uint16_t port) {
-    return a.to_string() + "|" + std::to_string(port);
-}
 }  // namespace
 
 // One TCP connection: a reader that frames messages, a write queue, an idle watchdog.
@@ -143,7 +140,8 @@ private:
 
 Transport::Transport(asio::io_context& io, unsigned worker, std::vector<Local> locals,
                      TransportOptions options)
-    : io_(io), worker_(worker), initial_(std::move(locals)), options_(options) {
+    : io_(io), worker_(worker), initial_(std::move(locals)), options_(options),
+      directory_(std::make_shared<ConnectionDirectory>()) {
     // Listeners exist (for local_for) before their sockets are opened by start().
     for (auto& l : initial_) listeners_.push_back(std::make_shared<Listener>(Listener{l, nullptr, nullptr, false}));
 }
@@ -257,17 +255,15 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
             if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
             continue;
         }
-        if (connections_.size() >= options_.max_connections) {
+        if (directory_->size() >= options_.max_connections) {
             log::warn("tcp: connection limit {} reached, refusing a connection",
                       options_.max_connections);
             asio::error_code ignored;
             socket.close(ignored);
             continue;
         }
-        auto id = (static_cast<std::uint64_t>(worker_) << 48) | next_connection_++;
-        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), id, local);
-        connections_[id] = c;
-        by_remote_.emplace(remote_key(c->remote().address, c->remote().port), id);
+        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), local);
+        add_connection(c, true);
         c->start();
     }
 }
@@ -283,15 +279,14 @@ void Transport::deliver(std::string bytes, const Peer& from, const Local& local,
     }
 }
 
+void Transport::add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound) {
+    connections_[c->id()] = c;
+    directory_->add(c->remote().address, c->remote().port, c->id(), inbound);
+}
+
 void Transport::connection_closed(TcpConnection& c) {
     const auto id = c.id();
-    auto range = by_remote_.equal_range(remote_key(c.remote().address, c.remote().port));
-    for (auto it = range.first; it != range.second; ++it) {
-        if (it->second == id) {
-            by_remote_.erase(it);
-            break;
-        }
-    }
+    directory_->remove(c.remote().address, c.remote().port, id);
     // Keep the connection alive until its coroutines have returned.
     auto keep = connections_[id];
     connections_.erase(id);
@@ -299,18 +294,53 @@ void Transport::connection_closed(TcpConnection& c) {
     if (on_closed_) on_closed_(id);
 }
 
-std::shared_ptr<TcpConnection> Transport::find_connection(const Peer& to) {
+Transport::Route Transport::route_to(const Peer& to) const {
+    Route r;
     if (to.connection) {
-        auto it = connections_.find(to.connection);
-        if (it != connections_.end() && !it->second->closed()) return it->second;
+        if (owner_of(to.connection) == worker_) {
+            auto it = connections_.find(to.connection);
+            if (it != connections_.end() && !it->second->closed()) {
+                r.here = it->second;
+                return r;
+            }
+        } else if (owner_of(to.connection) < siblings_.size()) {
+            // Its owner knows whether it is still open (send_on_owner).
+            r.elsewhere = to.connection;
+            return r;
+        }
     }
-    auto range = by_remote_.equal_range(remote_key(to.address, to.port));
-    for (auto it = range.first; it != range.second; ++it) {
-        auto c = connections_.find(it->second);
-        if (c != connections_.end() && !c->second->closed()) return c->second;
+    // Any open connection with the peer's address and port, on any worker.
+    const auto found = directory_->find(to.address, to.port);
+    if (found.connection) {
+        if (owner_of(found.connection) != worker_) {
+            if (owner_of(found.connection) < siblings_.size()) r.elsewhere = found.connection;
+            return r;
+        }
+        auto it = connections_.find(found.connection);
+        if (it != connections_.end() && !it->second->closed()) r.here = it->second;
+        return r;
     }
-    return nullptr;
+    r.flow_gone = found.flow_gone;
+    return r;
 }
+
+void Transport::send_on_owner(std::uint64_t connection, std::string bytes) {
+    Transport* owner = siblings_[owner_of(connection)];
+    asio::post(owner->io_, [owner, connection, b = std::move(bytes)]() mutable {
+        owner->write_owned(connection, std::move(b));
+    });
+}
+
+void Transport::write_owned(std::uint64_t connection, std::string bytes) {
+    auto it = connections_.find(connection);
+    if (it == connections_.end() || it->second->closed()) {
+        log::debug("tcp: connection {:x} closed before a message for it was written", connection);
+        return;
+    }
+    it->second->write(std::move(bytes));
+}
+
+std::size_t Transport::connections() const { return directory_->size(); }
 
 const Local* Transport::local_for(Protocol p, bool v6) const {
     for (const auto& l : listeners_)
@@ -336,23 +366,20 @@ asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
 }
 
 asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes) {
-    if (to.connection && owner_of(to.connection) != worker_ &&
-        owner_of(to.connection) < siblings_.size()) {
-        // The connection lives on another worker: hand the bytes over.
-        Transport* owner = siblings_[owner_of(to.connection)];
-        asio::post(owner->io_, [owner, to, b = std::move(bytes)]() mutable {
-            owner->post_send(to, std::move(b));
-        });
+    auto route = route_to(to);
+    if (route.here) {
+        route.here->write(std::move(bytes));
         co_return std::error_code{};
     }
-    if (auto c = find_connection(to)) {
-        c->write(std::move(bytes));
+    if (route.elsewhere) {
+        send_on_owner(route.elsewhere, std::move(bytes));
         co_return std::error_code{};
     }
-    if (to.connection && to.port == 0) co_return std::make_error_code(std::errc::not_connected);
+    // The peer's port was the far end of a connection it opened: nobody listens there.
+    if (route.flow_gone || (to.connection && to.port == 0)) co_return flow_gone_error();
     const Local* l = local_for(Protocol::Tcp, to.address.is_v6());
     if (!l) co_return std::make_error_code(std::errc::address_family_not_supported);
-    if (connections_.size() >= options_.max_connections)
+    if (directory_->size() >= options_.max_connections)
         co_return std::make_error_code(std::errc::too_many_files_open);
 
     using namespace asio::experimental::awaitable_operators;
@@ -365,20 +392,23 @@ asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes)
     auto [ec] = std::get<0>(result);
     if (ec) co_return ec;
     // Another send may have connected meanwhile; use one connection per peer.
-    if (auto c = find_connection(to)) {
-        c->write(std::move(bytes));
+    route = route_to(to);
+    if (route.here) {
+        route.here->write(std::move(bytes));
         co_return std::error_code{};
     }
-    auto id = (static_cast<std::uint64_t>(worker_) << 48) | next_connection_++;
-    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), id, *l);
-    connections_[id] = c;
-    by_remote_.emplace(remote_key(to.address, to.port), id);
+    if (route.elsewhere) {
+        send_on_owner(route.elsewhere, std::move(bytes));
+        co_return std::error_code{};
+    }
+    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), *l);
+    add_connection(c, false);
     c->start();
     c->write(std::move(bytes));
     co_return std::error_code{};
 }
 
-void Transport::post_send(const Peer& to, std::string bytes) {
+void Transport::post_send(const Peer& to, std::string bytes, bool may_connect) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) return;
@@ -386,19 +416,23 @@ void Transport::post_send(const Peer& to, std::string bytes) {
         socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
         return;
     }
-    if (to.connection && owner_of(to.connection) != worker_ &&
-        owner_of(to.connection) < siblings_.size()) {
-        Transport* owner = siblings_[owner_of(to.connection)];
-        asio::post(owner->io_, [owner, to, b = std::move(bytes)]() mutable {
-            owner->post_send(to, std::move(b));
-        });
+    auto route = route_to(to);
+    if (route.here) {
+        route.here->write(std::move(bytes));
         return;
     }
-    if (auto c = find_connection(to)) {
-        c->write(std::move(bytes));
+    if (route.elsewhere) {
+        send_on_owner(route.elsewhere, std::move(bytes));
         return;
     }
-    asio::co_spawn(io_, tcp_send(to, std::move(bytes)), asio::detached);
+    if (!may_connect) return;
+    asio::co_spawn(
+        io_,
+        [this, to, b = std::move(bytes)]() mutable -> asio::awaitable<void> {
+            auto ec = co_await tcp_send(to, std::move(b));
+            if (ec) log::debug("send to {} failed: {}", to.to_string(), ec.message());
+        },
+        asio::detached);
 }
 
 }  // namespace sipproxy::transport

@@ -25,12 +25,17 @@ namespace sipproxy::transport {
 
 struct TransportOptions {
     std::chrono::seconds tcp_idle_timeout{300};
-    std::size_t max_connections = 10000;  // per worker
+    std::size_t max_connections = 10000;  // across all workers sharing a ConnectionDirectory
     sip::Limits limits;
 };
 
 class TcpConnection;
 class DnsLookups;
+class ConnectionDirectory;
+
+// Why a send failed when the peer's own connection (its flow) is gone: the proxy does
+// not connect() to the ephemeral port of a connection the peer opened (RFC 5626 5.3).
+inline std::error_code flow_gone_error() { return std::make_error_code(std::errc::not_connected); }
 
 class Transport {
 public:
@@ -58,6 +63,10 @@ public:
     // one, next hops with a host name are resolved by A/AAAA only (getaddrinfo).
     void set_resolver(std::shared_ptr<DnsLookups> r) { resolver_ = std::move(r); }
     DnsLookups* resolver() const { return resolver_.get(); }
+    // The directory of every worker's TCP connections (one per daemon; each Transport has
+    // a private one until the daemon links them).
+    void set_directory(std::shared_ptr<ConnectionDirectory> d) { directory_ = std::move(d); }
+    const std::shared_ptr<ConnectionDirectory>& directory() const { return directory_; }
 
     // Opens the sockets; throws std::system_error naming the address on failure.
     void start();
@@ -67,18 +76,22 @@ public:
     void reconfigure(const std::vector<Local>& locals);
 
     // Sends a message. UDP: from the listener of the same address family. TCP: on
-    // to.connection when it is alive, else on an open connection to to.address:port,
-    // else on a new connection. Completes with an error when the bytes could not be
+    // to.connection when it is alive, else on an open connection to to.address:port
+    // (whichever worker owns it: the bytes are handed to that worker), else on a new
+    // connection, unless the last connection with that address and port was opened by
+    // the peer (flow_gone_error()). Completes with an error when the bytes could not be
     // handed to the network (unreachable, refused, connection failed).
     asio::awaitable<std::error_code> send(Peer to, std::string bytes);
-    // Fire and forget: responses, ACKs, retransmissions.
-    void post_send(const Peer& to, std::string bytes);
+    // Fire and forget: responses, ACKs, retransmissions. Without may_connect, a TCP
+    // message with no open connection to its peer is dropped instead of connecting.
+    void post_send(const Peer& to, std::string bytes, bool may_connect = true);
 
     // The local address used to send to `to` (for Via and Record-Route), or nullptr when
     // no listener of that protocol and family exists.
     const Local* local_for(Protocol p, bool v6) const;
     unsigned worker() const { return worker_; }
-    std::size_t connection_count() const { return connections_.size(); }
+    // Open TCP connections of every worker sharing this one's directory.
+    std::size_t connections() const;
     static unsigned owner_of(std::uint64_t connection) {
         return static_cast<unsigned>(connection >> 48);
     }
@@ -99,7 +112,22 @@ private:
     asio::awaitable<std::error_code> tcp_send(Peer to, std::string bytes);
     void deliver(std::string bytes, const Peer& from, const Local& local, bool stream);
     void connection_closed(TcpConnection& c);
-    std::shared_ptr<TcpConnection> find_connection(const Peer& to);
+    void add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound);
+
+    // Where a TCP message for a peer goes without opening a connection.
+    struct Route {
+        std::shared_ptr<TcpConnection> here;  // a connection of this worker
+        std::uint64_t elsewhere = 0;          // a connection of another worker
+        bool flow_gone = false;
+    };
+    Route route_to(const Peer& to) const;
+    // Hands bytes to the worker owning `connection`; that worker drops them if the
+    // connection has closed meanwhile.
+    void send_on_owner(std::uint64_t connection, std::string bytes);
+    void write_owned(std::uint64_t connection, std::string bytes);
+    std::uint64_t new_connection_id() {
+        return (static_cast<std::uint64_t>(worker_) << 48) | next_connection_++;
+    }
 
     asio::io_context& io_;
     unsigned worker_;
@@ -111,8 +139,8 @@ private:
     ConnectionClosedHandler on_closed_;
     std::vector<Transport*> siblings_;
     std::shared_ptr<DnsLookups> resolver_;
+    std::shared_ptr<ConnectionDirectory> directory_;
     std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
-    std::unordered_multimap<std::string, std::uint64_t> by_remote_;  // "ip:port" -> id
     std::uint64_t next_connection_ = 1;
     bool stopped_ = false;
 };

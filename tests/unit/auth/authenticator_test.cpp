@@ -386,3 +386,53 @@ TEST_CASE("invalid options are reported", "[authenticator]") {
     o.users.push_back({"x", "", "12", ""});
     CHECK(err(o) == "auth.users: user x: ha1_md5 must be 32 hex digits");
 }
+
+TEST_CASE("a user's own algorithm list replaces the realm's for that user", "[authenticator]") {
+    // The realm offers SHA-256 only; one old phone answers MD5 only (baresip 1.0 fails on
+    // a SHA-256 challenge even next to an MD5 one).
+    auto o = options();
+    o.algorithms = {"SHA-256"};
+    o.users = {{"alice", "wonderland", "", ""}, {"oldphone", "pw", "", "", {"MD5"}}};
+    auto auth = make(o);
+
+    auto mine = auth->challenge(false, t0, "oldphone");
+    REQUIRE(mine.values.size() == 1);
+    CHECK(param(mine.values[0], "algorithm") == "MD5");
+    auto others = auth->challenge(false, t0, "alice");
+    REQUIRE(others.values.size() == 1);
+    CHECK(param(others.values[0], "algorithm") == "SHA-256");
+    // Unknown names get the realm's list, as everybody else.
+    auto unknown = auth->challenge(false, t0, "nobody");
+    REQUIRE(unknown.values.size() == 1);
+    CHECK(param(unknown.values[0], "algorithm") == "SHA-256");
+
+    Client old;
+    old.user = "oldphone";
+    old.password = "pw";
+    old.take(mine.values[0]);
+    CHECK(std::holds_alternative<verdict::Ok>(auth->verify("REGISTER", old.header(), t0)));
+
+    // alice may not answer MD5 (not offered to her), oldphone may not answer SHA-256.
+    Client a;
+    a.take(others.values[0]);
+    a.algorithm = Algorithm::md5;
+    CHECK(failure(auth->verify("REGISTER", a.header(), t0)) == "Algorithm not offered");
+    Client o2 = old;
+    o2.algorithm = Algorithm::sha256;
+    o2.nc = 2;
+    CHECK(failure(auth->verify("REGISTER", o2.header(), t0)) == "Algorithm not offered");
+}
+
+TEST_CASE("a user's algorithm list is checked when the authenticator is built", "[authenticator]") {
+    auto o = options();
+    o.users = {{"x", "pw", "", "", {"SHA-1"}}};
+    auto bad = Authenticator::create(o, test_secret());
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().find("unknown algorithm") != std::string::npos);
+
+    // Only an MD5 HA1, but the user is offered SHA-256 only: unusable.
+    o.users = {{"y", "", compute_ha1(Algorithm::md5, "y", "example.com", "pw").str(), "", {"SHA-256"}}};
+    auto unusable = Authenticator::create(o, test_secret());
+    REQUIRE_FALSE(unusable.has_value());
+    CHECK(unusable.error().find("user y") != std::string::npos);
+}

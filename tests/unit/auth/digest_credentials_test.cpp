@@ -208,9 +208,29 @@ TEST_CASE("every prefix of a valid header parses or fails cleanly", "[credential
         "Digest username=\"a\\\"b\", realm=\"r\", nonce=\"n\", uri=\"sip:r\", "
         "response=\"0123\", algorithm=SHA-256, cnonce=\"c\", nc=00000001, qop=auth, "
         "opaque=\"o\", userhash=false";
+    // Until the response parameter is complete a required parameter is missing or cut:
+    // every such prefix is refused. After it, a prefix may parse (a shorter opaque, an
+    // algorithm cut to "SHA"), but then with the parameters it really holds.
+    const std::size_t response_end = v.find("response=\"0123\"") + std::string("response=\"0123\"").size();
+    std::size_t parsed = 0;
     for (std::size_t n = 0; n <= v.size(); ++n) {
         auto r = parse_digest_credentials(std::string_view(v).substr(0, n));
-        (void)r;
+        INFO("prefix of " << n << " bytes");
+        if (n < response_end) {
+            CHECK_FALSE(r.has_value());
+            continue;
+        }
+        if (!r) continue;
+        ++parsed;
+        CHECK(r->username == "a\"b");
+        CHECK(r->realm == "r");
+        CHECK(r->nonce == "n");
+        CHECK(r->uri == "sip:r");
+        CHECK(r->response == "0123");
     }
-    CHECK(parse_digest_credentials(v).has_value());
+    CHECK(parsed >= 2);  // at least the end of response=... and the whole header
+    auto whole = parse_digest_credentials(v);
+    REQUIRE(whole.has_value());
+    CHECK(whole->opaque == std::optional<std::string_view>("o"));
+    CHECK(whole->nonce_count == 1u);
 }

@@ -215,8 +215,17 @@ TEST_CASE("[auth] errors") {
          "user:realm:password)"},
         {"[auth]\nrealm = \"r\"\nalgorithms = [\"SHA-256\"]\n[[auth.users]]\nuser = \"a\"\n"
          "ha1_md5 = \"0123456789abcdef0123456789abcdef\"\n",
-         "t.toml:4:1: auth.users[0]: has no credential for the algorithms in auth.algorithms (add "
-         "password, or ha1_md5/ha1_sha256 to match)"},
+         "t.toml:4:1: auth.users[0]: has no credential for the algorithms offered to it "
+         "(auth.algorithms or its own algorithms; add password, or ha1_md5/ha1_sha256 to match)"},
+        // A user's own list is checked like [auth]'s, and with its own HA1s.
+        {"[auth]\nrealm = \"r\"\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n"
+         "algorithms = [\"MD5\", \"SHA1\"]\n",
+         "t.toml:6:22: auth.users[0].algorithms[1]: unknown algorithm 'SHA1' (expected SHA-256 or "
+         "MD5)"},
+        {"[auth]\nrealm = \"r\"\n[[auth.users]]\nuser = \"a\"\n"
+         "ha1_md5 = \"0123456789abcdef0123456789abcdef\"\nalgorithms = [\"SHA-256\"]\n",
+         "t.toml:3:1: auth.users[0]: has no credential for the algorithms offered to it "
+         "(auth.algorithms or its own algorithms; add password, or ha1_md5/ha1_sha256 to match)"},
     });
 }
 

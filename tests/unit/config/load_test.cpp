@@ -179,6 +179,10 @@ trusted = ["10.0.0.0/8", "2001:db8::1"]
 [[auth.users]]
 user = "alice"
 ha1_md5 = "0123456789ABCDEF0123456789abcdef"
+[[auth.users]]
+user = "oldphone"
+password = "pw"
+algorithms = ["md5"]
 [transaction]
 t1_ms = 250
 t2_ms = 2000
@@ -237,6 +241,8 @@ domains = ["A.test"]
     CHECK(c->auth->trusted_networks[0].contains("10.1.1.1"));
     CHECK(c->auth->trusted_networks[1].contains("2001:db8::1"));
     CHECK(c->auth->users.at(0).ha1_md5 == "0123456789abcdef0123456789abcdef");
+    CHECK(c->auth->users.at(0).algorithms.empty());  // the realm's list
+    CHECK(c->auth->users.at(1).algorithms == std::vector<std::string>{"MD5"});
     CHECK(c->transaction.t1 == std::chrono::milliseconds(250));
     CHECK(c->transaction.t2 == std::chrono::milliseconds(2000));
     CHECK(c->transaction.t4 == std::chrono::milliseconds(2500));

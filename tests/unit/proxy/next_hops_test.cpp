@@ -158,10 +158,25 @@ TEST_CASE("resolve_next_hops: every usable candidate once, or why the first is n
     REQUIRE(hops);
     CHECK(strs(*hops) == std::vector<std::string>{"udp:192.0.2.1:5070", "udp:192.0.2.2:5080"});
 
-    // Large: TCP (RFC 3261 18.1.1) for each, still once each.
+    // Large: TCP (RFC 3261 18.1.1) for each, each followed by its UDP twin, the fallback
+    // when the next hop refuses TCP (18.1.1: retry over UDP); still once each.
     hops = s.run(proxy::resolve_next_hops(*uri, true, s.transport));
     REQUIRE(hops);
-    CHECK(strs(*hops) == std::vector<std::string>{"tcp:192.0.2.1:5070", "tcp:192.0.2.2:5080"});
+    CHECK(strs(*hops) == std::vector<std::string>{"tcp:192.0.2.1:5070", "udp:192.0.2.1:5070",
+                                                  "tcp:192.0.2.2:5080", "udp:192.0.2.2:5080"});
+
+    // A next hop that pins its transport (";transport=udp") stays on it, large or not.
+    auto pinned = sip::parse_uri("sip:192.0.2.7:5070;transport=udp");
+    REQUIRE(pinned);
+    hops = s.run(proxy::resolve_next_hops(*pinned, true, s.transport));
+    REQUIRE(hops);
+    CHECK(strs(*hops) == std::vector<std::string>{"udp:192.0.2.7:5070"});
+    // A numeric host without a transport: TCP for the large request, then UDP.
+    auto numeric = sip::parse_uri("sip:192.0.2.7:5070");
+    REQUIRE(numeric);
+    hops = s.run(proxy::resolve_next_hops(*numeric, true, s.transport));
+    REQUIRE(hops);
+    CHECK(strs(*hops) == std::vector<std::string>{"tcp:192.0.2.7:5070", "udp:192.0.2.7:5070"});
 
     s.dns->srv_records["_sip._udp.bad.test"] = {{"bcast.gw.test", 5090, 10, 0}};
     auto bad = sip::parse_uri("sip:bad.test");

@@ -61,26 +61,34 @@ TEST_CASE("pending response: completed by the writer, sent on the worker, one wa
 }
 
 TEST_CASE("pending response: dropped before the hand-over, freed after completion") {
-    // (Under the sanitizer build a leak or a use after free shows here.)
     Worker w;
+    const auto before = PendingResponse::alive();
     PendingResponse* raw = nullptr;
     {
         auto p = PendingResponse::make();
         raw = p.get();
     }  // e.g. the REGISTER was refused: the store still holds the pointer
+    CHECK(PendingResponse::alive() == before + 1);  // not freed under the store's feet
     raw->complete("");
+    CHECK(PendingResponse::alive() == before);  // freed by the completion
     {
         auto p = PendingResponse::make();
         p->complete("");
+        CHECK(PendingResponse::alive() == before + 1);
     }  // completed first: freed with the Ptr
+    CHECK(PendingResponse::alive() == before);
     CHECK(w.sent.empty());
 }
 
 TEST_CASE("pending response: responses never sent are freed with their worker") {
+    const auto before = PendingResponse::alive();
     auto w = std::make_unique<Worker>();
     auto p = PendingResponse::make();
     PendingResponse* raw = p.get();
     w->pending.send_when_committed(std::move(p), nullptr, Decision::respond(200, "OK"));
     raw->complete("");  // posted, but the worker's loop never runs again
+    CHECK(PendingResponse::alive() == before + 1);
+    CHECK(w->sent.empty());
     w.reset();
+    CHECK(PendingResponse::alive() == before);
 }
