@@ -44,6 +44,8 @@ TEST_CASE("the shipped conf/sipproxy.toml loads") {
     REQUIRE(c.auth->users.size() == 3);
     CHECK(c.auth->users[0].user == "alice");
     CHECK(c.auth->users[0].password == "alice-secret");
+    CHECK(c.auth->users[0].algorithms.empty());
+    CHECK(c.auth->users[1].algorithms == std::vector<std::string>{"MD5"});  // baresip 1.0
     CHECK(c.auth->users[1].user == "bob");
     CHECK(c.auth->users[2].user == "carol");
     // sha256("carol:example.test:carol-secret")
