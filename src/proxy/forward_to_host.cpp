@@ -1,6 +1,8 @@
 // The last steps: a Request-URI that is not ours goes to its host (RFC 3263), but only
 // for an authenticated user or a trusted source when [auth] is on (no open relay); a
-// local one that nothing claimed gets 404 (unknown user) or 480 (known, not registered).
+// local one that nothing claimed gets 404 (unknown user) or 480 (known, not registered),
+// the difference only for those who proved who they are: to anybody else both are 404,
+// so a scanner (svwar) cannot tell configured users from unknown names.
 #include "proxy/pipeline.hpp"
 
 namespace sipproxy::proxy {
@@ -23,7 +25,8 @@ void answer_unknown_user(RequestContext& ctx) {
         return;
     }
     bool known = false;
-    if (const auto& cfg = ctx.snapshot.config; cfg && cfg->auth) {
+    const bool may_know = ctx.authenticated.size() > 0 || ctx.trusted_source;
+    if (const auto& cfg = ctx.snapshot.config; cfg && cfg->auth && may_know) {
         const std::string u = sip::unescape(user);
         for (const auto& x : cfg->auth->users)
             if (x.user == u) known = true;
