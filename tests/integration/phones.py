@@ -365,7 +365,7 @@ class Linphonec:
     """
 
     def __init__(self, user, password, proxy_port, transport="udp", name=None,
-                 extra_rc=""):
+                 sip_keys=None):
         self.user, self.password, self.transport = user, password, transport
         self.name = name or f"linphonec-{user}-{transport}"
         self.home = _mkdtemp(f"linphonec-{user}-")
@@ -381,8 +381,9 @@ class Linphonec:
         self.proc = None
         self.lines = []  # (monotonic time, stdout line)
         self._cond = threading.Condition()
+        self.sip_keys = dict(sip_keys or {})
         with open(self.rc_path, "w") as f:
-            f.write(self.linphonerc() + extra_rc)
+            f.write(self.linphonerc())
 
     def linphonerc(self):
         """The config: SIP on one loopback port (UDP, or TCP when transport is tcp), the
@@ -390,6 +391,7 @@ class Linphonec:
         lo, hi = self.rtp_ports
         udp, tcp = (self.sip_port, 0) if self.transport == "udp" else (0, self.sip_port)
         proxy = f"<sip:127.0.0.1:{self.proxy_port};transport={self.transport}>"
+        extra = "".join(f"{k}={v}\n" for k, v in self.sip_keys.items())  # more [sip] keys
         return f"""\
 [sip]
 sip_port={udp}
@@ -400,7 +402,7 @@ default_proxy=0
 register_only_when_network_is_up=0
 inc_timeout=60
 in_call_timeout=0
-
+{extra}
 [rtp]
 audio_rtp_port={lo}-{hi}
 bind_address=127.0.0.1

@@ -262,15 +262,20 @@ class LinphonecDefaultWorkers(CallMatrix, LinphonecCalls, unittest.TestCase):
 
 class LinphonecThroughRouteToUdpOnlyGateway(unittest.TestCase):
     """linphonec dials 9123; a [[routes]] entry sends it to a SIPp gateway listening on UDP
-    only, configured without a transport parameter. The authenticated INVITE is over 1300
+    only, configured without a transport parameter. The forwarded INVITE is over 1300
     bytes, so the proxy tries TCP first (RFC 3261 18.1.1); the refused connection must make
-    it fall back to UDP within the same transaction, not answer 503."""
+    it fall back to UDP within the same transaction, not answer 503.
+
+    linphonec sends ~1,520 bytes with its credentials, but the proxy consumes the
+    Proxy-Authorization it verified (~270 bytes), which would leave ~1,250: so this phone
+    offers SDES-SRTP (four a=crypto lines) and the gateway (gw_uas_sdes.xml) answers it,
+    and the test checks the size the gateway received."""
 
     @classmethod
     def setUpClass(cls):
         if shutil.which(LINPHONEC) is None:
             raise unittest.SkipTest(f"{LINPHONEC} is not installed (scripts/deps.sh installs it)")
-        cls.gateway = sipp_uas_background("gw_uas.xml", transport="u1")  # UDP only
+        cls.gateway = sipp_uas_background("gw_uas_sdes.xml", transport="u1")  # UDP only
         cls.addClassCleanup(cls.gateway.stop)
         dial_plan = (f'[[gateways]]\nname = "udp-only"\nuri = "sip:127.0.0.1:{cls.gateway.port}"\n\n'
                      '[[routes]]\nname = "pstn"\nmatch = "^9"\ngateways = ["udp-only"]\n')
@@ -278,7 +283,10 @@ class LinphonecThroughRouteToUdpOnlyGateway(unittest.TestCase):
         cls.proxy = Proxy(users=USERS, extra_toml=dial_plan)
         cls.addClassCleanup(cls.proxy.__exit__, None, None, None)
         cls.proxy.start()
-        cls.alice = Linphonec("alice", "alice-secret", cls.proxy.port, transport="udp")
+        # SDES-SRTP puts four a=crypto lines in the offer: the INVITE stays over 1300 bytes
+        # after the proxy consumes its Proxy-Authorization.
+        cls.alice = Linphonec("alice", "alice-secret", cls.proxy.port, transport="udp",
+                              sip_keys={"media_encryption": "srtp"})
         cls.addClassCleanup(cls.alice.stop)
         cls.alice.start()
         cls.alice.wait_registered(timeout=20)
