@@ -52,6 +52,17 @@ class PhoneError(AssertionError):
     """A phone did not do what the test expected (raised as a test failure)."""
 
 
+def _worker_in(read_log, proxy_port, name, timeout):
+    """The worker index in the first proxy Via (sent-by 127.0.0.1:proxy_port) that
+    read_log() shows, polled until timeout."""
+    rx = re.compile(rf"(?i)Via: SIP/2\.0/\w+ 127\.0\.0\.1:{proxy_port};"
+                    r"branch=z9hG4bK-sp([0-9a-f]{2})")
+    m = _wait(lambda: rx.search(read_log()), timeout)
+    if not m:
+        raise PhoneError(f"{name}: no request came back through the proxy in {timeout} s")
+    return int(m.group(1), 16)
+
+
 # ---------------------------------------------------------------------------- baresip
 
 class Baresip:
@@ -126,7 +137,7 @@ ctrl_tcp_listen		127.0.0.1:{self.ctrl_port}
 
     def start(self, timeout=15.0):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BARESIP, "-f", self.dir, "-v"], cwd=self.dir,
+        self.proc = subprocess.Popen([BARESIP, "-f", self.dir, "-v", "-s"], cwd=self.dir,
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         _live.append(self.proc)
@@ -309,6 +320,14 @@ ctrl_tcp_listen		127.0.0.1:{self.ctrl_port}
                 if self.events[i].get("type") == type_:
                     return i
         return None
+
+    def proxy_worker(self, timeout=10.0):
+        """Which sipproxyd worker reads what this phone sends: it sends OPTIONS to its own
+        AOR and the proxy's Via branch on the copy it gets back names the worker that
+        forwarded it (z9hG4bK-sp<worker as 2 hex digits>...). Needs the -s SIP trace."""
+        start = len(self.log())
+        self.command("options", self.aor)
+        return _worker_in(lambda: self.log()[start:], self.proxy_port, self.name, timeout)
 
     def rtp(self):
         """The current call's audio stream as baresip sees it (command audio_debug):
@@ -581,6 +600,14 @@ domain={DOMAIN}
                 return f.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def proxy_worker(self, timeout=10.0):
+        """Which sipproxyd worker reads what this phone sends: it sends itself a MESSAGE
+        through the proxy; the proxy's Via branch on the copy it receives names the
+        worker that forwarded it (z9hG4bK-sp<worker as 2 hex digits>...)."""
+        since = self.mark()
+        self.send(f"chat {self.aor} which-worker")
+        return _worker_in(lambda: self.log_since(since), self.proxy_port, self.name, timeout)
 
     def rtp(self, since):
         """The audio stream of the call that started after `since`, from the debug log:

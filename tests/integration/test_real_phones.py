@@ -69,13 +69,45 @@ class PhoneCalls:
         cls.proxy.start()
         cls.phones = {}
         for user, password in USERS:
-            p = cls.PHONE(user, password, cls.proxy.port, transport=TRANSPORTS[user])
-            cls.addClassCleanup(p.stop)
-            cls.phones[user] = p
+            cls.phones[user] = cls.new_phone(user, password)
         for p in cls.phones.values():
             p.start()
         for p in cls.phones.values():
             p.wait_registered(timeout=20)
+        cls.workers = cls.proxy.status()["workers"]
+        cls.worker = {u: p.proxy_worker() for u, p in cls.phones.items()}
+        if cls.workers > 1:
+            cls.spread_over_workers()
+
+    @classmethod
+    def new_phone(cls, user, password):
+        p = cls.PHONE(user, password, cls.proxy.port, transport=TRANSPORTS[user])
+        cls.addClassCleanup(p.stop)
+        return p
+
+    @classmethod
+    def spread_over_workers(cls):
+        """Restart TCP phones until dave's connection belongs to a worker other than the
+        ones reading carol's connection and alice's UDP packets: every call to dave then
+        crosses workers (each worker owns its TCP connections; the kernel spreads new
+        connections and UDP sources over the workers' SO_REUSEPORT sockets)."""
+        for _ in range(30):
+            w = cls.worker
+            if w["dave"] not in (w["alice"], w["carol"]):
+                return
+            user = "carol" if w["carol"] != w["alice"] else "dave"
+            old = cls.phones[user]
+            old.stop()  # unregisters
+            p = cls.phones[user] = cls.new_phone(user, old.password)
+            p.start()
+            p.wait_registered(timeout=20)
+            aor = p.aor
+            if not poll(lambda: len(cls.proxy.ctl_json("show", "registrations", aor)
+                                    ["registrations"]) == 1, 10):
+                raise AssertionError(f"{aor}: the restarted phone's old binding is still there: "
+                                     f"{cls.proxy.ctl_json('show', 'registrations', aor)}")
+            cls.worker[user] = p.proxy_worker()
+        raise AssertionError(f"could not put dave on a worker of its own: {cls.worker}")
 
     def tearDown(self):
         # A failed test may leave a call up: end it so the next test starts clean.
@@ -231,9 +263,13 @@ class CallMatrix:
         self.call_and_hang_up(self.phones["alice"], self.phones["bob"])
 
     def test_tcp_caller_to_tcp_callee(self):
+        if self.workers > 1:  # the caller's connection and the callee's on different workers
+            self.assertNotEqual(self.worker["carol"], self.worker["dave"])
         self.call_and_hang_up(self.phones["carol"], self.phones["dave"])
 
     def test_udp_caller_to_tcp_callee(self):
+        if self.workers > 1:
+            self.assertNotEqual(self.worker["alice"], self.worker["dave"])
         self.call_and_hang_up(self.phones["alice"], self.phones["dave"])
 
 
