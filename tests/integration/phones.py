@@ -453,15 +453,19 @@ domain={DOMAIN}
     # -- lifecycle
 
     def start(self, timeout=20.0):
+        # Everything it writes stays in its home (libpulse would leave pulse-* folders in
+        # TMPDIR otherwise, even though no sound server is used).
         env = dict(os.environ, HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, ".config"),
-                   XDG_DATA_HOME=os.path.join(self.home, ".local", "share"))
+                   XDG_DATA_HOME=os.path.join(self.home, ".local", "share"),
+                   XDG_RUNTIME_DIR=self.home, TMPDIR=self.home)
         self._out = open(self.out_path, "a")
         self.proc = subprocess.Popen([LINPHONEC, "-c", self.rc_path, "-d", "6", "-l", self.log_path],
                                      cwd=self.home, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1, start_new_session=True)
         _live.append(self.proc)
-        threading.Thread(target=self._read_loop, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
         self.send("soundcard use files")
         self.wait_line(r"Using wav files instead of soundcard", timeout)
         self.send(f"play {self.wav}")  # the "microphone" of every call from now on
@@ -472,12 +476,18 @@ domain={DOMAIN}
             return
         if self.proc.poll() is None:
             try:
-                self.send("quit")
+                self.send("quit")  # unregisters, then exits
                 self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, ValueError, subprocess.TimeoutExpired):
                 pass
         _kill_group(self.proc)
         self.proc.wait(5)
+        self._reader.join(5)
+        for f in (self.proc.stdin, self.proc.stdout, self._out):
+            try:
+                f.close()
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()
