@@ -263,7 +263,8 @@ ctrl_tcp_listen		127.0.0.1:{self.ctrl_port}
             line = next((l for l in info.splitlines() if self.aor in l), "")
             if re.search(r"\bOK\b", line):
                 return line
-            if time.monotonic() > deadline or self.index_of("REGISTER_FAIL") is not None:
+            if (re.search(r"\bERR\b", line) or time.monotonic() > deadline
+                    or self.index_of("REGISTER_FAIL") is not None):
                 raise PhoneError(f"{self.name}: not registered: {info!r}; events "
                                  f"{self.event_types()}\n{self.log_tail()}")
             time.sleep(0.1)
