@@ -8,9 +8,7 @@ aubridge device nobody reads; linphonec runs in file mode (a WAV file as the mic
 """
 import json
 import os
-import queue
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -460,7 +458,8 @@ domain={DOMAIN}
                    XDG_DATA_HOME=os.path.join(self.home, ".local", "share"),
                    XDG_RUNTIME_DIR=self.home, TMPDIR=self.home)
         self._out = open(self.out_path, "a")
-        self.proc = subprocess.Popen([LINPHONEC, "-c", self.rc_path, "-d", "6", "-l", self.log_path],
+        cmd = [LINPHONEC, "-c", self.rc_path, "-d", "6", "-l", self.log_path]
+        self.proc = subprocess.Popen(cmd,
                                      cwd=self.home, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1, start_new_session=True)

@@ -8,15 +8,18 @@ phones register with digest (alice and bob over UDP, carol and dave over TCP), t
 the callee rings (show calls: ringing), answers (both phones established; show calls:
 confirmed), RTP flows phone to phone (each phone's own statistics: packets received from
 the other phone's RTP port, the proxy's port nowhere on the media path), the caller hangs
-up, the callee sees the call end, show calls is empty again.
+up, the callee sees the call end, show calls is empty again. With more than one worker,
+dave's TCP connection is first put on a worker other than alice's and carol's (TCP phones
+are restarted until the kernel's SO_REUSEPORT spreading does so), so every call to dave
+makes the proxy send the INVITE, ACK and BYE over a connection another worker owns.
 
 And linphonec calling 9123 through a dial-plan route to a UDP-only gateway (a SIPp UAS):
-its authenticated INVITE is over 1300 bytes, so the proxy first tries TCP (RFC 3261 18.1.1);
+the forwarded INVITE is over 1300 bytes, so the proxy first tries TCP (RFC 3261 18.1.1);
 the gateway refuses the connection and the call must still reach it over UDP and be
 answered.
 
-The phones are started once per class (the slow part); the whole file takes about
-a minute and a half.
+The phones are started once per class (the slow part); the whole file takes 25-40 s on a
+busy 2-core machine.
 
 Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_real_phones.py   (cwd tests/integration)
 """
@@ -95,7 +98,8 @@ class PhoneCalls:
             w = cls.worker
             if w["dave"] not in (w["alice"], w["carol"]):
                 return
-            user = "carol" if w["carol"] != w["alice"] else "dave"
+            # Two workers: alice and carol must share one, so dave can have the other.
+            user = "carol" if cls.workers == 2 and w["carol"] != w["alice"] else "dave"
             old = cls.phones[user]
             old.stop()  # unregisters
             p = cls.phones[user] = cls.new_phone(user, old.password)
@@ -203,8 +207,8 @@ class BaresipCalls(PhoneCalls):
 
         def flowing():
             stats["caller"], stats["callee"] = caller.rtp(), callee.rtp()
-            return all(sum(n for _, _, n in s["sources"]) >= RTP_PACKETS and s["sent"] >= RTP_PACKETS
-                       for s in stats.values())
+            return all(sum(n for _, _, n in s["sources"]) >= RTP_PACKETS
+                       and s["sent"] >= RTP_PACKETS for s in stats.values())
         ok = poll(flowing, 15, 0.25)
         detail = (f"caller {caller.name}:\n{stats['caller']['text']}\n"
                   f"callee {callee.name}:\n{stats['callee']['text']}")
@@ -227,8 +231,8 @@ class LinphonecCalls(PhoneCalls):
     AUTH_ALGORITHMS = None  # the daemon's default: SHA-256 first, then MD5
 
     def assert_remote_hangup(self, match):
-        # "ended (Call terminated)" for a BYE; an RTP timeout would say something else.
-        self.assertNotRegex(match.group(1), r"(?i)timeout|rtp")
+        # "Call 1 with ... ended (No error)." for a BYE (an RTP timeout gives another reason).
+        self.assertEqual(match.group(1), "No error")
 
     def media_check(self, caller, callee, cm, em, phase):
         if phase == "during":
@@ -313,8 +317,9 @@ class LinphonecThroughRouteToUdpOnlyGateway(unittest.TestCase):
             raise unittest.SkipTest(f"{LINPHONEC} is not installed (scripts/deps.sh installs it)")
         cls.gateway = sipp_uas_background("gw_uas_sdes.xml", transport="u1")  # UDP only
         cls.addClassCleanup(cls.gateway.stop)
-        dial_plan = (f'[[gateways]]\nname = "udp-only"\nuri = "sip:127.0.0.1:{cls.gateway.port}"\n\n'
-                     '[[routes]]\nname = "pstn"\nmatch = "^9"\ngateways = ["udp-only"]\n')
+        dial_plan = ("[[gateways]]\nname = \"udp-only\"\n"
+                     f"uri = \"sip:127.0.0.1:{cls.gateway.port}\"\n\n"  # no ;transport=
+                     "[[routes]]\nname = \"pstn\"\nmatch = \"^9\"\ngateways = [\"udp-only\"]\n")
         # No trusted sources: linphonec must authenticate its INVITE (407, then credentials).
         cls.proxy = Proxy(users=USERS, extra_toml=dial_plan)
         cls.addClassCleanup(cls.proxy.__exit__, None, None, None)
