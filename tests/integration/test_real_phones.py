@@ -174,6 +174,9 @@ class PhoneCalls:
         caller.hang_up()
         try:
             caller.wait_closed(cm, timeout=15)
+        except PhoneError as e:
+            self.fail(f"the caller did not end the call: {e}\n{self.explain(caller, callee)}")
+        try:
             # The BYE must reach the callee: without it, it would only notice when its RTP
             # timeout fires (never for baresip; 30 s for linphonec), far beyond this wait.
             reason = callee.wait_closed(em, timeout=10)
