@@ -426,10 +426,14 @@ class Proxy:
     def __init__(self, auth=True, workers=1, extra_toml="", users=None, trusted=None,
                  registrar_store="sqlite", timer_c=180, log_level="debug", listen_tcp=True,
                  ipv6=False, state_dir=None, t1_ms=None, t2_ms=None, t4_ms=None,
-                 transaction_toml="", port=None):
+                 transaction_toml="", port=None, auth_algorithms=None):
         """extra_toml is appended verbatim after "{proxy_port}" is replaced by the port
         (for a gateway that is the proxy itself); transaction_toml adds keys to the
-        harness's [transaction] table (t1_ms etc. have their own parameters)."""
+        harness's [transaction] table (t1_ms etc. have their own parameters).
+
+        users: (name, password) pairs, or (name, password, {key: TOML value text}) to add
+        keys to that user's [[auth.users]] table. auth_algorithms: the [auth] algorithms
+        list (e.g. ["MD5"]); None leaves the daemon's default."""
         self.dir = _mkdtemp("sipproxy-")
         self.port = port or free_port(ipv6=ipv6)
         self.ipv6 = ipv6
@@ -465,11 +469,16 @@ class Proxy:
         if auth:
             lines += ["[auth]",
                       f"realm = {_toml_str(DOMAIN)}",
-                      "trusted = [" + ", ".join(_toml_str(t) for t in (trusted or [])) + "]",
-                      ""]
-            for name, password in self.users:
+                      "trusted = [" + ", ".join(_toml_str(t) for t in (trusted or [])) + "]"]
+            if auth_algorithms is not None:
+                lines.append("algorithms = [" + ", ".join(_toml_str(a) for a in auth_algorithms)
+                             + "]")
+            lines.append("")
+            for name, password, *more in self.users:
                 lines += ["[[auth.users]]", f"user = {_toml_str(name)}",
-                          f"password = {_toml_str(password)}", ""]
+                          f"password = {_toml_str(password)}"]
+                lines += [f"{k} = {v}" for k, v in (more[0] if more else {}).items()]
+                lines.append("")
         lines += ["[transaction]", f"timer_c = {timer_c}"]
         for key, val in (("t1_ms", t1_ms), ("t2_ms", t2_ms), ("t4_ms", t4_ms)):
             if val is not None:
