@@ -61,13 +61,15 @@ class PhoneCalls:
     WORKERS = 0
     PHONE = None
     AUTH_ALGORITHMS = None
+    USER_KEYS = None  # keys for every phone's [[auth.users]] table
 
     @classmethod
     def setUpClass(cls):
         exe = BARESIP if cls.PHONE is Baresip else LINPHONEC
         if shutil.which(exe) is None:
             raise unittest.SkipTest(f"{exe} is not installed (scripts/deps.sh installs it)")
-        cls.proxy = Proxy(workers=cls.WORKERS, users=USERS, auth_algorithms=cls.AUTH_ALGORITHMS)
+        users = [(u, p, cls.USER_KEYS) if cls.USER_KEYS else (u, p) for u, p in USERS]
+        cls.proxy = Proxy(workers=cls.WORKERS, users=users, auth_algorithms=cls.AUTH_ALGORITHMS)
         cls.addClassCleanup(cls.proxy.__exit__, None, None, None)
         cls.proxy.start()
         cls.phones = {}
@@ -195,10 +197,9 @@ class BaresipCalls(PhoneCalls):
 
     PHONE = Baresip
     # baresip 1.0 (libre) gives up on a 401 with a SHA-256 challenge even next to an MD5
-    # one ("Register: Function not implemented"), so these proxies offer MD5 only.
-    # TODO(per-user algorithms): use USERS entries like ("alice", "alice-secret",
-    # {"algorithms": '["MD5"]'}) and drop AUTH_ALGORITHMS once [[auth.users]] has the key.
-    AUTH_ALGORITHMS = ["MD5"]
+    # one ("Register: Function not implemented"): its users are offered MD5 only
+    # ([[auth.users]] algorithms), the proxy keeps the default ["SHA-256", "MD5"].
+    USER_KEYS = {"algorithms": '["MD5"]'}
 
     def assert_remote_hangup(self, event):
         self.assertEqual(event["type"], "CALL_CLOSED")
