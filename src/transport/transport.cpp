@@ -378,7 +378,7 @@ asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes)
     co_return std::error_code{};
 }
 
-void Transport::post_send(const Peer& to, std::string bytes) {
+void Transport::post_send(const Peer& to, std::string bytes, bool may_connect) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) return;
@@ -389,8 +389,8 @@ void Transport::post_send(const Peer& to, std::string bytes) {
     if (to.connection && owner_of(to.connection) != worker_ &&
         owner_of(to.connection) < siblings_.size()) {
         Transport* owner = siblings_[owner_of(to.connection)];
-        asio::post(owner->io_, [owner, to, b = std::move(bytes)]() mutable {
-            owner->post_send(to, std::move(b));
+        asio::post(owner->io_, [owner, to, b = std::move(bytes), may_connect]() mutable {
+            owner->post_send(to, std::move(b), may_connect);
         });
         return;
     }
@@ -398,6 +398,7 @@ void Transport::post_send(const Peer& to, std::string bytes) {
         c->write(std::move(bytes));
         return;
     }
+    if (!may_connect) return;
     asio::co_spawn(io_, tcp_send(to, std::move(bytes)), asio::detached);
 }
 

@@ -71,8 +71,9 @@ public:
     // else on a new connection. Completes with an error when the bytes could not be
     // handed to the network (unreachable, refused, connection failed).
     asio::awaitable<std::error_code> send(Peer to, std::string bytes);
-    // Fire and forget: responses, ACKs, retransmissions.
-    void post_send(const Peer& to, std::string bytes);
+    // Fire and forget: responses, ACKs, retransmissions. Without `may_connect`, TCP bytes
+    // go only on a connection that exists; with none they are dropped.
+    void post_send(const Peer& to, std::string bytes, bool may_connect = true);
 
     // The local address used to send to `to` (for Via and Record-Route), or nullptr when
     // no listener of that protocol and family exists.
