@@ -139,7 +139,9 @@ run_step() {
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
     local inf=()
-    [ "$AUTH" = 1 ] && inf=(-inf "$OUT/users.csv")
+    # SIPp 3.6 signs "sip:<remote host>:<port>" unless told the Request-URI (-auth_uri);
+    # the proxy checks that the digest-uri names the Request-URI (RFC 7616 3.4.6).
+    [ "$AUTH" = 1 ] && inf=(-inf "$OUT/users.csv" -auth_uri "service@127.0.0.1:$PORT_UAS")
     UAC_PIDS=()
     for ((i = 0; i < nuac; i++)); do
         local r=$((rate / nuac)) m=$((calls / nuac))

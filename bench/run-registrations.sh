@@ -82,7 +82,7 @@ run_step() {
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
     (cd "$dir" && exec timeout -k 5 $((STEP_SECONDS + 40)) sipp "127.0.0.1:$pport" -sf "$SCEN_DIR/reg-digest.xml" -inf "$OUT/users.csv" \
-        -i 127.0.0.1 -p "$PORT_UAC" -r "$rate" -m "$regs" -l 100000 -timeout "$((STEP_SECONDS + 30))s" \
+        -auth_uri example.test -i 127.0.0.1 -p "$PORT_UAC" -r "$rate" -m "$regs" -l 100000 -timeout "$((STEP_SECONDS + 30))s" \
         -nostdin -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 >uac.out 2>&1) &
     UAC_PID=$!
     wait "$UAC_PID"; UAC_PID=

@@ -27,7 +27,7 @@ constexpr std::string_view placeholder_ha1 =
 
 Expected<std::unique_ptr<Authenticator>, std::string> Authenticator::create(
     AuthenticatorOptions options, const NonceSecret& secret,
-    std::shared_ptr<NonceCountTable> counts) {
+    std::shared_ptr<NonceCountTable> counts, std::shared_ptr<NonceFailureTable> failures) {
     using Error = Unexpected<std::string>;
     if (options.realm.empty()) return Error{"auth.realm: must not be empty"};
     if (has_control_char(options.realm))
@@ -57,21 +57,28 @@ Expected<std::unique_ptr<Authenticator>, std::string> Authenticator::create(
             return Error{"auth.users: user " + u.user + ": has no HA1 for any offered algorithm"};
     }
 
+    if (options.max_nonce_failures == 0)
+        return Error{"auth.max_nonce_failures: must be at least 1"};
     if (!counts) counts = std::make_shared<NonceCountTable>(options.max_tracked_nonces);
+    if (!failures || failures->limit() != options.max_nonce_failures)
+        failures = std::make_shared<NonceFailureTable>(options.max_nonce_failures,
+                                                       options.max_tracked_nonces);
     return std::unique_ptr<Authenticator>(new Authenticator(
         std::move(store.value()), std::move(algorithms), std::chrono::seconds(options.nonce_ttl),
-        options.allow_rfc2069, secret, std::move(counts)));
+        options.allow_rfc2069, secret, std::move(counts), std::move(failures)));
 }
 
 Authenticator::Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
                              std::chrono::seconds ttl, bool allow_rfc2069,
-                             const NonceSecret& secret, std::shared_ptr<NonceCountTable> counts)
+                             const NonceSecret& secret, std::shared_ptr<NonceCountTable> counts,
+                             std::shared_ptr<NonceFailureTable> failures)
     : store_(std::move(store)),
       algorithms_(std::move(algorithms)),
       ttl_(ttl),
       allow_rfc2069_(allow_rfc2069),
       nonces_(store_.realm(), ttl, secret),
-      counts_(std::move(counts)) {}
+      counts_(std::move(counts)),
+      failures_(std::move(failures)) {}
 
 const std::vector<Algorithm>& Authenticator::algorithms_for(const StoredUser* user) const {
     return user && !user->algorithms.empty() ? user->algorithms : algorithms_;
@@ -148,14 +155,24 @@ Verdict Authenticator::verify(std::string_view method, std::string_view credenti
         compute_response(cred.algorithm, ha1_or_placeholder, cred.nonce, cred.nc.value_or(""),
                          cred.cnonce.value_or(""), cred.qop.value_or(""), ha2);
 
-    if (!user) return Failed{claimed, "Unknown user"};
+    // A wrong guess spends a little of the nonce (RFC 7616 5.4): after a few, even the
+    // right password on it gets only a fresh nonce.
+    const Time expires = nonce.issued + ttl_;
+    if (!user) {
+        failures_->record(cred.nonce, expires, now);
+        return Failed{claimed, "Unknown user"};
+    }
     if (!ha1) return Failed{claimed, "No credentials for this algorithm"};
-    if (!response_ok || !equal_constant_time(expected, std::string_view(response, expected_len)))
+    if (!response_ok || !equal_constant_time(expected, std::string_view(response, expected_len))) {
+        failures_->record(cred.nonce, expires, now);
         return Failed{claimed, "Incorrect response"};
+    }
 
     // Only now, with proof the client knows the password, may it get stale=true (RFC 7616
     // 3.3) or touch the nonce-count table.
     if (nonce.state == NonceState::stale) return verdict::Stale{claimed, "Nonce expired"};
+    if (failures_->spent(cred.nonce))
+        return verdict::Stale{claimed, "Nonce spent by failed attempts", true};
     if (cred.qop && counts_->advance(cred.nonce, cred.nonce_count, nonce.issued,
                                      nonce.issued + ttl_, now) == NonceCountTable::Result::replay)
         return verdict::Stale{claimed, "Nonce count reused"};

@@ -17,6 +17,7 @@
 #include "auth/credential_store.hpp"
 #include "auth/nonce.hpp"
 #include "auth/nonce_count_table.hpp"
+#include "auth/nonce_failure_table.hpp"
 #include "base/expected.hpp"
 
 namespace sipproxy::auth {
@@ -31,6 +32,8 @@ struct AuthenticatorOptions {
     // there is no replay protection within the nonce's lifetime.
     bool allow_rfc2069 = false;
     std::size_t max_tracked_nonces = 65536;  // nonce-count table bound (~200 B per entry)
+    // Wrong responses one nonce takes before it is spent (RFC 7616 5.4).
+    unsigned max_nonce_failures = NonceFailureTable::default_limit;
 };
 
 // One header value per offered algorithm, in offered order, for WWW-Authenticate (401,
@@ -51,6 +54,7 @@ struct Ok {
 struct Stale {
     std::string user;
     std::string_view reason;
+    bool nonce_spent = false;  // the nonce had taken too many wrong responses already
 };
 // Wrong or unusable credentials. `user` is the claimed name (may be empty), for counters.
 struct Failed {
@@ -67,11 +71,13 @@ using Verdict = std::variant<verdict::Ok, verdict::Stale, verdict::Failed, verdi
 class Authenticator {
   public:
     // Errors describe the bad option, e.g. "auth.algorithms: unknown algorithm \"SHA-1\"".
-    // `secret` lets a reload keep outstanding nonces valid; `counts` should then be carried
-    // over too, or a reload would forget which nc values were already used.
+    // `secret` lets a reload keep outstanding nonces valid; `counts` and `failures` should
+    // then be carried over too, or a reload would forget which nc values were already used
+    // and which nonces took wrong responses.
     static Expected<std::unique_ptr<Authenticator>, std::string> create(
         AuthenticatorOptions options, const NonceSecret& secret = NonceSecret::random(),
-        std::shared_ptr<NonceCountTable> counts = nullptr);
+        std::shared_ptr<NonceCountTable> counts = nullptr,
+        std::shared_ptr<NonceFailureTable> failures = nullptr);
 
     // `user` (the claimed name, To of a REGISTER or From of a call; may be empty) picks
     // that user's own algorithm list when it has one.
@@ -83,11 +89,13 @@ class Authenticator {
     const std::string& realm() const { return store_.realm(); }
     const std::vector<Algorithm>& algorithms() const { return algorithms_; }
     const std::shared_ptr<NonceCountTable>& nonce_counts() const { return counts_; }
+    const std::shared_ptr<NonceFailureTable>& nonce_failures() const { return failures_; }
 
   private:
     Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
                   std::chrono::seconds ttl, bool allow_rfc2069, const NonceSecret& secret,
-                  std::shared_ptr<NonceCountTable> counts);
+                  std::shared_ptr<NonceCountTable> counts,
+                  std::shared_ptr<NonceFailureTable> failures);
     const std::vector<Algorithm>& algorithms_for(const StoredUser* user) const;
     bool offers(const StoredUser* user, Algorithm a) const;
 
@@ -97,6 +105,7 @@ class Authenticator {
     bool allow_rfc2069_;
     NonceIssuer nonces_;
     std::shared_ptr<NonceCountTable> counts_;
+    std::shared_ptr<NonceFailureTable> failures_;
 };
 
 }  // namespace sipproxy::auth

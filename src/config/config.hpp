@@ -76,6 +76,12 @@ struct Tcp {
     std::size_t max_connections = 10000;
 };
 
+struct Security {
+    // The node secret that signs Record-Route and Via branch tokens (32 random bytes as
+    // 64 hex digits); created 0600 on first start when missing. Absolute.
+    std::filesystem::path secret_file;
+};
+
 struct Gateway {
     std::string name;
     std::string uri;                     // sip:host[:port][;transport=tcp]
@@ -109,6 +115,7 @@ struct Config {
     std::optional<Auth> auth;            // nullopt: nobody is authenticated
     Transaction transaction;
     Tcp tcp;
+    Security security;
     std::vector<Gateway> gateways;
     std::vector<Route> routes;
     // Valid but probably unintended (no [auth], a gateway no route uses, ...); the daemon

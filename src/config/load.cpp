@@ -67,6 +67,7 @@ class Loader {
         auth();
         transaction();
         tcp();
+        security();
         gateways();
         routes();
         root_.finish();
@@ -305,6 +306,16 @@ class Loader {
         if (t.get_int("idle_timeout", v, 1, 604800))
             config_.tcp.idle_timeout = std::chrono::seconds(v);
         t.get_uint("max_connections", config_.tcp.max_connections, 1, 10000000);
+        t.finish();
+    }
+
+    void security() {
+        TableReader t(errors_, section("security"), "security");
+        std::string file;
+        bool given = t.get("secret_file", file);
+        if (given && file.empty()) t.fail("secret_file", "must not be empty");
+        config_.security.secret_file =
+            given && !file.empty() ? resolve(file) : config_.server.state_dir / "node.secret";
         t.finish();
     }
 

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "auth/node_secret.hpp"
 #include "base/log.hpp"
 #include "proxy/pending_commit.hpp"
 #include "registrar/memory_location_store.hpp"
@@ -116,6 +117,14 @@ void Daemon::start() {
     }
     services_.location = store_.get();
     inputs_.location = store_.get();
+
+    // The node secret signs the Record-Route and Via tokens; from a file so that calls
+    // set up before a restart still end through the new process.
+    std::string secret_warning;
+    auto secret = auth::load_or_create_node_secret(cfg.security.secret_file, &secret_warning);
+    if (!secret) throw std::runtime_error(secret.error());
+    if (!secret_warning.empty()) log::warn("{}", secret_warning);
+    services_.tokens = std::make_shared<const proxy::PathTokens>(*secret);
 
     auto snap = build_snapshot(config_, inputs_);
     if (!snap) throw std::runtime_error(snap.error());

@@ -8,6 +8,7 @@
 
 #include "auth/nonce.hpp"
 #include "auth/nonce_count_table.hpp"
+#include "auth/nonce_failure_table.hpp"
 #include "base/expected.hpp"
 #include "config/config.hpp"
 #include "proxy/snapshot.hpp"
@@ -18,6 +19,7 @@ namespace sipproxy::daemon {
 struct SnapshotInputs {
     auth::NonceSecret secret = auth::NonceSecret::random();
     std::shared_ptr<auth::NonceCountTable> nonce_counts;
+    std::shared_ptr<auth::NonceFailureTable> nonce_failures;
     registrar::LocationStore* location = nullptr;
 };
 

@@ -10,7 +10,10 @@ namespace sipproxy::proxy {
 void apply_dial_plan(RequestContext& ctx) {
     const auto& r = ctx.request;
     const auto m = r.method();
-    if (!ctx.snapshot.dial_plan || m == sip::Method::Register || ctx.in_dialog) return;
+    // An in-dialog request without our dialog token is routed like a new one (issue #11).
+    if (!ctx.snapshot.dial_plan || m == sip::Method::Register ||
+        (ctx.in_dialog && ctx.dialog_proven))
+        return;
     if (r.routes().size() > ctx.route_edit.own_routes) return;  // preloaded Route: not ours to route
     const auto& ruri = r.request_uri();
     if (ruri.user.empty()) return;

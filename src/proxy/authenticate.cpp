@@ -1,8 +1,11 @@
 // Digest authentication (RFC 3261 22, RFC 7616, RFC 8760). REGISTER always (401);
-// other out-of-dialog requests from a user of a local domain (407) unless they come from
-// a trusted network. The authenticated user must be the one in To (REGISTER) or From.
+// other requests from a user of a local domain (407) unless they come from a trusted
+// network or belong to a dialog this proxy set up. The signed digest-uri must name the
+// Request-URI (RFC 7616 3.4.6); the authenticated user must be the one in To (REGISTER)
+// or From.
 #include <algorithm>
 
+#include "auth/digest_uri.hpp"
 #include "auth/identity.hpp"
 #include "base/cidr.hpp"
 #include "proxy/pipeline.hpp"
@@ -12,6 +15,7 @@ namespace sipproxy::proxy {
 namespace {
 // The address as bytes for the CIDR match (no text round trip per request).
 bool in_networks(const std::vector<Cidr>& nets, const asio::ip::address& a) {
+    if (nets.empty()) return false;
     IpBytes bytes{};
     if (a.is_v4() || (a.is_v6() && a.to_v6().is_v4_mapped())) {
         const auto v4 = a.is_v4() ? a.to_v4() : asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
@@ -24,6 +28,10 @@ bool in_networks(const std::vector<Cidr>& nets, const asio::ip::address& a) {
     return contains_any(nets, bytes, IpFamily::v6);
 }
 }  // namespace
+
+bool in_trusted_networks(const Snapshot& snapshot, const asio::ip::address& a) {
+    return in_networks(snapshot.trusted, a);
+}
 
 void challenge(RequestContext& ctx, bool registrar, bool stale) {
     const auto& a = *ctx.snapshot.authenticator;
@@ -41,8 +49,7 @@ void challenge(RequestContext& ctx, bool registrar, bool stale) {
 void authenticate(RequestContext& ctx) {
     const auto& r = ctx.request;
     const auto& locality = *ctx.snapshot.locality;
-    if (!ctx.snapshot.trusted.empty())
-        ctx.trusted_source = in_networks(ctx.snapshot.trusted, ctx.source.address);
+    ctx.trusted_source = in_trusted_networks(ctx.snapshot, ctx.source.address);
 
     if (!ctx.snapshot.authenticator) return;  // no [auth]: nobody is authenticated
     const auto m = r.method();
@@ -51,7 +58,7 @@ void authenticate(RequestContext& ctx) {
     if (registrar) {
         if (!ctx.ruri_local) return;  // somebody else's registrar
     } else {
-        if (ctx.in_dialog || ctx.trusted_source) return;
+        if ((ctx.in_dialog && ctx.dialog_proven) || ctx.trusted_source) return;
         // From outside, a caller has no identity to prove, unless it offers credentials
         // (e.g. after the toll-fraud guard challenged it for a route).
         if (!locality.is_local_domain(r.from().uri.host) && !r.find(sip::HeaderId::ProxyAuthorization))
@@ -66,9 +73,16 @@ void authenticate(RequestContext& ctx) {
         if (h.id != header) continue;
         auto verdict = a.verify(r.method_text(), h.value, now);
         if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
-            // The signed digest-uri is not compared with the Request-URI: clients (SIPp
-            // among them) sign other forms of it, and nonce-count tracking already stops
-            // a captured Authorization from being replayed.
+            // RFC 7616 3.4.6: credentials signed for another target do not open this one
+            // (400, as the RFC says; a client that signs the wrong URI will not do better).
+            if (!auth::digest_uri_matches(ok->uri, r.request_uri().raw)) {
+                ctx.services.stats.auth_failure();
+                refuse(ctx.services, Refusal::DigestUri, ctx.source,
+                       "digest-uri " + ok->uri + " for Request-URI " +
+                           std::string(r.request_uri().raw));
+                ctx.respond(400, "Bad Request: digest-uri does not match the Request-URI");
+                return;
+            }
             const auto& claimed = registrar ? r.to().uri.user : r.from().uri.user;
             if (!auth::is_same_user(ok->user, claimed)) {
                 ctx.services.stats.auth_failure();
@@ -84,7 +98,10 @@ void authenticate(RequestContext& ctx) {
             if (!registrar) ctx.route_edit.consumed_credentials = std::size_t(&h - r.headers().data());
             return;
         }
-        if (std::get_if<auth::verdict::Stale>(&verdict)) {
+        if (auto* st = std::get_if<auth::verdict::Stale>(&verdict)) {
+            if (st->nonce_spent)
+                refuse(ctx.services, Refusal::NonceSpent, ctx.source,
+                       "credentials of " + st->user + " on a nonce spent by failed attempts");
             stale = true;
             continue;
         }

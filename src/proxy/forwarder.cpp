@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "sip/rewrite.hpp"
+#include "transaction/branch.hpp"
 #include "transport/rfc3263.hpp"
 
 namespace sipproxy::proxy {
@@ -64,10 +65,17 @@ void drop_last_route(const sip::Message& m, sip::Rewrite& rw) {
     rw.replace(last.header_index, std::move(rest));
 }
 
-std::string record_route_value(const transport::Local& l) {
+std::string record_route_value(const transport::Local& l, std::string_view token) {
     std::string v = "<sip:" + l.hostport();
     if (l.protocol == Protocol::Tcp) v += ";transport=tcp";
-    v += ";lr>";
+    v += ";lr";
+    if (!token.empty()) {
+        v += ';';
+        v += PathTokens::record_route_param;
+        v += '=';
+        v += token;
+    }
+    v += '>';
     return v;
 }
 
@@ -226,9 +234,18 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     const std::uint32_t mf = req.max_forwards().value_or(71);
     rw.max_forwards(mf > 0 ? mf - 1 : 0);
 
-    // The received/rport of the previous hop's Via (18.2.1, RFC 3581).
+    // The received/rport of the previous hop's Via (18.2.1, RFC 3581); our branch binds
+    // the Via as stamped, so responses go back only there (16.7).
+    std::string branch = in.branch;
     if (!req.vias().empty()) {
         const auto& top = req.vias().front();
+        if (in.tokens) {
+            const auto back = transport::stamped_return(top, *in.source);
+            ViaHop hop = ViaHop::of(top);
+            hop.received = back.received;
+            hop.rport = back.rport;
+            branch = transaction::branch_with_token(std::move(branch), in.tokens->via(hop));
+        }
         auto stamped = transport::stamp_via(top, *in.source);
         if (!stamped.empty()) {
             const auto& line = req.headers()[top.header_index];
@@ -242,19 +259,22 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
 
     // Record-Route (16.6 step 4): both sides when the transport or address family
     // changes, so each side of the dialog reaches the proxy the way it first did.
+    // Both carry the dialog token: a later request may come back through either.
     if (in.record_route) {
+        const std::string token =
+            in.tokens ? in.tokens->dialog(req.call_id(), req.from().tag) : std::string();
         const bool two = in.inbound->protocol != out->protocol ||
                          in.inbound->address != out->address || in.inbound->port != out->port;
-        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound));
-        rw.push_top("Record-Route", record_route_value(*out));
+        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token));
+        rw.push_top("Record-Route", record_route_value(*out, token));
     }
 
     // Our Via (16.6 step 8).
     rw.push_top("Via", "SIP/2.0/" + std::string(transport::via_name(dest.protocol)) + " " +
-                           out->hostport() + ";branch=" + in.branch);
+                           out->hostport() + ";branch=" + branch);
     if (dest.protocol != Protocol::Udp) rw.ensure_content_length();
 
-    co_return Forwarded{rw.write(), dest, in.branch, std::move(alternatives)};
+    co_return Forwarded{rw.write(), dest, std::move(branch), std::move(alternatives)};
 }
 
 }  // namespace sipproxy::proxy

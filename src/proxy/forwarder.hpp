@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/expected.hpp"
+#include "proxy/path_tokens.hpp"
 #include "proxy/target.hpp"
 #include "sip/message.hpp"
 #include "transport/peer.hpp"
@@ -54,6 +55,8 @@ struct ForwardInput {
     // The next hop when it is known already (an alternative of an earlier Forwarded for the
     // same target): no resolution then.
     const transport::Peer* next_hop = nullptr;
+    // Signs the Record-Route (dialog token) and the branch (via token); none: unsigned.
+    const PathTokens* tokens = nullptr;
 };
 
 // RFC 3261 18.1.1: a request larger than 1300 bytes goes over a congestion-controlled

@@ -11,6 +11,7 @@ void run_pipeline(RequestContext& ctx) {
         answer_options_to_self,
         authenticate,
         forward_in_dialog,
+        check_preloaded_route,
         register_binding,
         find_registered_targets,
         apply_dial_plan,

@@ -9,6 +9,13 @@ namespace sipproxy::proxy {
 // Runs the steps in order until one decides. Always decides.
 void run_pipeline(RequestContext& ctx);
 
+// Counts a refusal and logs it (at most once per source and reason per 10 s).
+void refuse(Services& services, Refusal reason, const transport::Peer& from,
+            std::string_view what);
+
+// The address is in auth.trusted.
+bool in_trusted_networks(const Snapshot& snapshot, const asio::ip::address& a);
+
 // Answers 401 (registrar) or 407 (proxy) with one challenge per configured algorithm.
 void challenge(RequestContext& ctx, bool registrar, bool stale);
 
@@ -17,7 +24,8 @@ void validate_request(RequestContext& ctx);      // RFC 3261 16.3
 void preprocess_routes(RequestContext& ctx);     // 16.4
 void answer_options_to_self(RequestContext& ctx);
 void authenticate(RequestContext& ctx);          // RFC 3261 22, RFC 7616, auth issue
-void forward_in_dialog(RequestContext& ctx);     // Route-driven and mid-dialog requests
+void forward_in_dialog(RequestContext& ctx);     // mid-dialog requests of our dialogs
+void check_preloaded_route(RequestContext& ctx); // a Route to a third party: whose?
 void register_binding(RequestContext& ctx);      // registrar, RFC 3261 10
 void find_registered_targets(RequestContext& ctx);  // location service, 16.5
 void apply_dial_plan(RequestContext& ctx);       // [[routes]] to [[gateways]]

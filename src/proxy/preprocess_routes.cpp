@@ -4,6 +4,17 @@
 
 namespace sipproxy::proxy {
 
+namespace {
+// The dialog token of a Record-Route URI of ours proves the dialog went through this
+// proxy (path_tokens.hpp); requests from the callee carry the caller's tag in To.
+bool carries_dialog_token(const RequestContext& ctx, const sip::Uri& u) {
+    const auto token = u.param(PathTokens::record_route_param);
+    if (!token || !ctx.services.tokens) return false;
+    const auto& r = ctx.request;
+    return ctx.services.tokens->dialog_matches(*token, r.call_id(), r.from().tag, r.to().tag);
+}
+}  // namespace
+
 void preprocess_routes(RequestContext& ctx) {
     const auto& r = ctx.request;
     const auto& locality = *ctx.snapshot.locality;
@@ -13,14 +24,18 @@ void preprocess_routes(RequestContext& ctx) {
     // real one at the end of the Route set.
     if (ruri.user.empty() && locality.is_own_address(ruri.host, ruri.port) && !r.routes().empty()) {
         ctx.route_edit.strict_fix = true;
+        ctx.dialog_proven = carries_dialog_token(ctx, ruri);
     }
     // Loose routing: leading Route values that name us are consumed (two of them when
-    // we record-routed twice, on a change of transport or address family).
+    // we record-routed twice, on a change of transport or address family). Only one that
+    // carries our dialog token proves the request belongs to a dialog we set up (a
+    // preloaded Route naming us, e.g. an outbound proxy setting, proves nothing).
     std::size_t own = 0;
     const std::size_t usable = r.routes().size() - (ctx.route_edit.strict_fix ? 1 : 0);
     while (own < usable) {
         const auto& u = r.routes()[own].uri;
         if (!u.user.empty() || !locality.is_local(u)) break;
+        if (carries_dialog_token(ctx, u)) ctx.dialog_proven = true;
         ++own;
     }
     ctx.route_edit.own_routes = own;
@@ -37,6 +52,16 @@ void preprocess_routes(RequestContext& ctx) {
 void forward_in_dialog(RequestContext& ctx) {
     const auto& r = ctx.request;
     if (!ctx.in_dialog || r.method() == sip::Method::Register) return;
+    // Relayed as in-dialog only for a dialog this proxy set up (its token on a Route), or
+    // for an authenticated user or a trusted source. Anything else with a To-tag goes on
+    // like an out-of-dialog request: challenged, refused or sent to a local user, never
+    // relayed on its own say-so (toll fraud, issue #11).
+    if (!ctx.dialog_proven && ctx.authenticated.empty() && !ctx.trusted_source) {
+        if (ctx.snapshot.authenticator)
+            refuse(ctx.services, Refusal::InDialog, ctx.source,
+                   std::string(r.method_text()) + " with a To-tag and no dialog token of ours");
+        return;
+    }
     const bool routes_left = r.routes().size() > ctx.route_edit.own_routes +
                                                      (ctx.route_edit.strict_fix ? 1 : 0);
     // Mid-dialog: follow the Route set, or the Request-URI (the remote target) when it

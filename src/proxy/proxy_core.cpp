@@ -85,7 +85,9 @@ void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
 void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,
                        const transport::Local& local) {
     // The ACK for a 2xx is its own transaction-less request (RFC 3261 13.2.2.4): it
-    // follows the Route set like any mid-dialog request, forwarded statelessly.
+    // follows the Route set like any mid-dialog request, forwarded statelessly. It cannot
+    // be challenged, so it goes on only for a dialog this proxy set up (our dialog token
+    // on a Route) or from a trusted source (issue #11).
     services_.stats.request(sip::Method::Ack);
     auto snap = snapshot_.shared();
     RequestContext ctx{ack, from, local, *snap, services_};
@@ -98,11 +100,15 @@ void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,
         log::call(log::Level::debug, ack.call_id(), "ACK for local Request-URI dropped");
         return;
     }
+    if (!ctx.dialog_proven && !in_trusted_networks(*snap, from.address)) {
+        refuse(services_, Refusal::Ack, from, "ACK for a dialog this proxy did not set up");
+        return;
+    }
     auto self_transport = &transport_;
     Target t;
     t.label = "ack";
     ForwardInput in{nullptr, ctx.route_edit, nullptr, &local, &from, false,
-                    layer_.new_branch(transaction::loop_hash(ack))};
+                    layer_.new_branch(transaction::loop_hash(ack)), nullptr, tokens()};
     // The message must outlive the coroutine: move it into the frame.
     asio::co_spawn(
         layer_.executor(),
@@ -115,7 +121,7 @@ void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,
         asio::detached);
 }
 
-void ProxyCore::forward_response_stateless(const sip::Message& response) {
+void ProxyCore::forward_response_stateless(const sip::Message& response, bool may_connect) {
     const auto& vias = response.vias();
     if (vias.size() < 2) return;  // nobody to send it to
     const auto& next = vias[1];
@@ -129,16 +135,31 @@ void ProxyCore::forward_response_stateless(const sip::Message& response) {
     sip::Rewrite rw(response);
     rw.remove_first_value(vias.front().header_index);
     services_.stats.stateless_forward();
-    transport_.post_send(to, rw.write());
+    transport_.post_send(to, rw.write(), may_connect);
 }
 
-void ProxyCore::on_stray_response(sip::Message response) {
-    // Only responses to requests this proxy sent (our Via on top) go further.
+void ProxyCore::on_stray_response(sip::Message response, const transport::Peer& from) {
+    // RFC 3261 16.7: a response without a transaction (a 2xx retransmission after the
+    // INVITE transaction ended) goes back by the next Via, but only along a path this
+    // proxy created: our Via on top whose branch token binds the Via below it as we
+    // stamped it. Never over a new TCP connection (a reflector otherwise).
     const auto& vias = response.vias();
     if (vias.empty()) return;
     auto snap = snapshot_.shared();
-    if (!snap->locality->is_own_address(vias.front().host, vias.front().port)) return;
-    forward_response_stateless(response);
+    const auto& top = vias.front();
+    if (!snap->locality->is_own_address(top.host, top.port)) {
+        refuse(services_, Refusal::StrayResponse, from, "response without our Via on top");
+        return;
+    }
+    if (vias.size() < 2) return;  // answered to us (16.7 step 3): nothing to forward
+    const auto token = transaction::branch_token(top.branch);
+    if (token.empty() || !services_.tokens->via_matches(token, ViaHop::of(vias[1]))) {
+        refuse(services_, Refusal::StrayResponse, from,
+               std::to_string(response.status()) +
+                   " response whose branch this proxy did not sign for its next Via");
+        return;
+    }
+    forward_response_stateless(response, false);
 }
 
 void ProxyCore::on_parse_error(std::string_view raw, const sip::ParseError& error,

@@ -22,7 +22,7 @@ public:
     void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override;
     void on_ack(sip::Message ack, const transport::Peer& from,
                 const transport::Local& local) override;
-    void on_stray_response(sip::Message response) override;
+    void on_stray_response(sip::Message response, const transport::Peer& from) override;
     void on_response_sent(int status) override { services_.stats.response_sent(status); }
     void on_request_absorbed(sip::Method m) override { services_.stats.request(m); }
     // A message that did not parse: a request gets "400 <what is wrong>" (or 505, 513)
@@ -30,12 +30,14 @@ public:
     void on_parse_error(std::string_view raw, const sip::ParseError& error,
                         const transport::Peer& from);
 
-    // Sends a response onward by its (next) Via, without a transaction.
-    void forward_response_stateless(const sip::Message& response);
+    // Sends a response onward by its (next) Via, without a transaction. Without
+    // `may_connect` it goes over TCP only on a connection that exists already.
+    void forward_response_stateless(const sip::Message& response, bool may_connect = true);
 
     transaction::TransactionLayer& layer() { return layer_; }
     transport::Transport& transport() { return transport_; }
     CallRegistry& calls() { return services_.calls; }
+    const PathTokens* tokens() const { return services_.tokens.get(); }
     Stats& stats() { return services_.stats; }
     std::chrono::milliseconds timer_c();
     // A call to a gateway failed with a server failure or no answer.

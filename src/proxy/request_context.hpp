@@ -29,6 +29,7 @@ struct RequestContext {
     RouteEdit route_edit;
     bool ruri_local = false;       // Request-URI names this proxy or one of its domains
     bool in_dialog = false;        // To has a tag
+    bool dialog_proven = false;    // a Route of ours carries a valid dialog token for it
     bool trusted_source = false;   // source in auth.trusted
     std::string authenticated;     // the digest-authenticated user, or ""
     bool record_route = false;

@@ -136,7 +136,7 @@ asio::awaitable<void> ResponseContext::start_branch(const Target& target,
     branches_.back().target = &target;
     ++pending_;
     ForwardInput in{&st_->request(), route_edit_, &target, &st_->local(), &st_->source(),
-                    record_route_, layer.new_branch(loop_hash_), next_hop};
+                    record_route_, layer.new_branch(loop_hash_), next_hop, core_.tokens()};
     auto fwd = co_await forward_request(in, core_.transport());
     if (!fwd) {
         log::call(log::Level::info, st_->request().call_id(), "{}: {} {}", target.label,

@@ -1,11 +1,14 @@
 #pragma once
 // What every worker's proxy shares: counters, the calls in progress, the current config
-// snapshot, the registrar and its location store, gateway health, auth failure counts.
+// snapshot, the registrar and its location store, gateway health, auth failure counts,
+// the tokens that sign the paths the proxy creates, the refusal log.
 // Owned by the daemon; outlives the workers.
 #include <memory>
 
 #include "auth/failure_counters.hpp"
 #include "proxy/call_registry.hpp"
+#include "proxy/path_tokens.hpp"
+#include "proxy/refusal_log.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/stats.hpp"
 
@@ -24,6 +27,11 @@ struct Services {
     CallRegistry calls;
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
+    RefusalLog refusals;
+    // Keyed by the node secret; the daemon replaces this random one before the workers
+    // start (the secret must survive restarts: auth/node_secret.hpp).
+    std::shared_ptr<const PathTokens> tokens =
+        std::make_shared<const PathTokens>(auth::NodeSecret::random());
     registrar::LocationStore* location = nullptr;
     registrar::Registrar* registrar = nullptr;
     routing::GatewayHealthTable* gateways = nullptr;

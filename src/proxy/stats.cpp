@@ -2,6 +2,19 @@
 
 namespace sipproxy::proxy {
 
+std::string_view refusal_name(Refusal r) {
+    switch (r) {
+    case Refusal::InDialog: return "in_dialog";
+    case Refusal::Ack: return "ack";
+    case Refusal::StrayResponse: return "stray_response";
+    case Refusal::PreloadedRoute: return "preloaded_route";
+    case Refusal::DigestUri: return "digest_uri";
+    case Refusal::NonceSpent: return "nonce_spent";
+    case Refusal::count_: break;
+    }
+    return "other";
+}
+
 std::map<std::string, std::uint64_t> Stats::snapshot() const {
     std::map<std::string, std::uint64_t> out;
     for (std::size_t i = 0; i < requests_.size(); ++i) {
@@ -25,6 +38,9 @@ std::map<std::string, std::uint64_t> Stats::snapshot() const {
     put("calls.failed", calls_failed_);
     put("responses.forwarded_stateless", stateless_forwards_);
     put("registrar.registers_accepted", registrations_);
+    for (std::size_t i = 0; i < refused_.size(); ++i)
+        out["refused." + std::string(refusal_name(static_cast<Refusal>(i)))] =
+            refused_[i].load(std::memory_order_relaxed);
     return out;
 }
 

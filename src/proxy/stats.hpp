@@ -10,6 +10,19 @@
 
 namespace sipproxy::proxy {
 
+// Why the proxy refused to relay or accept something a peer sent (issue #11): counted as
+// "refused.<name>" in `show stats`.
+enum class Refusal : std::uint8_t {
+    InDialog,        // To-tag but no valid dialog token of ours: not relayed as in-dialog
+    Ack,             // ACK without a valid dialog token: dropped
+    StrayResponse,   // response without a transaction and without a valid via token
+    PreloadedRoute,  // unauthenticated request with a Route to a third party
+    DigestUri,       // digest-uri names another target than the Request-URI
+    NonceSpent,      // right password on a nonce spent by failed attempts
+    count_
+};
+std::string_view refusal_name(Refusal r);
+
 class Stats {
 public:
     void request(sip::Method m) { bump(requests_[static_cast<std::size_t>(m)]); }
@@ -25,6 +38,7 @@ public:
     void call_failed() { bump(calls_failed_); }
     void stateless_forward() { bump(stateless_forwards_); }
     void registration() { bump(registrations_); }
+    void refused(Refusal r) { bump(refused_[static_cast<std::size_t>(r)]); }
 
     // Flat name -> value map ("requests.INVITE", "responses.200", ...), zeros left out
     // for the per-method and per-code families.
@@ -34,6 +48,7 @@ private:
     static void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
     std::array<std::atomic<std::uint64_t>, 16> requests_{};
     std::array<std::atomic<std::uint64_t>, 600> responses_{};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::count_)> refused_{};
     std::atomic<std::uint64_t> parse_errors_{0}, auth_challenges_{0}, auth_failures_{0},
         auth_successes_{0}, calls_started_{0}, calls_answered_{0}, calls_failed_{0},
         stateless_forwards_{0}, registrations_{0};

@@ -38,6 +38,22 @@ std::string make_branch(unsigned worker, std::uint32_t loop, std::uint64_t count
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
+std::string branch_with_token(std::string branch, std::string_view token) {
+    if (token.empty()) return branch;
+    branch += '.';
+    branch += token;
+    return branch;
+}
+
+std::string_view branch_token(std::string_view b) {
+    if (b.substr(0, kPrefix.size()) != kPrefix || b.size() < kPrefix.size() + 10) return {};
+    const auto counter_at = b.find('.', kPrefix.size() + 10);
+    if (counter_at == std::string_view::npos) return {};
+    const auto token_at = b.find('.', counter_at + 1);
+    if (token_at == std::string_view::npos) return {};
+    return b.substr(token_at + 1);
+}
+
 std::optional<unsigned> branch_worker(std::string_view b) {
     if (b.substr(0, kPrefix.size()) != kPrefix || b.size() < kPrefix.size() + 10)
         return std::nullopt;

@@ -30,7 +30,8 @@ void ClientTransaction::cancel() {
 void ClientTransaction::report(sip::Message m) {
     if (m.status() >= 200) layer_.settle(settled_);
     if (auto s = sink_.lock()) s->on_response(branch_index_, std::move(m));
-    else if (m.status() >= 200 && m.status() < 300) layer_.forward_stray(std::move(m));
+    else if (m.status() >= 200 && m.status() < 300)
+        layer_.forward_stray(std::move(m), destination_);
 }
 
 void ClientTransaction::fail(int status, std::string_view reason) {

@@ -70,7 +70,7 @@ std::string TransactionLayer::new_tag() {
 void TransactionLayer::receive(sip::Message m, const transport::Peer& from,
                                const transport::Local& local) {
     if (m.is_request()) receive_request(std::move(m), from, local);
-    else receive_response(std::move(m));
+    else receive_response(std::move(m), from);
 }
 
 void TransactionLayer::reply_stateless(const sip::Message& request, const transport::Peer& to,
@@ -174,14 +174,14 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
     if (invite) invite->cancel_received();
 }
 
-void TransactionLayer::receive_response(sip::Message m) {
+void TransactionLayer::receive_response(sip::Message m, const transport::Peer& from) {
     if (m.vias().empty()) return;
     const auto& branch = m.vias().front().branch;
     // A response to a client transaction of another worker goes to that worker.
     if (auto w = branch_worker(branch); w && *w != worker_ && *w < siblings_.size()) {
         TransactionLayer* owner = siblings_[*w];
-        asio::post(owner->io_, [owner, msg = std::move(m)]() mutable {
-            owner->receive_response(std::move(msg));
+        asio::post(owner->io_, [owner, msg = std::move(m), from]() mutable {
+            owner->receive_response(std::move(msg), from);
         });
         return;
     }
@@ -192,7 +192,7 @@ void TransactionLayer::receive_response(sip::Message m) {
         else if (!slot.ack.empty() && m.status() >= 300) transport_.post_send(slot.to, slot.ack);
         return;  // a lingering transaction absorbs retransmitted responses
     }
-    forward_stray(std::move(m));
+    forward_stray(std::move(m), from);
 }
 
 std::shared_ptr<ClientTransaction> TransactionLayer::start_client(

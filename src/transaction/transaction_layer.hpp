@@ -42,8 +42,9 @@ public:
     // An ACK that belongs to no server transaction (the ACK for a 2xx): route it onward.
     virtual void on_ack(sip::Message ack, const transport::Peer& from,
                         const transport::Local& local) = 0;
-    // A response that belongs to no client transaction: forward it statelessly (16.7).
-    virtual void on_stray_response(sip::Message response) = 0;
+    // A response that belongs to no client transaction: forward it statelessly (16.7),
+    // if it is one the proxy may forward. `from` is where it came from.
+    virtual void on_stray_response(sip::Message response, const transport::Peer& from) = 0;
     // Counting hook for every response sent upstream by a server transaction.
     virtual void on_response_sent(int /*status*/) {}
     // Counting hook for requests the layer handles itself (CANCEL, ACK for a non-2xx).
@@ -79,8 +80,8 @@ public:
 
     std::string new_branch(std::uint32_t loop_hash);
     std::string new_tag();
-    void forward_stray(sip::Message response) {
-        if (tu_) tu_->on_stray_response(std::move(response));
+    void forward_stray(sip::Message response, const transport::Peer& from) {
+        if (tu_) tu_->on_stray_response(std::move(response), from);
     }
     void count_response(int status) {
         if (tu_) tu_->on_response_sent(status);
@@ -160,7 +161,7 @@ private:
                         const transport::Local& local, std::size_t hops);
     void receive_request(sip::Message m, const transport::Peer& from,
                          const transport::Local& local);
-    void receive_response(sip::Message m);
+    void receive_response(sip::Message m, const transport::Peer& from);
     void reply_stateless(const sip::Message& request, const transport::Peer& to, int status,
                          std::string_view reason, const std::vector<sip::ExtraHeader>& extra = {});
 

@@ -35,6 +35,19 @@ std::string stamp_via(const sip::Via& via, const Peer& source) {
     return out;
 }
 
+ViaReturn stamped_return(const sip::Via& via, const Peer& source) {
+    // The same decisions as stamp_via().
+    const std::string src = address_text(source.address);
+    const bool need_received = strip_brackets(via.host) != src;
+    const bool need_rport = via.has_rport && !via.rport;
+    ViaReturn r;
+    if (!via.received.empty()) r.received = std::string(via.received);
+    else if (need_received || need_rport) r.received = src;
+    if (via.rport) r.rport = via.rport;
+    else if (need_rport) r.rport = source.port;
+    return r;
+}
+
 std::string stamp_response_via(std::string response, const sip::Message& request,
                                const Peer& source) {
     if (request.vias().empty()) return response;

@@ -65,7 +65,10 @@ class ProxyTestCase(unittest.TestCase):
         return "\n".join(lines) + "\n\n" + body
 
     def rr_of(self, port, transport=None):
-        return f"<sip:127.0.0.1:{port}" + (f";transport={transport}" if transport else "") + ";lr>"
+        """A regex for the proxy's Record-Route value: its address, ;lr and the dialog
+        token that lets in-dialog requests through (issue #11)."""
+        return (re.escape(f"<sip:127.0.0.1:{port}" + (f";transport={transport}" if transport else "")
+                          + ";lr;dlg=") + r"[A-Za-z0-9_-]{16}>")
 
 
 class CallFlows(ProxyTestCase):
@@ -80,10 +83,12 @@ class CallFlows(ProxyTestCase):
         # the proxy's own UDP address with ;lr (RFC 3261 16.6 step 4).
         logs = callee.logs()
         self.assertEqual(log_lines(logs, "INVITE"), [f"INVITE {ruri}"])
-        self.assertEqual(log_lines(logs, "INVITE-RR"), [self.rr_of(p.port)])
+        rr = log_lines(logs, "INVITE-RR")
+        self.assertEqual(len(rr), 1, rr)
+        self.assertRegex(rr[0], "^" + self.rr_of(p.port) + "$")
         # The caller saw it in the 200 and the in-dialog BYE came through the proxy to the
         # callee's Contact.
-        self.assertEqual(log_lines(r.logs(), "200-RR"), [f"Record-Route: {self.rr_of(p.port)}"])
+        self.assertEqual(log_lines(r.logs(), "200-RR"), [f"Record-Route: {rr[0]}"])
         self.assertEqual(log_lines(logs, "BYE"),
                          [f"BYE sip:callee@127.0.0.1:{callee.port};transport=UDP"])
         stats = p.stats()
@@ -150,8 +155,12 @@ class CallFlows(ProxyTestCase):
         logs = callee.logs()
         self.assertEqual(log_lines(logs, "INVITE"), [f"INVITE {ruri}"])
         # Double Record-Route (RFC 5658): the TCP side first (the callee's hop), then UDP.
-        self.assertEqual(log_lines(logs, "INVITE-RR"),
-                         [f"Record-Route: {self.rr_of(p.port, 'tcp')}, {self.rr_of(p.port)}"])
+        # Both carry the same dialog token.
+        rr = log_lines(logs, "INVITE-RR")
+        self.assertEqual(len(rr), 1, rr)
+        self.assertRegex(rr[0], f"^Record-Route: {self.rr_of(p.port, 'tcp')}, {self.rr_of(p.port)}$")
+        tokens = re.findall(r"dlg=([^>]+)>", rr[0])
+        self.assertEqual(len(set(tokens)), 1, tokens)
         vias = log_lines(logs, "INVITE-VIA")[0]
         self.assertTrue(vias.startswith(f"Via: SIP/2.0/TCP 127.0.0.1:{p.port};branch=z9hG4bK"),
                         vias)

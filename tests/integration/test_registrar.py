@@ -578,8 +578,10 @@ class SippBulkTest(unittest.TestCase):
                 f.write(f"{u};{pw};[authentication username={u} password={pw}]\n")
         phone_port = free_port()
         t0 = time.monotonic()
+        # -auth_uri: SIPp signs "sip:<proxy address>" otherwise, and the registrar checks
+        # that the digest-uri is the Request-URI (RFC 7616 3.4.6).
         r = sipp("reg_digest_register.xml", f"127.0.0.1:{proxy.port}", "-m", n, "-r", 2000,
-                 "-l", 500, inf=csv, port=phone_port, timeout=90)
+                 "-l", 500, "-auth_uri", DOMAIN, inf=csv, port=phone_port, timeout=90)
         took = time.monotonic() - t0
         self.assertEqual(r.returncode, 0, r.describe())
         stat = r.stat()
@@ -606,15 +608,16 @@ class SippBulkTest(unittest.TestCase):
         self.addCleanup(uas.stop)
         calls = 10
         pairs = [(users[i], users[n - 1 - i][0]) for i in range(calls)]
-        calls_csv = os.path.join(proxy.dir, "auth_calls.csv")
-        with open(calls_csv, "w") as f:
-            f.write("SEQUENTIAL\n")
-            for (a, pw), b in pairs:
-                f.write(f"{a};{b};[authentication username={a} password={pw}]\n")
-        r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 10,
-                 inf=calls_csv, timeout=30)
-        self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
-        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), calls)
+        # One SIPp run per call: SIPp signs the -auth_uri it is given (one per run), and the
+        # proxy checks that the digest-uri is the callee's Request-URI (RFC 7616 3.4.6).
+        for k, ((a, pw), b) in enumerate(pairs):
+            calls_csv = os.path.join(proxy.dir, f"auth_call_{k}.csv")
+            with open(calls_csv, "w") as f:
+                f.write(f"SEQUENTIAL\n{a};{b};[authentication username={a} password={pw}]\n")
+            r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", 1,
+                     "-auth_uri", f"{b}@{DOMAIN}", inf=calls_csv, timeout=30)
+            self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
+            self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), 1)
         time.sleep(0.7)  # the UAS's last call ends with a short pause
         self.assertEqual(uas.received("INVITE"), calls, uas.describe())
         self.assertEqual(uas.received("BYE"), calls, uas.describe())

@@ -167,7 +167,7 @@ class TollFraudGuard(RoutingTestCase):
         # answers the first challenge and knows no SHA-256).
         r = sipp("gw_auth_uac.xml", f"127.0.0.1:{self.proxy.port}", "-key", "ruri",
                  f"sip:9123@{DOMAIN}", "-key", "from", LOCAL_FROM, "-au", "alice", "-ap",
-                 "alice-secret", timeout=15)
+                 "alice-secret", "-auth_uri", f"9123@{DOMAIN}", timeout=15)
         self.assertEqual(finals(r), [200], f"{r.describe()}\n{self.proxy.log_tail(20)}")
         self.assertEqual(r.returncode, 0, r.describe())
         self.assertEqual(self.invites(self.gw), [f"sip:9123@127.0.0.1:{self.gw.port}"])

@@ -436,3 +436,53 @@ TEST_CASE("a user's algorithm list is checked when the authenticator is built", 
     REQUIRE_FALSE(unusable.has_value());
     CHECK(unusable.error().find("user y") != std::string::npos);
 }
+
+TEST_CASE("a nonce refuses the right password after too many failures on it",
+          "[authenticator]") {
+    auto auth = make();
+    Client client;
+    client.take(auth->challenge(false, t0).values[0]);
+    Client wrong = client;
+    wrong.password = "guess";
+    for (unsigned i = 0; i < NonceFailureTable::default_limit; ++i) {
+        wrong.nc = i + 1;
+        CHECK(failure(auth->verify("REGISTER", wrong.header(), t0)) == "Incorrect response");
+    }
+    // Spent: the right password now gets only stale=true (a fresh nonce), never Ok.
+    client.nc = 10;
+    const Verdict v = auth->verify("REGISTER", client.header(), t0 + 1s);
+    const auto& stale = as<verdict::Stale>(v);
+    CHECK(stale.nonce_spent);
+    CHECK(stale.user == "alice");
+    // A fresh nonce works at once.
+    Client fresh;
+    fresh.take(auth->challenge(true, t0 + 1s).values[0]);
+    CHECK(std::holds_alternative<verdict::Ok>(auth->verify("REGISTER", fresh.header(), t0 + 2s)));
+}
+
+TEST_CASE("fewer failures than the limit leave the nonce usable; the limit is an option",
+          "[authenticator]") {
+    auto o = options();
+    o.max_nonce_failures = 2;
+    auto auth = make(o);
+    Client client;
+    client.take(auth->challenge(false, t0).values[0]);
+    Client wrong = client;
+    wrong.password = "guess";
+    CHECK(std::holds_alternative<verdict::Failed>(auth->verify("REGISTER", wrong.header(), t0)));
+    CHECK(std::holds_alternative<verdict::Ok>(auth->verify("REGISTER", client.header(), t0)));
+    wrong.nc = 5;
+    CHECK(std::holds_alternative<verdict::Failed>(auth->verify("REGISTER", wrong.header(), t0)));
+    client.nc = 6;
+    CHECK(as<verdict::Stale>(auth->verify("REGISTER", client.header(), t0)).nonce_spent);
+    // Unknown user names spend the nonce too (guessing the name is guessing).
+    Client other;
+    other.take(auth->challenge(false, t0).values[0]);
+    Client nobody = other;
+    nobody.user = "mallory";
+    CHECK(failure(auth->verify("REGISTER", nobody.header(), t0)) == "Unknown user");
+    nobody.nc = 2;
+    CHECK(failure(auth->verify("REGISTER", nobody.header(), t0)) == "Unknown user");
+    other.nc = 3;
+    CHECK(as<verdict::Stale>(auth->verify("REGISTER", other.header(), t0)).nonce_spent);
+}

@@ -70,7 +70,9 @@ TEST_CASE("diff names changed scalars with old and new values") {
                                 "server.state_dir: /etc/sipproxy/var -> /srv",
                                 "server.log_level: info -> debug",
                                 "control.socket: /etc/sipproxy/var/sipproxy.sock -> "
-                                "/srv/sipproxy.sock"});
+                                "/srv/sipproxy.sock",
+                                // its default follows state_dir
+                                "security.secret_file: /etc/sipproxy/var/node.secret -> /srv/node.secret"});
 }
 
 TEST_CASE("diff lists added and removed listen addresses and domains") {

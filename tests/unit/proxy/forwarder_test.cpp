@@ -9,6 +9,8 @@
 
 #include "proxy/forwarder.hpp"
 #include "proxy/locality.hpp"
+#include "proxy/path_tokens.hpp"
+#include "transaction/branch.hpp"
 
 using namespace sipproxy;
 
@@ -24,13 +26,15 @@ struct Setup {
                                          local(transport::Protocol::Tcp, "127.0.0.1", 5060)};
     transport::Transport transport{io, 0, locals, {}};
     transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.7"), 40000, 0};
+    const proxy::PathTokens* tokens = nullptr;
+    std::string branch = "z9hG4bK-sp00test.1";
 
     Expected<proxy::Forwarded, proxy::ForwardFailure> forward(const sip::Message& m,
                                                               const proxy::Target& t,
                                                               proxy::RouteEdit edit = {},
                                                               bool rr = true) {
         std::optional<Expected<proxy::Forwarded, proxy::ForwardFailure>> out;
-        proxy::ForwardInput in{&m, edit, &t, &locals[0], &source, rr, "z9hG4bK-sp00test.1"};
+        proxy::ForwardInput in{&m, edit, &t, &locals[0], &source, rr, branch, nullptr, tokens};
         asio::co_spawn(
             io,
             [&]() -> asio::awaitable<void> {
@@ -163,4 +167,37 @@ TEST_CASE("locality: domains case-insensitively, own addresses with the default 
     CHECK(!l.is_own_address("127.0.0.1", 5070));
     CHECK(l.is_own_address("[::1]", 5062));
     CHECK(!l.is_own_address("[::1]", 0));
+}
+
+TEST_CASE("with tokens: both Record-Routes carry the dialog token, the branch the via token") {
+    Setup s;
+    sipproxy::auth::NodeSecret secret;
+    secret.bytes.fill(7);
+    proxy::PathTokens tokens(secret);
+    s.tokens = &tokens;
+    s.branch = transaction::make_branch(0, 0x11223344, 1);
+    auto m = parse(invite);
+    proxy::Target t;
+    t.request_uri = "sip:bob@192.0.2.20:5070;transport=tcp";
+    auto f = s.forward(m, t);
+    REQUIRE(f);
+    const std::string dlg = tokens.dialog("fwd-1", "1");
+    CHECK(f->bytes.find("Record-Route: <sip:127.0.0.1:5060;transport=tcp;lr;dlg=" + dlg + ">\r\n") !=
+          std::string::npos);
+    CHECK(f->bytes.find("Record-Route: <sip:127.0.0.1:5060;lr;dlg=" + dlg + ">\r\n") !=
+          std::string::npos);
+    // The branch: worker index still first, then the token of the Via below as stamped.
+    auto out = sip::parse(f->bytes);
+    REQUIRE(out);
+    REQUIRE(out->vias().size() == 2);
+    const auto& ours = out->vias()[0];
+    CHECK(ours.branch == f->branch);
+    CHECK(transaction::branch_worker(ours.branch) == 0u);
+    const auto token = transaction::branch_token(ours.branch);
+    CHECK(tokens.via_matches(token, proxy::ViaHop::of(out->vias()[1])));
+    // The Record-Route as the caller will send it back in a Route verifies, from both ends.
+    auto rr = sip::parse_uri("sip:127.0.0.1:5060;lr;dlg=" + dlg);
+    REQUIRE(rr);
+    CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "1", "callee-tag"));
+    CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "callee-tag", "1"));
 }

@@ -43,7 +43,7 @@ struct Answer : transaction::TransactionUser {
         if (status) st->respond(status, reason);
     }
     void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
-    void on_stray_response(sip::Message) override {}
+    void on_stray_response(sip::Message, const transport::Peer&) override {}
 };
 
 // One proxy-side transport + layer on a free port, and a plain UDP socket as the peer.
