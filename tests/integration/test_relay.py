@@ -511,11 +511,9 @@ class RealCalls(RelayTestCase):
         self.call("udp")
 
     def test_tcp_caller_udp_callee_both_record_routes_carry_the_token(self):
-        # Requests from the UDP callee to the TCP caller are left out: with two workers
-        # one may land on the worker that does not own the caller's connection, which
-        # then cannot find it (a transport limitation, not a relay rule; the UDP test
-        # covers that direction).
-        self.call("tcp", callee_to_caller=False)
+        # Requests from the UDP callee reach the TCP caller over its own connection,
+        # whichever of the two workers handles them.
+        self.call("tcp")
 
     def test_bye_from_the_caller(self):
         # Shorter: the caller hangs up, through the token of its own Route.
