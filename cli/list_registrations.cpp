@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "render.hpp"
+#include "table.hpp"
 
 namespace sipproxyctl {
 
@@ -28,7 +29,7 @@ class JsonListing {
     void add(const json& binding) {
         out_ << (empty_ ? "\n" : ",\n");
         empty_ = false;
-        std::string text = binding.dump(2, ' ', false, json::error_handler_t::replace);
+        std::string text = json_text(binding);
         std::string indented = "    ";
         for (char c : text) {
             indented += c;
@@ -103,7 +104,7 @@ void list_registrations(ControlClient& client, const ListOptions& options, std::
     }
     if (gather) {
         json result{{"registrations", std::move(gathered)}, {"next", next}};
-        out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+        out << json_text(result) << '\n';
     } else if (listing) {
         listing->finish();
     } else if (!any) {

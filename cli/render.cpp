@@ -180,7 +180,7 @@ void print_human(std::string_view cmd, const json& args, const json& result, std
     if (auto it = all.find(cmd); it != all.end())
         it->second(args, result, out);
     else
-        out << result.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+        out << json_text(result) << '\n';
 }
 
 }  // namespace sipproxyctl

@@ -14,6 +14,7 @@
 #include "control_client.hpp"
 #include "list_registrations.hpp"
 #include "render.hpp"
+#include "table.hpp"
 
 #ifndef SIPPROXY_VERSION
 #define SIPPROXY_VERSION "0.1.0"
@@ -41,7 +42,7 @@ struct Invocation {
 };
 
 void print_json(const json& value) {
-    std::cout << value.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+    std::cout << sipproxyctl::json_text(value) << '\n';
 }
 
 std::optional<std::string> given(const std::string& value) {
@@ -92,7 +93,8 @@ int control_command(const Options& options, const Invocation& what) {
         if (!response["ok"].get<bool>()) {
             const auto& error = response.value("error", json("(no message)"));
             std::cerr << "sipproxyctl: "
-                      << (error.is_string() ? error.get<std::string>() : error.dump()) << '\n';
+                      << sipproxyctl::printable(error.is_string() ? error.get<std::string>() : error.dump())
+                      << '\n';
             return exit_failed;
         }
         json result = response.value("result", json::object());
@@ -102,13 +104,13 @@ int control_command(const Options& options, const Invocation& what) {
             sipproxyctl::print_human(what.cmd, what.args, result, std::cout);
         return exit_ok;
     } catch (const sipproxyctl::Unreachable& e) {
-        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        std::cerr << "sipproxyctl: " << sipproxyctl::printable(e.what()) << '\n';
         return exit_unreachable;
     } catch (const sipproxyctl::BadReply& e) {
-        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        std::cerr << "sipproxyctl: " << sipproxyctl::printable(e.what()) << '\n';
         return exit_failed;
     } catch (const sipproxyctl::CommandFailed& e) {
-        std::cerr << "sipproxyctl: " << e.what() << '\n';
+        std::cerr << "sipproxyctl: " << sipproxyctl::printable(e.what()) << '\n';
         return exit_failed;
     }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace sipproxyctl {
@@ -85,9 +86,59 @@ std::string cell(const json& value) {
             text = value.dump(-1, ' ', false, json::error_handler_t::replace);
     }
     if (text.empty()) return "-";
-    for (auto& c : text)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return text;
+    return printable(text);
+}
+
+namespace {
+// Code points that a terminal would obey rather than show.
+bool hidden(std::uint32_t cp) {
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||  // C0, DEL, C1
+           cp == 0x061c ||                             // Arabic letter mark
+           cp == 0x200e || cp == 0x200f ||             // LRM, RLM
+           (cp >= 0x2028 && cp <= 0x202e) ||           // separators, embeddings, overrides
+           (cp >= 0x2066 && cp <= 0x2069) ||           // isolates
+           cp == 0xfeff;                               // zero-width no-break space
+}
+
+void escape_to(std::string& out, std::uint32_t value, bool byte) {
+    char buf[12];
+    std::snprintf(buf, sizeof buf, byte ? "\\x%02x" : "\\u%04x", static_cast<unsigned>(value));
+    out += buf;
+}
+}  // namespace
+
+std::string json_text(const json& value, int indent) {
+    return value.dump(indent, ' ', true, json::error_handler_t::replace);
+}
+
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+        bool valid = n != 0 && i + n <= text.size();
+        for (std::size_t k = 1; valid && k < n; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xc0) != 0x80) valid = false;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        // Overlong forms and surrogates are invalid too (they hide what they are).
+        if (valid && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                      (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
+            valid = false;
+        if (!valid) {
+            escape_to(out, c, true);
+            ++i;
+            continue;
+        }
+        if (hidden(cp)) escape_to(out, cp, cp < 0x80);
+        else out.append(text.substr(i, n));
+        i += n;
+    }
+    return out;
 }
 
 std::string cell(const json& object, const char* key) {

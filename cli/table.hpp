@@ -33,9 +33,17 @@ class Table {
     bool header_printed_ = false;
 };
 
-// A JSON value as one table cell: strings as they are, numbers as written, booleans
-// "yes"/"no", arrays joined with ",", and "-" for null, missing or empty. Control
-// characters (a peer's User-Agent can hold any) are shown as '?'.
+// Text that came from a peer (a User-Agent, a Call-ID, a reason phrase) made safe for a
+// terminal: C0 and C1 control characters, DEL, and the characters that reorder or hide
+// text (bidirectional overrides and isolates, marks, line/paragraph separators) are
+// shown escaped as \xNN or \uNNNN; invalid UTF-8 bytes as \xNN. Everything else as it is.
+std::string printable(std::string_view text);
+// JSON for --json output: every non-ASCII character as \uNNNN (so no control or
+// bidirectional character reaches a terminal raw), invalid UTF-8 replaced.
+std::string json_text(const nlohmann::json& value, int indent = 2);
+
+// A JSON value as one table cell: strings as they are (through printable()), numbers as
+// written, booleans "yes"/"no", arrays joined with ",", and "-" for null, missing or empty.
 std::string cell(const nlohmann::json& value);
 // `object[key]` as a cell; "-" when the key is missing.
 std::string cell(const nlohmann::json& object, const char* key);

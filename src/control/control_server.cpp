@@ -26,6 +26,8 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
+class ConnectionEntry;
+
 struct ControlServerState {
     ControlServerState(asio::io_context& io, std::filesystem::path p, CommandTable c,
                        ControlLimits l, AsyncCommandTable w)
@@ -41,8 +43,30 @@ struct ControlServerState {
     ControlLimits limits;
     stream_protocol::acceptor acceptor;
     SocketFileId file_id;
-    std::set<stream_protocol::socket*> connections;  // open ones, closed by stop()
+    std::set<ConnectionEntry*> connections;  // open ones, closed by stop()
     bool stopped = false;
+};
+
+// Registers an open connection so stop() can close it, and so a new connection at the
+// cap can take the place of the one idle the longest.
+class ConnectionEntry {
+  public:
+    ConnectionEntry(std::set<ConnectionEntry*>& set, stream_protocol::socket& s)
+        : set_(set), socket_(s) {
+        set_.insert(this);
+    }
+    ~ConnectionEntry() { set_.erase(this); }
+    ConnectionEntry(const ConnectionEntry&) = delete;
+    ConnectionEntry& operator=(const ConnectionEntry&) = delete;
+
+    stream_protocol::socket& socket() { return socket_; }
+    // Waiting for a request (not running a command) since `idle_since`.
+    bool idle = true;
+    std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
+
+  private:
+    std::set<ConnectionEntry*>& set_;
+    stream_protocol::socket& socket_;
 };
 
 namespace {
@@ -52,21 +76,16 @@ awaitable<void> watchdog(std::chrono::milliseconds timeout) {
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-// Registers an open connection so stop() can close it.
-class ConnectionEntry {
-  public:
-    ConnectionEntry(std::set<stream_protocol::socket*>& set, stream_protocol::socket& s)
-        : set_(set), socket_(&s) {
-        set_.insert(socket_);
-    }
-    ~ConnectionEntry() { set_.erase(socket_); }
-    ConnectionEntry(const ConnectionEntry&) = delete;
-    ConnectionEntry& operator=(const ConnectionEntry&) = delete;
-
-  private:
-    std::set<stream_protocol::socket*>& set_;
-    stream_protocol::socket* socket_;
-};
+// Closes the connection idle the longest (other than `self`); false when none is idle.
+bool evict_idlest(std::set<ConnectionEntry*>& connections, const ConnectionEntry* self) {
+    ConnectionEntry* victim = nullptr;
+    for (auto* c : connections)
+        if (c != self && c->idle && (!victim || c->idle_since < victim->idle_since)) victim = c;
+    if (!victim) return false;
+    std::error_code ec;
+    victim->socket().close(ec);  // its read completes with an error and it ends
+    return true;
+}
 
 struct ReadResult {
     std::error_code ec;
@@ -114,19 +133,30 @@ awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol
     const auto timeout = limits.idle_timeout;
 
     if (state->connections.size() > limits.max_connections) {
-        co_await (write_line(socket, error_response(nullptr, "too many control connections")) ||
-                  watchdog(timeout));
-        co_return;
+        if (evict_idlest(state->connections, &entry)) {
+            log::info("control: {} connections open, the one idle the longest was closed",
+                      limits.max_connections);
+        } else {
+            co_await (write_line(socket, error_response(nullptr, "too many control connections")) ||
+                      watchdog(timeout));
+            co_return;
+        }
     }
 
     std::string buffer;
+    bool first = true;
     for (;;) {
+        entry.idle = true;
+        entry.idle_since = std::chrono::steady_clock::now();
+        const auto wait = first ? std::min(timeout, limits.first_request_timeout) : timeout;
         auto read = co_await (read_line(socket, asio::dynamic_buffer(buffer, limits.max_request)) ||
-                              watchdog(timeout));
+                              watchdog(wait));
         if (read.index() == 1) {
-            log::debug("control: closing a connection idle for {} ms", timeout.count());
+            log::debug("control: closing a connection idle for {} ms", wait.count());
             co_return;
         }
+        entry.idle = false;
+        first = false;
         auto [ec, length] = std::get<0>(read);
         if (ec == asio::error::not_found) {  // the buffer filled up without a newline
             co_await (
@@ -215,7 +245,7 @@ void ControlServer::stop() {
     st.stopped = true;
     std::error_code ec;
     st.acceptor.close(ec);
-    for (auto* socket : st.connections) socket->close(ec);
+    for (auto* c : st.connections) c->socket().close(ec);
     remove_socket_file(st.path, st.file_id);
 }
 

@@ -20,7 +20,12 @@ namespace sipproxy::control {
 struct ControlLimits {
     std::size_t max_request = 64 * 1024;            // bytes per request line, newline included
     std::chrono::milliseconds idle_timeout{30000};  // no complete request for this long: close
-    std::size_t max_connections = 32;               // more are answered with an error and closed
+    // A new connection must send its first request this soon (sipproxyctl sends at once):
+    // idle clients cannot hold the slots for long.
+    std::chrono::milliseconds first_request_timeout{3000};
+    // At the cap, the connection idle the longest makes room for the new one (the
+    // operator's sipproxyctl always gets in); only when all are busy is the new one refused.
+    std::size_t max_connections = 32;
 };
 
 struct ControlServerState;  // control_server.cpp

@@ -25,7 +25,8 @@ Expected<Request, std::string> parse_request(std::string_view line) {
     json request;
     try {
         request = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // A syntax error, or a number that overflows ("id":1e999999 is out_of_range.406).
         // what() is "[json.exception.parse_error.101] parse error at line 1, column 3: ...".
         std::string_view why = e.what();
         if (auto tag = why.find("] "); tag != std::string_view::npos) why.remove_prefix(tag + 2);

@@ -240,6 +240,27 @@ class WithFakeDaemon(unittest.TestCase):
         self.assertNotIn("\x1b", r.stdout)  # a peer's control characters never reach the terminal
         self.assertTrue(lines[2].endswith("-"))  # empty user agent
 
+    def test_hidden_characters_from_peers_are_escaped(self):
+        # A User-Agent can carry a right-to-left override (U+202E), C1 controls (U+0085,
+        # U+009B is a one-byte CSI), isolates and marks: shown as escapes, never raw, in
+        # the table, in --json, and in an error message.
+        hostile = "Evil\u202eXYZ\u0085\u009b31m\u2066\u200fend"
+        regs = {"registrations": [dict(REGISTRATIONS["registrations"][0], user_agent=hostile)]}
+        self.daemon({"show_registrations": regs,
+                     "status": Exception("no such thing: \u202egnp.exe")})
+        raw = ["\u202e", "\u0085", "\u009b", "\u2066", "\u200f"]
+        table = self.ctl("show", "registrations")
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertIn("Evil\\u202eXYZ\\u0085\\u009b31m\\u2066\\u200fend", table.stdout)
+        as_json = self.ctl("--json", "show", "registrations")
+        self.assertEqual(json.loads(as_json.stdout)["registrations"][0]["user_agent"], hostile)
+        error = self.ctl("status")
+        self.assertEqual(error.returncode, 1)
+        self.assertIn("\\u202egnp.exe", error.stderr)
+        for out in (table.stdout, as_json.stdout, error.stderr):
+            for ch in raw:
+                self.assertNotIn(ch, out)
+
     def test_empty_tables(self):
         self.daemon({"show_calls": {"calls": []}})
         r = self.ctl("show", "calls")

@@ -595,7 +595,11 @@ class SippBulkTest(unittest.TestCase):
         stats = proxy.stats()
         self.assertEqual(stats["auth.successes"], n, stats)
         self.assertEqual(stats.get("auth.failures", 0), 0, stats)
-        self.assertEqual(stats["responses.401"], n, stats)
+        # One challenge per registration, more when SIPp retransmits an unanswered REGISTER
+        # on a busy machine (a challenge keeps no transaction: it is challenged again);
+        # every retransmission is visible in the REGISTER count.
+        self.assertGreaterEqual(stats["responses.401"], n, stats)
+        self.assertEqual(stats["responses.401"] - n, stats["requests.REGISTER"] - 2 * n, stats)
         one = proxy.ctl_json("show", "registrations", "sip:u04242@example.test")["registrations"] \
             if n > 4242 else proxy.ctl_json("show", "registrations",
                                             "sip:u00042@example.test")["registrations"]

@@ -246,15 +246,61 @@ TEST_CASE("control socket: an idle connection is closed") {
     CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(3));
 }
 
-TEST_CASE("control socket: too many connections are refused with an error") {
+TEST_CASE("control socket: at the cap the connection idle the longest makes room") {
+    // Idle local clients must not lock the operator out (issue: 32 idle connections kept
+    // sipproxyctl out for 30 s at a time).
+    Daemon d;
+    d.start({.max_connections = 2});
+    Client oldest(d.socket_path);
+    CHECK(oldest.request({{"v", 1}, {"id", 1}, {"cmd", "status"}})["ok"] == true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    Client newer(d.socket_path);
+    CHECK(newer.request({{"v", 1}, {"id", 2}, {"cmd", "status"}})["ok"] == true);
+    Client operator_cli(d.socket_path);
+    CHECK(operator_cli.request({{"v", 1}, {"id", 3}, {"cmd", "status"}})["ok"] == true);
+    CHECK_FALSE(oldest.read_line());  // closed to make room
+    CHECK(newer.request({{"v", 1}, {"id", 4}, {"cmd", "status"}})["ok"] == true);
+}
+
+TEST_CASE("control socket: when every connection is busy a new one is refused with an error") {
     Daemon d;
     d.start({.max_connections = 1});
     Client first(d.socket_path);
-    CHECK(first.request({{"v", 1}, {"id", 1}, {"cmd", "status"}})["ok"] == true);
+    first.send(json({{"v", 1}, {"id", 1}, {"cmd", "slow"}, {"args", {{"ms", 1500}}}}).dump() + "\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the command is running
     Client second(d.socket_path);
     auto r = json::parse(*second.read_line());
     CHECK(r["error"] == "too many control connections");
     CHECK_FALSE(second.read_line());
+    CHECK(json::parse(*first.read_line())["result"]["waited"] == 1500);
+}
+
+TEST_CASE("control socket: a connection that sends nothing is closed soon") {
+    Daemon d;
+    d.start({.idle_timeout = std::chrono::milliseconds(30000),
+             .first_request_timeout = std::chrono::milliseconds(200)});
+    Client silent(d.socket_path);
+    auto before = std::chrono::steady_clock::now();
+    CHECK_FALSE(silent.read_line());
+    CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(4));
+    // One that asked something keeps the longer idle timeout.
+    Client talking(d.socket_path);
+    CHECK(talking.request({{"v", 1}, {"id", 1}, {"cmd", "status"}})["ok"] == true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(talking.request({{"v", 1}, {"id", 2}, {"cmd", "status"}})["ok"] == true);
+}
+
+TEST_CASE("control socket: a number that overflows gets an error, the connection stays") {
+    Daemon d;
+    d.start();
+    Client c(d.socket_path);
+    c.send("{\"v\":1,\"id\":1e999999,\"cmd\":\"status\"}\n");
+    auto line = c.read_line();
+    REQUIRE(line);
+    auto r = json::parse(*line);
+    CHECK(r["ok"] == false);
+    CHECK(r["error"].get<std::string>().rfind("bad request: invalid JSON", 0) == 0);
+    CHECK(c.request({{"v", 1}, {"id", 2}, {"cmd", "status"}})["ok"] == true);
 }
 
 TEST_CASE("control socket: the file has mode 0660 whatever the umask, and is removed on stop") {
