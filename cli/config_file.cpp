@@ -1,6 +1,7 @@
 #include "config_file.hpp"
 
 #include "config/config.hpp"
+#include "config/install_layout.hpp"
 
 namespace sipproxyctl {
 
@@ -10,7 +11,7 @@ fs::path default_config_path() {
     fs::path local = "conf/sipproxy.toml";
     std::error_code ec;
     if (fs::exists(local, ec)) return local;
-    return "/etc/sipproxy/sipproxy.toml";
+    return sipproxy::config::default_config_file();
 }
 
 sipproxy::Expected<fs::path, std::string> find_socket(

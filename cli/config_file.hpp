@@ -8,7 +8,8 @@
 
 namespace sipproxyctl {
 
-// ./conf/sipproxy.toml if it exists (a source checkout), else /etc/sipproxy/sipproxy.toml.
+// ./conf/sipproxy.toml if it exists (a source checkout), else the installed one:
+// PREFIX/etc/sipproxy/sipproxy.toml for PREFIX/bin/sipproxyctl (/etc for /usr).
 std::filesystem::path default_config_path();
 
 // The socket to talk to: --socket wins; else control.socket of -c FILE; else of the default

@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
     auto* config_opt =
         app.add_option("-c,--config", options.config_file,
                        "config file naming the control socket (default: ./conf/sipproxy.toml "
-                       "if it exists, else /etc/sipproxy/sipproxy.toml)")
+                       "if it exists, else the installed one: /etc/sipproxy/sipproxy.toml, or "
+                       "PREFIX/etc/sipproxy/sipproxy.toml outside /usr)")
             ->type_name("FILE");
     app.add_option("--socket", options.socket, "control socket to use (overrides -c)")
         ->type_name("PATH")

@@ -7,11 +7,13 @@
 
 #include "base/log.hpp"
 #include "config/config.hpp"
+#include "config/install_layout.hpp"
 #include "daemon/daemon.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"sipproxyd: SIP proxy and registrar"};
-    std::string config_path = "/etc/sipproxy/sipproxy.toml";
+    // PREFIX/etc/sipproxy/sipproxy.toml for PREFIX/sbin/sipproxyd (/etc for /usr).
+    std::string config_path = sipproxy::config::default_config_file().string();
     bool check = false;
     std::string log_level;
     app.add_option("-c,--config", config_path, "configuration file")
