@@ -133,6 +133,17 @@ void gateway_disable(const json& args, const json&, std::ostream& out) {
     out << "gateway " << cell(args, "name") << " disabled\n";
 }
 
+void users(const json&, const json& r, std::ostream& out) {
+    Table t({"USER", "SOURCE", "MD5", "SHA-256"});
+    for (const auto& u : list(r, "users"))
+        t.add_row({cell(u, "user"), cell(u, "source"), cell(u, "md5"), cell(u, "sha256")});
+    print_table_or(t, "no users", out);
+}
+
+void user_changed(const char* what, const json& args, std::ostream& out) {
+    out << "user " << cell(args, "user") << ' ' << what << '\n';
+}
+
 using Renderer = std::function<void(const json& args, const json& result, std::ostream&)>;
 
 const std::map<std::string_view, Renderer>& renderers() {
@@ -148,6 +159,12 @@ const std::map<std::string_view, Renderer>& renderers() {
         {"registration_remove", registration_remove},
         {"gateway_enable", gateway_enable},
         {"gateway_disable", gateway_disable},
+        {"user_list", users},
+        {"user_add", [](const json& a, const json&, std::ostream& o) { user_changed("added", a, o); }},
+        {"user_passwd",
+         [](const json& a, const json&, std::ostream& o) { user_changed("changed", a, o); }},
+        {"user_remove",
+         [](const json& a, const json&, std::ostream& o) { user_changed("removed", a, o); }},
     };
     return table;
 }

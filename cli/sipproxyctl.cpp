@@ -227,6 +227,55 @@ int main(int argc, char** argv) {
         what.args = {{"name", gateway_name}};
     });
 
+    // Users in the daemon's user database (HA1 only; the password is read from standard
+    // input, never from the command line where `ps` shows it).
+    auto* user = app.add_subcommand("user", "users in the user database (users.db)")
+                     ->require_subcommand(1, 1);
+    std::string user_name, ha1_md5, ha1_sha256;
+    bool password_stdin = false;
+    bool password_error = false;
+    auto credentials = [&](CLI::App* sub) {
+        auto* pw = sub->add_flag("--password-stdin", password_stdin,
+                                 "read the password from the first line of standard input");
+        sub->add_option("--ha1-md5", ha1_md5, "MD5 of user:realm:password (32 hex digits)")
+            ->type_name("HEX")
+            ->excludes(pw);
+        sub->add_option("--ha1-sha256", ha1_sha256,
+                        "SHA-256 of user:realm:password (64 hex digits)")
+            ->type_name("HEX")
+            ->excludes(pw);
+    };
+    auto user_args = [&](const char* cmd) {
+        what.cmd = cmd;
+        what.args = {{"user", user_name}};
+        if (password_stdin) {
+            std::string password;
+            if (!std::getline(std::cin, password) || password.empty()) password_error = true;
+            if (!password.empty() && password.back() == '\r') password.pop_back();
+            what.args["password"] = password;
+        } else {
+            if (!ha1_md5.empty()) what.args["ha1_md5"] = ha1_md5;
+            if (!ha1_sha256.empty()) what.args["ha1_sha256"] = ha1_sha256;
+            if (ha1_md5.empty() && ha1_sha256.empty()) password_error = true;
+        }
+    };
+    auto* user_add = user->add_subcommand("add", "add a user");
+    user_add->add_option("USER", user_name, "user name (the user part of its address)")->required();
+    credentials(user_add);
+    user_add->callback([&] { user_args("user_add"); });
+    auto* user_passwd = user->add_subcommand("passwd", "change a user's password or HA1s");
+    user_passwd->add_option("USER", user_name, "user name")->required();
+    credentials(user_passwd);
+    user_passwd->callback([&] { user_args("user_passwd"); });
+    auto* user_remove = user->add_subcommand("remove", "remove a user");
+    user_remove->add_option("USER", user_name, "user name")->required();
+    user_remove->callback([&] {
+        what.cmd = "user_remove";
+        what.args = {{"user", user_name}};
+    });
+    user->add_subcommand("list", "users of the config file and of the database")
+        ->callback(set("user_list"));
+
     auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1, 1);
     auto* check = config->add_subcommand(
         "check", "validate a config file locally (default: -c FILE or the default config)");
@@ -240,6 +289,12 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? exit_ok : exit_usage;
     }
 
+    if (password_error) {
+        std::cerr << "sipproxyctl: " << what.cmd.substr(5)
+                  << ": give --password-stdin (and a password on standard input) or "
+                     "--ha1-md5/--ha1-sha256\n";
+        return exit_usage;
+    }
     if (what.cmd == "config check") return config_check(options, what.check_file);
     return control_command(options, what);
 }

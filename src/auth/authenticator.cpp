@@ -63,9 +63,14 @@ Expected<std::unique_ptr<Authenticator>, std::string> Authenticator::create(
     if (!failures || failures->limit() != options.max_nonce_failures)
         failures = std::make_shared<NonceFailureTable>(options.max_nonce_failures,
                                                        options.max_tracked_nonces);
-    return std::unique_ptr<Authenticator>(new Authenticator(
+    if (options.subscribers && options.subscribers->realm() != options.realm)
+        return Error{"auth: the user database is for realm \"" + options.subscribers->realm() +
+                     "\", not \"" + options.realm + "\""};
+    auto a = std::unique_ptr<Authenticator>(new Authenticator(
         std::move(store.value()), std::move(algorithms), std::chrono::seconds(options.nonce_ttl),
         options.allow_rfc2069, secret, std::move(counts), std::move(failures)));
+    a->subscribers_ = std::move(options.subscribers);
+    return a;
 }
 
 Authenticator::Authenticator(CredentialStore store, std::vector<Algorithm> algorithms,
@@ -79,6 +84,22 @@ Authenticator::Authenticator(CredentialStore store, std::vector<Algorithm> algor
       nonces_(store_.realm(), ttl, secret),
       counts_(std::move(counts)),
       failures_(std::move(failures)) {}
+
+const StoredUser* Authenticator::find_user(std::string_view name,
+                                            SubscriberStore::User& held) const {
+    if (const StoredUser* u = store_.find(name)) return u;
+    if (!subscribers_) return nullptr;
+    held = subscribers_->find(name);
+    return held.get();
+}
+
+const StoredUser* Authenticator::find_user_by_hash(Algorithm a, std::string_view hash,
+                                                   SubscriberStore::User& held) const {
+    if (const StoredUser* u = store_.find_by_userhash(a, hash)) return u;
+    if (!subscribers_) return nullptr;
+    held = subscribers_->find_by_userhash(a, hash);
+    return held.get();
+}
 
 const std::vector<Algorithm>& Authenticator::algorithms_for(const StoredUser* user) const {
     return user && !user->algorithms.empty() ? user->algorithms : algorithms_;
@@ -94,7 +115,8 @@ Challenge Authenticator::challenge(bool stale, Time now, std::string_view user) 
     // One nonce for all offered algorithms: the client answers exactly one of them, and the
     // nonce is not tied to an algorithm (RFC 8760: offered most preferred first). A user
     // with its own list gets that one (e.g. MD5 only for a phone that fails on SHA-256).
-    const auto& offered = algorithms_for(user.empty() ? nullptr : store_.find(user));
+    SubscriberStore::User held;
+    const auto& offered = algorithms_for(user.empty() ? nullptr : find_user(user, held));
     std::string nonce = nonces_.issue(now);
     Challenge c;
     c.values.reserve(offered.size());
@@ -128,8 +150,10 @@ Verdict Authenticator::verify(std::string_view method, std::string_view credenti
     if (cred.realm != store_.realm()) return verdict::NoCredentials{};
 
     std::string claimed(cred.username.substr(0, 256));
-    const StoredUser* user = cred.userhash ? store_.find_by_userhash(cred.algorithm, cred.username)
-                                           : store_.find(cred.username);
+    SubscriberStore::User held;  // a database user stays alive while it is used here
+    const StoredUser* user = cred.userhash
+                                 ? find_user_by_hash(cred.algorithm, cred.username, held)
+                                 : find_user(cred.username, held);
     if (!offers(user, cred.algorithm)) return Failed{claimed, "Algorithm not offered"};
     if (!cred.qop && !(allow_rfc2069_ && cred.algorithm == Algorithm::md5))
         return Failed{claimed, "Missing qop"};

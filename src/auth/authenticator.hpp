@@ -17,6 +17,7 @@
 #include "auth/credential_store.hpp"
 #include "auth/nonce.hpp"
 #include "auth/nonce_count_table.hpp"
+#include "auth/subscriber_store.hpp"
 #include "auth/nonce_failure_table.hpp"
 #include "base/expected.hpp"
 
@@ -34,6 +35,9 @@ struct AuthenticatorOptions {
     std::size_t max_tracked_nonces = 65536;  // nonce-count table bound (~200 B per entry)
     // Wrong responses one nonce takes before it is spent (RFC 7616 5.4).
     unsigned max_nonce_failures = NonceFailureTable::default_limit;
+    // Users managed with `sipproxyctl user` (users.db), looked up after `users` (the
+    // config's win for a name in both). Null: none. Its realm must be `realm`.
+    std::shared_ptr<const SubscriberStore> subscribers;
 };
 
 // One header value per offered algorithm, in offered order, for WWW-Authenticate (401,
@@ -83,6 +87,12 @@ class Authenticator {
     // that user's own algorithm list when it has one.
     Challenge challenge(bool stale, Time now, std::string_view user = {}) const;
 
+    // A user of the config or of the user database.
+    bool knows(std::string_view user) const {
+        SubscriberStore::User held;
+        return find_user(user, held) != nullptr;
+    }
+
     // `credentials` is one Authorization / Proxy-Authorization header value.
     Verdict verify(std::string_view method, std::string_view credentials, Time now) const;
 
@@ -97,9 +107,14 @@ class Authenticator {
                   std::shared_ptr<NonceCountTable> counts,
                   std::shared_ptr<NonceFailureTable> failures);
     const std::vector<Algorithm>& algorithms_for(const StoredUser* user) const;
+    // A user of the config, else of the subscriber store (`held` keeps that one alive).
+    const StoredUser* find_user(std::string_view name, SubscriberStore::User& held) const;
+    const StoredUser* find_user_by_hash(Algorithm a, std::string_view hash,
+                                        SubscriberStore::User& held) const;
     bool offers(const StoredUser* user, Algorithm a) const;
 
     CredentialStore store_;
+    std::shared_ptr<const SubscriberStore> subscribers_;
     std::vector<Algorithm> algorithms_;
     std::chrono::seconds ttl_;
     bool allow_rfc2069_;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "auth/node_secret.hpp"
+#include "daemon/user_commands.hpp"
 #include "base/log.hpp"
 #include "proxy/pending_commit.hpp"
 #include "registrar/memory_location_store.hpp"
@@ -117,6 +118,7 @@ void Daemon::start() {
     }
     services_.location = store_.get();
     inputs_.location = store_.get();
+    inputs_.subscribers = subscribers_for(cfg);
 
     // The node secret signs the Record-Route and Via tokens; from a file so that calls
     // set up before a restart still end through the new process.
@@ -230,11 +232,34 @@ int Daemon::run() {
     return 0;
 }
 
+std::shared_ptr<auth::SubscriberStore> Daemon::subscribers_for(const config::Config& cfg) const {
+    if (!cfg.auth) return nullptr;
+    if (inputs_.subscribers && inputs_.subscribers->realm() == cfg.auth->realm)
+        return inputs_.subscribers;
+    const auto path = cfg.server.state_dir / "users.db";
+    auto s = auth::SubscriberStore::open(path, cfg.auth->realm);
+    if (!s) throw std::runtime_error(s.error());
+    log::info("user database {}: {} users of realm {}", path.string(), (*s)->size(),
+              cfg.auth->realm);
+    if ((*s)->other_realm())
+        log::warn("user database {}: {} users of another realm are left out (their HA1s "
+                  "were made with it)",
+                  path.string(), (*s)->other_realm());
+    return std::shared_ptr<auth::SubscriberStore>(std::move(s.value()));
+}
+
 json Daemon::reload() {
     auto loaded = config::load_file(config_->file);
     if (!loaded) throw control::CommandError(loaded.error().to_string());
     auto next = loaded.value();
-    auto snap = build_snapshot(next, inputs_);
+    // A new realm needs the users of that realm (built aside; kept only if all is well).
+    SnapshotInputs inputs = inputs_;
+    try {
+        inputs.subscribers = subscribers_for(*next);
+    } catch (const std::exception& e) {
+        throw control::CommandError(e.what());
+    }
+    auto snap = build_snapshot(next, inputs);
     if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
     auto changed = config::diff(*config_, *next);
     // New listeners must be bindable before anything changes (SO_REUSEPORT lets the
@@ -249,6 +274,7 @@ json Daemon::reload() {
     if (next->control.socket != config_->control.socket)
         notes.push_back("control.socket changed: takes effect at the next start");
     services_.snapshots.publish(*snap);
+    inputs_ = std::move(inputs);
     for (auto& w : workers_) {
         Worker* worker = w.get();
         asio::post(worker->io(), [worker, new_locals]() { worker->transport().reconfigure(new_locals); });
@@ -274,6 +300,7 @@ control::CommandTable Daemon::commands() {
     t["show_calls"] = [this](const json&) { return show_calls(); };
     t["show_stats"] = [this](const json&) { return show_stats(); };
     t["reload"] = [this](const json&) { return reload(); };
+    add_user_commands(t, {[this] { return config_; }, [this] { return inputs_.subscribers; }});
     t["gateway_enable"] = [this](const json& a) {
         auto name = control::required_string(a, "name");
         if (!gateways_.enable(name)) throw control::CommandError("no gateway named '" + name + "'");

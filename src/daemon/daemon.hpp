@@ -51,6 +51,9 @@ private:
     asio::awaitable<nlohmann::json> registration_add(nlohmann::json args);
     asio::awaitable<nlohmann::json> registration_remove(nlohmann::json args);
     void schedule_purge();
+    // The users.db of `cfg`'s realm: the open one when the realm is the same, else a new
+    // one (null without [auth]). Throws std::runtime_error naming the file.
+    std::shared_ptr<auth::SubscriberStore> subscribers_for(const config::Config& cfg) const;
     void apply_log_level(const config::Config& cfg);
 
     std::shared_ptr<const config::Config> config_;
@@ -60,7 +63,7 @@ private:
     proxy::Services services_;
     std::unique_ptr<registrar::LocationStore> store_;
     routing::GatewayHealthTable gateways_;
-    SnapshotInputs inputs_;
+    SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;

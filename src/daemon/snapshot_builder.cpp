@@ -66,6 +66,8 @@ Expected<std::shared_ptr<const proxy::Snapshot>, std::string> build_snapshot(
         o.nonce_ttl = cfg->auth->nonce_ttl;
         for (const auto& u : cfg->auth->users)
             o.users.push_back({u.user, u.password, u.ha1_md5, u.ha1_sha256, u.algorithms});
+        if (inputs.subscribers && inputs.subscribers->realm() == o.realm)
+            o.subscribers = inputs.subscribers;
         auto a = auth::Authenticator::create(std::move(o), inputs.secret, inputs.nonce_counts,
                                              inputs.nonce_failures);
         if (!a) return Unexpected(a.error());

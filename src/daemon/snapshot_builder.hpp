@@ -9,6 +9,7 @@
 #include "auth/nonce.hpp"
 #include "auth/nonce_count_table.hpp"
 #include "auth/nonce_failure_table.hpp"
+#include "auth/subscriber_store.hpp"
 #include "base/expected.hpp"
 #include "config/config.hpp"
 #include "proxy/snapshot.hpp"
@@ -20,6 +21,8 @@ struct SnapshotInputs {
     auth::NonceSecret secret = auth::NonceSecret::random();
     std::shared_ptr<auth::NonceCountTable> nonce_counts;
     std::shared_ptr<auth::NonceFailureTable> nonce_failures;
+    // Users managed with `sipproxyctl user` (users.db in state_dir), for the realm in force.
+    std::shared_ptr<auth::SubscriberStore> subscribers;
     registrar::LocationStore* location = nullptr;
 };
 

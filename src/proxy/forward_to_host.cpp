@@ -24,13 +24,9 @@ void answer_unknown_user(RequestContext& ctx) {
         ctx.respond(404, "Not Found");
         return;
     }
-    bool known = false;
     const bool may_know = ctx.authenticated.size() > 0 || ctx.trusted_source;
-    if (const auto& cfg = ctx.snapshot.config; cfg && cfg->auth && may_know) {
-        const std::string u = sip::unescape(user);
-        for (const auto& x : cfg->auth->users)
-            if (x.user == u) known = true;
-    }
+    const bool known = may_know && ctx.snapshot.authenticator &&
+                       ctx.snapshot.authenticator->knows(sip::unescape(user));
     if (known) ctx.respond(480, "Temporarily Unavailable");
     else ctx.respond(404, "Not Found");
 }
