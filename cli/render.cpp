@@ -109,10 +109,12 @@ void reload(const json&, const json& r, std::ostream& out) {
     const auto& changed = list(r, "changed");
     if (changed.empty()) {
         out << "reloaded: no changes\n";
-        return;
+    } else {
+        out << "reloaded: " << changed.size() << (changed.size() == 1 ? " change\n" : " changes\n");
+        for (const auto& c : changed) out << "  " << cell(c) << '\n';
     }
-    out << "reloaded: " << changed.size() << (changed.size() == 1 ? " change\n" : " changes\n");
-    for (const auto& c : changed) out << "  " << cell(c) << '\n';
+    // Keys read only at start: the running daemon still uses the old value.
+    for (const auto& note : list(r, "restart_needed")) out << "restart needed: " << cell(note) << '\n';
 }
 
 void registration_add(const json& args, const json&, std::ostream& out) {

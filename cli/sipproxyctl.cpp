@@ -67,6 +67,9 @@ int config_check(const Options& options, const std::string& file_arg) {
     } else if (loaded) {
         std::cout << file << ": OK\n";
     }
+    // The warnings sipproxyd would log at start (e.g. no [auth]: nobody is authenticated).
+    if (loaded)
+        for (const auto& w : (*loaded)->warnings) std::cerr << file << ": warning: " << w << '\n';
     if (!loaded) {
         std::cerr << loaded.error().to_string() << '\n';
         return exit_failed;
@@ -75,6 +78,17 @@ int config_check(const Options& options, const std::string& file_arg) {
 }
 
 int control_command(const Options& options, const Invocation& what) {
+    if (what.cmd == "reload" && options.socket.empty()) {
+        // The daemon would reject this file: say why here, not "cannot find the socket".
+        const auto file = !options.config_file.empty() ? options.config_file
+                                                       : sipproxyctl::default_config_path().string();
+        auto loaded = sipproxy::config::load_file(file);
+        if (!loaded) {
+            std::cerr << "sipproxyctl: reload: " << loaded.error().to_string()
+                      << " (nothing sent: sipproxyd keeps its running configuration)\n";
+            return exit_failed;
+        }
+    }
     auto socket = sipproxyctl::find_socket(given(options.socket), given(options.config_file));
     if (!socket) {
         std::cerr << "sipproxyctl: " << socket.error() << '\n';
@@ -284,6 +298,26 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::RequiredError& e) {
+        // CLI11 says "A subcommand is required" for a mistyped command too: name the word
+        // it did not know, and the commands there are.
+        const CLI::App* at = &app;
+        for (auto* sub = at->get_subcommands().empty() ? nullptr : at->get_subcommands().front();
+             sub; sub = sub->get_subcommands().empty() ? nullptr : sub->get_subcommands().front())
+            at = sub;
+        std::string known;
+        for (const auto* sub : at->get_subcommands({}))
+            known += (known.empty() ? "" : ", ") + sub->get_name();
+        const auto extra = app.remaining(true);
+        if (!extra.empty())
+            std::cerr << "sipproxyctl: unknown command '" << sipproxyctl::printable(extra.front())
+                      << "' (one of: " << known << ")\n";
+        else
+            std::cerr << "sipproxyctl: " << (at == &app ? std::string("a command") : at->get_name() +
+                                                 ": a subcommand") << " is required (one of: "
+                      << known << ")\n";
+        std::cerr << "Run with --help for more information.\n";
+        return exit_usage;
     } catch (const CLI::ParseError& e) {
         // --help and --version are "errors" with exit code 0; every real one is a usage error.
         return app.exit(e) == 0 ? exit_ok : exit_usage;

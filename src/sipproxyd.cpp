@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
     }
     if (check) {
         std::printf("%s: OK\n", loaded.value()->file.c_str());
+        for (const auto& w : loaded.value()->warnings)
+            std::fprintf(stderr, "%s: warning: %s\n", loaded.value()->file.c_str(), w.c_str());
         return 0;
     }
     try {

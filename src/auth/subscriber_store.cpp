@@ -9,6 +9,8 @@
 #include "auth/digest.hpp"
 #include "auth/text.hpp"
 
+#include "base/sqlite_statement.hpp"
+
 namespace sipproxy::auth {
 
 namespace {
@@ -23,13 +25,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 )sql";
 
-struct Statement {
-    sqlite3_stmt* stmt = nullptr;
-    Statement() = default;
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    ~Statement() { sqlite3_finalize(stmt); }
-};
+using Statement = SqliteStatement;
 
 std::string text_column(sqlite3_stmt* s, int i) {
     const auto* p = sqlite3_column_text(s, i);

@@ -50,12 +50,20 @@ void write(Level l, std::string_view call_id, std::string_view message) {
     line.reserve(64 + call_id.size() + message.size());
     line += ts;
     line += fmt::format(".{:03}Z {:5} ", ms, level_name(l));
+    // Text from peers (a Call-ID, a user name, a URI) may hold control characters: one
+    // log line stays one line, and a terminal or fail2ban never sees them raw.
+    auto append_clean = [&line](std::string_view s) {
+        for (char c : s) {
+            const auto u = static_cast<unsigned char>(c);
+            line += (u < 0x20 || u == 0x7f) ? '?' : c;
+        }
+    };
     if (!call_id.empty()) {
         line += "[";
-        line += call_id;
+        append_clean(call_id);
         line += "] ";
     }
-    line += message;
+    append_clean(message);
     line += '\n';
     // One fwrite per line keeps lines from different threads whole.
     std::fwrite(line.data(), 1, line.size(), stderr);

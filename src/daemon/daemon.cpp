@@ -299,7 +299,16 @@ control::CommandTable Daemon::commands() {
     t["show_gateways"] = [this](const json&) { return show_gateways(); };
     t["show_calls"] = [this](const json&) { return show_calls(); };
     t["show_stats"] = [this](const json&) { return show_stats(); };
-    t["reload"] = [this](const json&) { return reload(); };
+    t["reload"] = [this](const json&) {
+        log::info("reload (sipproxyctl): reloading {}", config_->file.string());
+        try {
+            return reload();
+        } catch (const std::exception& e) {
+            // As for SIGHUP: the operator's log says why nothing changed.
+            log::error("reload (sipproxyctl) failed, keeping the running config: {}", e.what());
+            throw;
+        }
+    };
     add_user_commands(t, {[this] { return config_; }, [this] { return inputs_.subscribers; }});
     t["gateway_enable"] = [this](const json& a) {
         auto name = control::required_string(a, "name");

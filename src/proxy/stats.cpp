@@ -10,6 +10,8 @@ std::string_view refusal_name(Refusal r) {
     case Refusal::PreloadedRoute: return "preloaded_route";
     case Refusal::DigestUri: return "digest_uri";
     case Refusal::NonceSpent: return "nonce_spent";
+    case Refusal::Credentials: return "credentials";
+    case Refusal::Identity: return "identity";
     case Refusal::count_: break;
     }
     return "other";

@@ -19,6 +19,8 @@ enum class Refusal : std::uint8_t {
     PreloadedRoute,  // unauthenticated request with a Route to a third party
     DigestUri,       // digest-uri names another target than the Request-URI
     NonceSpent,      // right password on a nonce spent by failed attempts
+    Credentials,     // wrong password, unknown user, bad nonce: an authentication failure
+    Identity,        // authenticated, but as another user than the To/From one
     count_
 };
 std::string_view refusal_name(Refusal r);

@@ -7,6 +7,8 @@
 
 #include "base/log.hpp"
 
+#include "base/sqlite_statement.hpp"
+
 namespace sipproxy::registrar {
 
 namespace {
@@ -37,14 +39,7 @@ constexpr const char* kColumns =
     "aor, contact, expires_at, q, call_id, cseq, transport, source_address, source_port, "
     "user_agent, path, instance, reg_id, registered_at";
 
-// RAII for a prepared statement.
-struct Statement {
-    sqlite3_stmt* stmt = nullptr;
-    Statement() = default;
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    ~Statement() { sqlite3_finalize(stmt); }
-};
+using Statement = SqliteStatement;
 
 std::string join_path(const std::vector<std::string>& path) {
     std::string out;

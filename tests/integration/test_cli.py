@@ -162,6 +162,24 @@ class ConfigCheck(unittest.TestCase):
         self.assertEqual(report["error"]["line"], at + 1)
         self.assertEqual(report["error"]["key"], "registrar.no_such_key")
 
+    def test_reload_with_a_broken_file_names_the_error_not_the_socket(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("[server]\nworkers = \"many\"\n")
+        self.addCleanup(os.unlink, f.name)
+        r = run("-c", f.name, "reload")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, rf"^sipproxyctl: reload: {f.name}:2:\d+: server\.workers: ")
+        self.assertIn("nothing sent", r.stderr)
+        self.assertNotIn("control socket", r.stderr)
+
+    def test_check_prints_the_warnings_the_daemon_would_log(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("[server]\nlisten = [\"udp://127.0.0.1:5999\"]\n")  # no [auth]
+        self.addCleanup(os.unlink, f.name)
+        r = run("config", "check", f.name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, rf"^{f.name}: warning: .*auth")
+
     def test_missing_file_is_exit_1(self):
         r = run("config", "check", "/nonexistent/sipproxy.toml")
         self.assertEqual(r.returncode, 1)
@@ -178,6 +196,19 @@ class Usage(unittest.TestCase):
                 r = run(*args)
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertNotEqual(r.stderr, "")
+
+    def test_a_mistyped_command_is_named(self):
+        r = run("bogus")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'bogus'", r.stderr)
+        self.assertIn("status", r.stderr)  # the commands there are
+        r = run("show", "nothing")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'nothing'", r.stderr)
+        self.assertIn("registrations", r.stderr)
+        r = run("show")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("show: a subcommand is required", r.stderr)
 
     def test_help_and_version_are_exit_0(self):
         r = run("--help")
@@ -260,6 +291,16 @@ class WithFakeDaemon(unittest.TestCase):
         for out in (table.stdout, as_json.stdout, error.stderr):
             for ch in raw:
                 self.assertNotIn(ch, out)
+
+    def test_reload_says_what_needs_a_restart(self):
+        self.daemon({"reload": {"changed": ["server.workers: 2 -> 4"],
+                                "restart_needed": ["server.workers changed: takes effect at "
+                                                   "the next start"]}})
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "reloaded: 1 change\n  server.workers: 2 -> 4\n"
+                                   "restart needed: server.workers changed: takes effect at "
+                                   "the next start\n")
 
     def test_empty_tables(self):
         self.daemon({"show_calls": {"calls": []}})

@@ -340,6 +340,9 @@ class ReloadTest(ControlTestCase):
         self.assertEqual(r.stdout, "")
         self.assertRegex(r.stderr, rf"^sipproxyctl: {re.escape(self.proxy.config_path)}:{line}:"
                                    r"\d+: registrar\.max_expires: ")
+        # The daemon's log says it too (not only SIGHUP's reloads).
+        self.assertRegex(self.proxy.log(), r"error reload \(sipproxyctl\) failed, keeping the "
+                                           r"running config: .*registrar\.max_expires")
         # Still running, still answering, and the old value (4000) is still in effect.
         self.assertTrue(self.proxy.running())
         self.assertEqual(self.proxy.status()["pid"], self.proxy.proc.pid)
