@@ -213,6 +213,14 @@ class RegisterChallengeTest(AuthTestCase):
         r = c.register(authorization=register_credentials(chal, "alice", "alice-secret"))
         self.assertEqual(status_of(r), 200, self.describe(r))
         self.assertEqual(self.failures(), before + 3)
+        # The operator's log: one line for the first failure of this source (the next two
+        # fall into the same 10 s and are counted with the next line).
+        lines = [l for l in self.proxy.log().splitlines()
+                 if f"refused (credentials) from udp:127.0.0.1:{c.port}:" in l]
+        self.assertEqual(len(lines), 1, self.proxy.log_tail())
+        self.assertRegex(lines[0], r' info  refused \(credentials\) from udp:127\.0\.0\.1:\d+: '
+                                   r'auth failure user=alice method=REGISTER '
+                                   r'reason="Incorrect response"$')
 
     def test_unknown_user_is_challenged_and_counted(self):
         before = self.failures()
