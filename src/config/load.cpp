@@ -12,6 +12,7 @@
 
 #include "config/addresses.hpp"
 #include "config/config.hpp"
+#include "config/includes.hpp"
 #include "config/toml_reader.hpp"
 
 namespace sipproxy::config {
@@ -70,6 +71,7 @@ class Loader {
         security();
         gateways();
         routes();
+        root_.node("include");  // read by merge_includes
         root_.finish();
         warnings();
     }
@@ -559,6 +561,7 @@ LoadResult load_string(std::string_view text, const fs::path& name) {
     root = std::move(parsed).table();
 #endif
 
+    if (!detail::merge_includes(root, file, errors)) return Unexpected{errors.first()};
     Loader loader(errors, root, file);
     loader.run();
     if (errors.any()) return Unexpected{errors.first()};

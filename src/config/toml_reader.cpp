@@ -8,7 +8,8 @@ namespace sipproxy::config::detail {
 
 void Errors::add(const toml::source_region* where, std::string key, std::string message) {
     ConfigError e;
-    e.file = file_;
+    // The place's own file: an included file's errors name it (config includes).
+    e.file = where && where->path && !where->path->empty() ? *where->path : file_;
     if (where && where->begin) {
         e.line = static_cast<int>(where->begin.line);
         e.column = static_cast<int>(where->begin.column);
