@@ -254,7 +254,7 @@ int Daemon::run() {
     if (prober_) prober_->stop();
     for (auto& w : workers_) w->stop();
     if (store_ && !store_->flush()) log::error("location store: pending writes could not be saved");
-    save_bans(false);
+    save_bans(true);  // with their hit counts
     log::info("stopped");
     return 0;
 }

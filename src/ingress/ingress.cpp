@@ -63,8 +63,7 @@ Ingress::Verdict Ingress::admit(const AddressKey& key, bool count, Clock::time_p
     if (count && p.flood_requests) {
         const auto n = rates_.count(source_of(key), now, p.flood_window);
         if (n > p.flood_requests) {
-            Counters::bump(counters_.flood);
-            rejects_.record(key, "flood", now);
+            Counters::bump(counters_.flood);  // the ban line says why; then "banned"
             ban(key, "flood",
                 fmt::format("requests={} window={}s", n,
                             std::chrono::duration<double>(p.flood_window).count()));
@@ -91,8 +90,7 @@ void Ingress::receive(const transport::Inbound& in) {
         return;
     }
     if (verdict != Verdict::Allowed && parsed->is_request() && scanner(*parsed)) {
-        Counters::bump(counters_.scanner);
-        rejects_.record(key, "scanner", now);
+        Counters::bump(counters_.scanner);  // the ban line says it
         const auto* ua = parsed->find(sip::HeaderId::UserAgent);
         std::string agent(ua ? ua->value.substr(0, 64) : std::string_view{});
         for (char& c : agent)
