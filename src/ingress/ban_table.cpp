@@ -65,8 +65,15 @@ bool BanTable::add(const Request& r, WallClock::time_point now) {
         bans_.insert(key, prefix, ban);
         changed();
     }
+    // Automatic bans carry key=value details; the operator's note is quoted.
+    std::string note = ban->note;
+    if (!r.automatic && !note.empty()) {
+        for (char& c : note)
+            if (c == '"') c = '\'';
+        note = "note=\"" + note + "\"";
+    }
     log::warn("ban: source={} reason={} duration={}{}{}", network_text(ban->network), ban->reason,
-              duration_text(*ban), ban->note.empty() ? "" : " ", ban->note);
+              duration_text(*ban), note.empty() ? "" : " ", note);
     if (on_ban_) on_ban_(ban->network);
     return true;
 }

@@ -4,8 +4,8 @@
 // ends, and at most `budget` lines per interval are written in all (a spoofed-source flood
 // has a million sources: what is over the budget becomes one summary line). 400,000 bad
 // datagrams from one source write two lines, not 400,000.
-//   rejected: source=192.0.2.7 reason="400 Malformed CSeq" count=1
-//   rejected: source=192.0.2.7 reason="400 Malformed CSeq" count=399999 interval=10s
+//   rejected: source=192.0.2.7 reason="Malformed CSeq" count=1
+//   rejected: source=192.0.2.7 reason="Malformed CSeq" count=399999 interval=10s
 //   rejected: 12000 more from 9000 sources not logged one by one interval=10s
 // One per worker (not thread-safe).
 #include <chrono>
