@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <strings.h>
 
 namespace sipproxy::ingress {
 
@@ -12,12 +11,15 @@ namespace {
 // and their number follows from those (a stray one creates no state).
 bool is_response(std::string_view bytes) { return bytes.substr(0, 4) == "SIP/"; }
 
-// Case-insensitive substring search (patterns are lower case already).
-bool contains_lower(std::string_view text, std::string_view pattern) {
-    if (pattern.empty() || pattern.size() > text.size()) return false;
-    for (std::size_t i = 0; i + pattern.size() <= text.size(); ++i)
-        if (strncasecmp(text.data() + i, pattern.data(), pattern.size()) == 0) return true;
-    return false;
+// The User-Agent in lower case, once, into a buffer on the stack (patterns are lower case
+// already); a scanner's name is near the start, so 256 bytes are enough.
+std::string_view lower_prefix(std::string_view text, char (&buf)[256]) {
+    const std::size_t n = text.size() < sizeof buf ? text.size() : sizeof buf;
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = text[i];
+        buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+    }
+    return {buf, n};
 }
 
 }  // namespace
@@ -106,8 +108,10 @@ bool Ingress::scanner(const sip::Message& m) const {
     if (patterns.empty()) return false;
     for (const auto& h : m.headers()) {
         if (h.id != sip::HeaderId::UserAgent) continue;
+        char buf[256];
+        const auto agent = lower_prefix(h.value, buf);
         for (const auto& p : patterns)
-            if (contains_lower(h.value, p)) return true;
+            if (agent.find(p) != std::string_view::npos) return true;
     }
     return false;
 }
