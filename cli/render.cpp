@@ -105,6 +105,33 @@ void stats(const json&, const json& r, std::ostream& out) {
     print_table_or(t, "no counters", out);
 }
 
+void bans(const json&, const json& r, std::ostream& out) {
+    Table t({"NETWORK", "REASON", "SINCE", "UNTIL", "EXPIRES", "HITS", "NOTE"});
+    t.align_right(4);
+    t.align_right(5);
+    for (const auto& b : list(r, "bans")) {
+        const auto& until = field(b, "until");
+        t.add_row({cell(b, "network"), cell(b, "reason"), cell(b, "since"),
+                   until.is_null() ? "never" : cell(until),
+                   until.is_null() ? "-" : duration(field(b, "expires_in")), cell(b, "hits"),
+                   cell(b, "note")});
+    }
+    print_table_or(t, "no bans", out);
+}
+
+void ban_add(const json& args, const json& r, std::ostream& out) {
+    out << "banned " << cell(r, "network");
+    if (args.contains("duration"))
+        out << " for " << duration(args["duration"]);
+    else
+        out << " until removed";
+    out << '\n';
+}
+
+void ban_remove(const json&, const json& r, std::ostream& out) {
+    out << "ban on " << cell(r, "network") << " lifted\n";
+}
+
 void reload(const json&, const json& r, std::ostream& out) {
     const auto& changed = list(r, "changed");
     if (changed.empty()) {
@@ -156,6 +183,9 @@ const std::map<std::string_view, Renderer>& renderers() {
         {"show_gateways", gateways},
         {"show_calls", calls},
         {"show_stats", stats},
+        {"show_bans", bans},
+        {"ban_add", ban_add},
+        {"ban_remove", ban_remove},
         {"reload", reload},
         {"registration_add", registration_add},
         {"registration_remove", registration_remove},

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config_file.hpp"
 #include "control_client.hpp"
+#include "duration.hpp"
 #include "list_registrations.hpp"
 #include "render.hpp"
 #include "table.hpp"
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
         ->callback(set("show_gateways"));
     show->add_subcommand("calls", "active calls (dialogs)")->callback(set("show_calls"));
     show->add_subcommand("stats", "counters")->callback(set("show_stats"));
+    show->add_subcommand("bans", "banned sources: network, reason, since, until, hits")
+        ->callback(set("show_bans"));
 
     app.add_subcommand("reload", "re-read the config file; print what changed or the error")
         ->callback(set("reload"));
@@ -289,6 +292,33 @@ int main(int argc, char** argv) {
     });
     user->add_subcommand("list", "users of the config file and of the database")
         ->callback(set("user_list"));
+    auto* ban = app.add_subcommand("ban", "ban or unban a source (address or CIDR)")
+                    ->require_subcommand(1, 1);
+    std::string ban_network, ban_for, ban_reason;
+    auto* ban_add = ban->add_subcommand("add", "drop everything from a network, on every worker");
+    ban_add->add_option("CIDR", ban_network, "address or network, e.g. 192.0.2.7 or 192.0.2.0/24")
+        ->required();
+    ban_add->add_option("--for", ban_for,
+                        "how long: 300, 90s, 10m, 2h, 7d (default: until `ban remove`)")
+        ->type_name("DURATION");
+    ban_add->add_option("--reason", ban_reason, "a note shown by `show bans`")->type_name("TEXT");
+    ban_add->callback([&] {
+        what.cmd = "ban_add";
+        what.args = {{"network", ban_network}};
+        if (!ban_for.empty()) {
+            auto seconds = sipproxyctl::parse_duration(ban_for);
+            if (!seconds) throw CLI::ValidationError("--for", "expected a duration such as 300, 90s, 10m, 2h or 7d, got '" + ban_for + "'");
+            what.args["duration"] = *seconds;
+        }
+        if (!ban_reason.empty()) what.args["reason"] = ban_reason;
+    });
+    auto* ban_remove = ban->add_subcommand("remove", "lift a ban at once");
+    ban_remove->add_option("CIDR", ban_network, "the banned address or network, as `show bans` shows it")
+        ->required();
+    ban_remove->callback([&] {
+        what.cmd = "ban_remove";
+        what.args = {{"network", ban_network}};
+    });
 
     auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1, 1);
     auto* check = config->add_subcommand(

@@ -76,7 +76,22 @@ struct Tcp {
     std::size_t max_connections = 10000;
 };
 
+// [security]: who may send at all, and how much. Defaults and why: man/sipproxy.toml.5.
 struct Security {
+    std::vector<std::string> allow;        // CIDRs exempt from every limit (with auth.trusted)
+    std::vector<Cidr> allow_networks;
+    std::vector<std::string> deny;         // CIDRs dropped silently
+    std::vector<Cidr> deny_networks;
+    std::filesystem::path deny_file;       // absolute; empty: none
+    std::vector<Cidr> deny_file_networks;  // its lines, parsed (re-read on reload)
+    std::chrono::seconds flood_window{2};
+    std::uint32_t flood_requests = 1000;   // per source per window; 0: no limit
+    std::chrono::seconds ban_time{300};
+    std::vector<std::string> scanner_user_agents{"friendly-scanner", "sipvicious", "sipcli",
+                                                 "VaxSIPUserAgent", "pplsip", "sip-scan",
+                                                 "sundayddr", "iWar", "SIVuS"};
+    std::size_t max_connections_per_source = 256;  // 0: no limit
+    std::chrono::seconds message_timeout{10};
     // The node secret that signs Record-Route and Via branch tokens (32 random bytes as
     // 64 hex digits); created 0600 on first start when missing. Absolute.
     std::filesystem::path secret_file;
@@ -136,6 +151,12 @@ struct ConfigError {
 using LoadResult = Expected<std::shared_ptr<const Config>, ConfigError>;
 
 LoadResult load_file(const std::filesystem::path& path);
+
+// A deny list file (security.deny_file): one address or CIDR per line, '#' starts a
+// comment, blank lines ignored (what APIBAN and fail2ban write). Errors name the line.
+Expected<std::vector<Cidr>, ConfigError> read_deny_file(const std::filesystem::path& path);
+Expected<std::vector<Cidr>, ConfigError> parse_deny_list(std::string_view text,
+                                                         const std::string& name);
 // `name` is used in errors and to resolve relative paths (its parent folder).
 LoadResult load_string(std::string_view toml, const std::filesystem::path& name);
 

@@ -189,6 +189,35 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("tcp.max_connections", a.tcp.max_connections, b.tcp.max_connections);
     c.value("security.secret_file", a.security.secret_file, b.security.secret_file);
 
+    c.members("security.allow", a.security.allow, b.security.allow);
+    c.members("security.deny", a.security.deny, b.security.deny);
+    c.value("security.deny_file", a.security.deny_file, b.security.deny_file);
+    {
+        // A deny file may hold thousands of lines: counts, not members.
+        auto texts = [](const std::vector<Cidr>& v) {
+            std::set<std::string> out;
+            for (const auto& n : v) out.insert(n.to_string());
+            return out;
+        };
+        const auto x = texts(a.security.deny_file_networks);
+        const auto y = texts(b.security.deny_file_networks);
+        std::size_t added = 0, removed = 0;
+        for (const auto& n : y) added += !x.count(n);
+        for (const auto& n : x) removed += !y.count(n);
+        if (added || removed)
+            c.line("security.deny_file: " + std::to_string(added) + " added, " +
+                   std::to_string(removed) + " removed (" + std::to_string(y.size()) +
+                   " networks)");
+    }
+    c.value("security.flood_window", a.security.flood_window, b.security.flood_window);
+    c.value("security.flood_requests", a.security.flood_requests, b.security.flood_requests);
+    c.value("security.ban_time", a.security.ban_time, b.security.ban_time);
+    c.value("security.scanner_user_agents", a.security.scanner_user_agents,
+            b.security.scanner_user_agents);
+    c.value("security.max_connections_per_source", a.security.max_connections_per_source,
+            b.security.max_connections_per_source);
+    c.value("security.message_timeout", a.security.message_timeout, b.security.message_timeout);
+
     named(
         c, "gateways", a.gateways, b.gateways, [](const Gateway& g) { return g.name; },
         gateway_fields, true);

@@ -313,6 +313,36 @@ class Loader {
 
     void security() {
         TableReader t(errors_, section("security"), "security");
+        Security& sec = config_.security;
+        cidrs(t, "allow", sec.allow, sec.allow_networks);
+        cidrs(t, "deny", sec.deny, sec.deny_networks);
+        std::string deny_file;
+        if (t.get("deny_file", deny_file) && !deny_file.empty()) {
+            sec.deny_file = resolve(deny_file);
+            auto nets = read_deny_file(sec.deny_file);
+            if (nets)
+                sec.deny_file_networks = std::move(*nets);
+            else
+                t.fail("deny_file", nets.error().to_string());
+        }
+        std::int64_t v = 0;
+        if (t.get_int("flood_window", v, 1, 3600)) sec.flood_window = std::chrono::seconds(v);
+        t.get_uint("flood_requests", sec.flood_requests, 0, 100000000);
+        if (t.get_int("ban_time", v, 1, 31536000)) sec.ban_time = std::chrono::seconds(v);
+        std::vector<std::string> agents;
+        std::vector<const toml::node*> where;
+        if (t.get("scanner_user_agents", agents, &where)) {
+            sec.scanner_user_agents.clear();
+            for (std::size_t i = 0; i < agents.size(); ++i) {
+                if (agents[i].empty() || agents[i].size() > 128)
+                    t.fail_at(where[i], index_key(t.key_path("scanner_user_agents"), i),
+                              "expected 1 to 128 characters of a User-Agent");
+                else
+                    sec.scanner_user_agents.push_back(agents[i]);
+            }
+        }
+        t.get_uint("max_connections_per_source", sec.max_connections_per_source, 0, 10000000);
+        if (t.get_int("message_timeout", v, 1, 3600)) sec.message_timeout = std::chrono::seconds(v);
         std::string file;
         bool given = t.get("secret_file", file);
         if (given && file.empty()) t.fail("secret_file", "must not be empty");

@@ -20,6 +20,7 @@
 #include "auth/node_secret.hpp"
 #include "daemon/user_commands.hpp"
 #include "base/log.hpp"
+#include "daemon/security_policy.hpp"
 #include "proxy/pending_commit.hpp"
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
@@ -140,6 +141,13 @@ void Daemon::start() {
     to.tcp_idle_timeout = cfg.tcp.idle_timeout;
     to.max_connections = cfg.tcp.max_connections;
     to.limits.max_message_size = cfg.server.max_message_size;
+    to.message_timeout = cfg.security.message_timeout;
+
+    admission_.set_policy(security_policy(cfg));
+    if (auto loaded = admission_.bans().load(bans_file()); !loaded)
+        log::error("bans: {}", loaded.error());
+    else if (*loaded)
+        log::info("bans: {} loaded from {}", *loaded, bans_file().string());
     transaction::LayerOptions lo;
     lo.timers.t1 = cfg.transaction.t1;
     lo.timers.t2 = cfg.transaction.t2;
@@ -147,7 +155,8 @@ void Daemon::start() {
     lo.max_transactions = cfg.transaction.max_transactions;
     lo.pending = std::make_shared<std::atomic<std::size_t>>(0);
     for (unsigned i = 0; i < n; ++i)
-        workers_.push_back(std::make_unique<Worker>(i, locals_of(cfg), to, lo, services_));
+        workers_.push_back(
+            std::make_unique<Worker>(i, locals_of(cfg), to, lo, services_, admission_));
     std::vector<Worker*> all;
     for (auto& w : workers_) all.push_back(w.get());
     for (auto& w : workers_) w->link(all);
@@ -170,6 +179,15 @@ void Daemon::start() {
                 snap->registrar->flow_failed(flow, std::chrono::system_clock::now());
         });
     }
+    // A ban closes the source's TCP connections on every worker.
+    admission_.bans().on_ban([this](const Cidr& network) {
+        for (auto& w : workers_) {
+            Worker* worker = w.get();
+            asio::post(worker->io(), [worker, network]() {
+                worker->transport().close_connections_from(network);
+            });
+        }
+    });
     for (auto& w : workers_) w->start();
 
     prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
@@ -200,6 +218,22 @@ void Daemon::schedule_purge() {
     });
 }
 
+void Daemon::save_bans(bool force) {
+    if (auto saved = admission_.bans().save(bans_file(), force); !saved)
+        log::error("bans: {}", saved.error());
+}
+
+// Bans end on time, and reach the disk within a second of a change.
+void Daemon::schedule_ban_sweep() {
+    ban_timer_->expires_after(std::chrono::seconds(1));
+    ban_timer_->async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        admission_.bans().expire();
+        save_bans(false);
+        schedule_ban_sweep();
+    });
+}
+
 int Daemon::run() {
     asio::signal_set signals(main_io_, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const asio::error_code&, int)> on_signal;
@@ -218,16 +252,20 @@ int Daemon::run() {
         log::info("signal {}: stopping", sig);
         if (control_) control_->stop();
         purge_timer_->cancel();
+        ban_timer_->cancel();
         main_io_.stop();
     };
     signals.async_wait(on_signal);
     purge_timer_ = std::make_unique<asio::steady_timer>(main_io_);
     schedule_purge();
+    ban_timer_ = std::make_unique<asio::steady_timer>(main_io_);
+    schedule_ban_sweep();
     main_io_.run();
 
     if (prober_) prober_->stop();
     for (auto& w : workers_) w->stop();
     if (store_ && !store_->flush()) log::error("location store: pending writes could not be saved");
+    save_bans(true);  // with their hit counts
     log::info("stopped");
     return 0;
 }
@@ -275,9 +313,14 @@ json Daemon::reload() {
         notes.push_back("control.socket changed: takes effect at the next start");
     services_.snapshots.publish(*snap);
     inputs_ = std::move(inputs);
+    admission_.set_policy(security_policy(*next));
+    const auto message_timeout = next->security.message_timeout;
     for (auto& w : workers_) {
         Worker* worker = w.get();
-        asio::post(worker->io(), [worker, new_locals]() { worker->transport().reconfigure(new_locals); });
+        asio::post(worker->io(), [worker, new_locals, message_timeout]() {
+            worker->transport().reconfigure(new_locals);
+            worker->transport().set_message_timeout(message_timeout);
+        });
     }
     gateways_.sync(gateway_specs(*next));
     apply_log_level(*next);
@@ -310,6 +353,9 @@ control::CommandTable Daemon::commands() {
         }
     };
     add_user_commands(t, {[this] { return config_; }, [this] { return inputs_.subscribers; }});
+    t["show_bans"] = [this](const json&) { return show_bans(); };
+    t["ban_add"] = [this](const json& a) { return ban_add(a); };
+    t["ban_remove"] = [this](const json& a) { return ban_remove(a); };
     t["gateway_enable"] = [this](const json& a) {
         auto name = control::required_string(a, "name");
         if (!gateways_.enable(name)) throw control::CommandError("no gateway named '" + name + "'");
@@ -451,12 +497,88 @@ json Daemon::show_stats() const {
         failures += w->failures();
     }
     stats["workers.exceptions"] = failures;
+    for (const auto& [k, v] : admission_.counters().snapshot()) stats[k] = v;
+    stats["bans.active"] = admission_.bans().size();
+    std::uint64_t accept_failures = 0, message_timeouts = 0;
+    for (const auto& w : workers_) {
+        accept_failures += w->transport().accept_failures();
+        message_timeouts += w->transport().message_timeouts();
+    }
+    stats["tcp.accept_failures"] = accept_failures;
+    stats["tcp.message_timeouts"] = message_timeouts;
     stats["tcp.connections"] = workers_.empty() ? 0 : workers_.front()->transport().connections();
     stats["transactions.active"] = transactions;
     stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
     stats["calls.active"] = services_.calls.count();
     stats["registrar.bindings"] = store_->count();
     return {{"stats", stats}};
+}
+
+namespace {
+
+std::string utc_text(ingress::WallClock::time_point t) {
+    std::time_t tt = ingress::WallClock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Cidr cidr_argument(const json& args) {
+    auto text = control::required_string(args, "network");
+    auto c = Cidr::parse(text);
+    if (!c) throw control::CommandError(c.error());
+    return *c;
+}
+
+}  // namespace
+
+json Daemon::show_bans() const {
+    json bans = json::array();
+    const auto now = ingress::WallClock::now();
+    auto list = admission_.bans().list();
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.since < b.since; });
+    for (const auto& b : list) {
+        json until = nullptr, left = nullptr;
+        if (!b.forever) {
+            until = utc_text(b.until);
+            left = std::max<long long>(
+                0, std::chrono::duration_cast<std::chrono::seconds>(b.until - now).count());
+        }
+        bans.push_back({{"network", b.network},
+                        {"reason", b.reason},
+                        {"note", b.note},
+                        {"since", utc_text(b.since)},
+                        {"until", until},
+                        {"expires_in", left},
+                        {"hits", b.hits}});
+    }
+    return {{"bans", bans}};
+}
+
+json Daemon::ban_add(const json& args) {
+    ingress::BanTable::Request r;
+    r.network = cidr_argument(args);
+    r.reason = "operator";
+    r.note = control::optional_string(args, "reason").value_or("");
+    r.automatic = false;
+    if (auto d = control::optional_integer(args, "duration")) {
+        if (*d < 0 || *d > 10LL * 365 * 86400)
+            throw control::CommandError("duration must be 0 (until removed) to 3650 days, in seconds");
+        r.duration = std::chrono::seconds(*d);
+    }
+    admission_.bans().add(r);
+    save_bans(true);
+    return {{"network", ingress::network_text(r.network)}};
+}
+
+json Daemon::ban_remove(const json& args) {
+    const auto network = cidr_argument(args);
+    if (!admission_.bans().remove(network))
+        throw control::CommandError("no ban on " + ingress::network_text(network));
+    save_bans(true);
+    return {{"network", ingress::network_text(network)}};
 }
 
 namespace {

@@ -17,6 +17,7 @@
 #include "daemon/gateway_prober.hpp"
 #include "daemon/snapshot_builder.hpp"
 #include "daemon/worker.hpp"
+#include "ingress/admission.hpp"
 #include "proxy/services.hpp"
 #include "registrar/location_store.hpp"
 #include "routing/gateway_health.hpp"
@@ -48,6 +49,12 @@ private:
     nlohmann::json show_gateways() const;
     nlohmann::json show_calls() const;
     nlohmann::json show_stats() const;
+    nlohmann::json show_bans() const;
+    nlohmann::json ban_add(const nlohmann::json& args);
+    nlohmann::json ban_remove(const nlohmann::json& args);
+    void schedule_ban_sweep();
+    void save_bans(bool force);
+    std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
     asio::awaitable<nlohmann::json> registration_add(nlohmann::json args);
     asio::awaitable<nlohmann::json> registration_remove(nlohmann::json args);
     void schedule_purge();
@@ -61,6 +68,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     asio::io_context main_io_;
     proxy::Services services_;
+    ingress::Admission admission_;
     std::unique_ptr<registrar::LocationStore> store_;
     routing::GatewayHealthTable gateways_;
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
@@ -68,6 +76,7 @@ private:
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
+    std::unique_ptr<asio::steady_timer> ban_timer_;
 };
 
 }  // namespace sipproxy::daemon

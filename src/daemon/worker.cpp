@@ -6,19 +6,43 @@
 
 namespace sipproxy::daemon {
 
+namespace {
+ingress::Ingress::Options ingress_options(const transport::TransportOptions& t) {
+    ingress::Ingress::Options o;
+    o.limits = t.limits;
+    return o;
+}
+}  // namespace
+
 Worker::Worker(unsigned index, std::vector<transport::Local> locals,
                transport::TransportOptions transport_options,
-               transaction::LayerOptions layer_options, proxy::Services& services)
+               transaction::LayerOptions layer_options, proxy::Services& services,
+               ingress::Admission& admission)
     : index_(index), io_(1), transport_(io_, index, std::move(locals), transport_options),
-      layer_(io_, transport_, index, layer_options), proxy_(services, layer_, transport_) {
+      layer_(io_, transport_, index, layer_options), proxy_(services, layer_, transport_),
+      ingress_(admission, ingress_options(transport_options)), tick_(io_) {
     layer_.set_user(&proxy_);
-    transport_.on_message([this](sip::Message m, const transport::Peer& from,
-                                 const transport::Local& local) {
+    // transport -> ingress (admission, parsing) -> transaction layer -> proxy
+    transport_.on_receive([this](const transport::Inbound& in) { ingress_.receive(in); });
+    transport_.set_accept_filter([this](const asio::ip::address& from, std::size_t open) {
+        return ingress_.admit_connection(from, open);
+    });
+    ingress_.on_message([this](sip::Message m, const transport::Peer& from,
+                               const transport::Local& local) {
         layer_.receive(std::move(m), from, local);
     });
-    transport_.on_parse_error([this](std::string_view raw, const sip::ParseError& e,
-                                     const transport::Peer& from, const transport::Local&) {
+    ingress_.on_parse_error([this](std::string_view raw, const sip::ParseError& e,
+                                   const transport::Peer& from) {
         proxy_.on_parse_error(raw, e, from);
+    });
+}
+
+void Worker::schedule_tick() {
+    tick_.expires_after(std::chrono::seconds(1));
+    tick_.async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        ingress_.tick();
+        schedule_tick();
     });
 }
 
@@ -37,7 +61,10 @@ void Worker::link(std::vector<Worker*>& all) {
     layer_.set_siblings(std::move(l));
 }
 
-void Worker::open() { transport_.start(); }
+void Worker::open() {
+    transport_.start();
+    schedule_tick();
+}
 
 void Worker::start() {
     thread_ = std::thread([this]() {
@@ -62,6 +89,7 @@ void Worker::start() {
 void Worker::stop() {
     if (!thread_.joinable()) return;
     asio::post(io_, [this]() {
+        tick_.cancel();
         transport_.stop();
         layer_.shutdown();
     });

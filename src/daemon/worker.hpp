@@ -1,6 +1,6 @@
 #pragma once
 // One worker: a thread with its own io_context, its own sockets (SO_REUSEPORT), its own
-// transaction layer and proxy. Nothing on the hot path is shared with other workers but
+// ingress (admission, rates, parsing), transaction layer and proxy. Nothing on the hot path is shared with other workers but
 // the counters and the location store.
 #include <asio/io_context.hpp>
 
@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <asio/steady_timer.hpp>
+
+#include "ingress/ingress.hpp"
 #include "proxy/proxy_core.hpp"
 #include "transaction/transaction_layer.hpp"
 #include "transport/transport.hpp"
@@ -19,7 +22,8 @@ class Worker {
 public:
     Worker(unsigned index, std::vector<transport::Local> locals,
            transport::TransportOptions transport_options,
-           transaction::LayerOptions layer_options, proxy::Services& services);
+           transaction::LayerOptions layer_options, proxy::Services& services,
+           ingress::Admission& admission);
     ~Worker();
 
     void open();   // binds the sockets (throws std::system_error naming the address)
@@ -30,15 +34,20 @@ public:
     asio::io_context& io() { return io_; }
     transaction::TransactionLayer& layer() { return layer_; }
     transport::Transport& transport() { return transport_; }
+    ingress::Ingress& ingress() { return ingress_; }
     // Exceptions that escaped a handler of this worker's loop (logged; the loop went on).
     std::size_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
 private:
+    void schedule_tick();
+
     unsigned index_;
     asio::io_context io_;
     transport::Transport transport_;
     transaction::TransactionLayer layer_;
     proxy::ProxyCore proxy_;
+    ingress::Ingress ingress_;
+    asio::steady_timer tick_;
     std::thread thread_;
     std::atomic<std::size_t> failures_{0};
 };

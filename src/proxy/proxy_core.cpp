@@ -165,7 +165,8 @@ void ProxyCore::on_stray_response(sip::Message response, const transport::Peer& 
 void ProxyCore::on_parse_error(std::string_view raw, const sip::ParseError& error,
                                const transport::Peer& from) {
     services_.stats.parse_error();
-    log::info("bad message from {}: {} {}", from.to_string(), error.status, error.reason);
+    // At info the ingress logs it, once per source, reason and interval.
+    log::debug("bad message from {}: {} {}", from.to_string(), error.status, error.reason);
     auto reply = sip::make_error_response(raw, error.status, error.reason);
     if (!reply.empty()) {
         services_.stats.response_sent(error.status);

@@ -64,6 +64,12 @@ void StreamFramer::append(std::string_view data) {
     buf_.append(data);
 }
 
+bool StreamFramer::partial() const {
+    for (std::size_t i = pos_; i < buf_.size(); ++i)
+        if (buf_[i] != '\r' && buf_[i] != '\n') return true;
+    return false;
+}
+
 StreamFramer::Result StreamFramer::fail(int status, std::string_view reason) {
     failed_ = true;
     error_.status = status;

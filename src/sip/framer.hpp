@@ -31,6 +31,8 @@ public:
     // Call repeatedly until NeedMore after each append().
     Result next();
     std::size_t buffered() const { return buf_.size() - pos_; }
+    // Whether part of a message is buffered (anything but the CRLFs of keep-alives).
+    bool partial() const;
 
 private:
     Result fail(int status, std::string_view reason);

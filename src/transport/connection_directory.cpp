@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "transport/peer.hpp"
+
 namespace sipproxy::transport {
 
 ConnectionDirectory::Endpoint ConnectionDirectory::endpoint(const asio::ip::address& a,
@@ -32,6 +34,13 @@ void ConnectionDirectory::add(const asio::ip::address& a, std::uint16_t port, st
     e.live.emplace_back(id, inbound);
     e.gone_until = {};
     ++live_;
+    if (inbound) ++inbound_per_source_[source_of(address_key(a))];
+}
+
+std::size_t ConnectionDirectory::inbound_from(const asio::ip::address& a) const {
+    std::lock_guard lock(mutex_);
+    auto it = inbound_per_source_.find(source_of(address_key(a)));
+    return it == inbound_per_source_.end() ? 0 : it->second;
 }
 
 void ConnectionDirectory::remove(const asio::ip::address& a, std::uint16_t port,
@@ -46,6 +55,10 @@ void ConnectionDirectory::remove(const asio::ip::address& a, std::uint16_t port,
     const bool inbound = pos->second;
     live.erase(pos);
     --live_;
+    if (inbound) {
+        auto src = inbound_per_source_.find(source_of(address_key(a)));
+        if (src != inbound_per_source_.end() && --src->second == 0) inbound_per_source_.erase(src);
+    }
     if (!live.empty()) return;
     if (!inbound) {
         entries_.erase(it);  // we connected once, we may connect again

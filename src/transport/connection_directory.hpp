@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/address_key.hpp"
+
 namespace sipproxy::transport {
 
 class ConnectionDirectory {
@@ -42,6 +44,9 @@ public:
 
     // Live connections across all workers (the tcp.max_connections cap is on this).
     std::size_t size() const;
+    // Live inbound connections from the source of `a` (its IPv4 address or IPv6 /64),
+    // across all workers (security.max_connections_per_source is on this).
+    std::size_t inbound_from(const asio::ip::address& a) const;
 
 private:
     struct Endpoint {
@@ -65,6 +70,7 @@ private:
     std::unordered_map<Endpoint, Entry, EndpointHash> entries_;
     std::deque<std::pair<Clock::time_point, Endpoint>> tombstones_;  // in expiry order
     std::size_t live_ = 0;
+    std::unordered_map<AddressKey, std::size_t, AddressKeyHash> inbound_per_source_;
 };
 
 }  // namespace sipproxy::transport

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/address_key.hpp"
+
 namespace sipproxy::transport {
 
 enum class Protocol : std::uint8_t { Udp, Tcp };
@@ -38,6 +40,16 @@ struct Local {
 
     std::string hostport() const;  // "127.0.0.1:5060", "[::1]:5060"
 };
+
+// The address as one 128-bit key (IPv4 as ::ffff:a.b.c.d; an IPv4-mapped IPv6 address
+// gives the same key as the IPv4 one).
+inline AddressKey address_key(const asio::ip::address& a) {
+    if (a.is_v4()) return AddressKey::from_v4(a.to_v4().to_uint());
+    const auto b = a.to_v6().to_bytes();
+    IpBytes bytes;
+    for (std::size_t i = 0; i < 16; ++i) bytes[i] = b[i];
+    return AddressKey::from_bytes(bytes, IpFamily::v6);
+}
 
 // The address as text ("192.0.2.1", "2001:db8::1"), as asio's to_string() but cheaper.
 std::string address_text(const asio::ip::address& a);

@@ -11,6 +11,7 @@
 #include <asio/write.hpp>
 
 #include <deque>
+#include <optional>
 
 #include "base/log.hpp"
 #include "sip/framer.hpp"
@@ -26,9 +27,13 @@ constexpr std::chrono::seconds kConnectTimeout{5};
 // One TCP connection: a reader that frames messages, a write queue, an idle watchdog.
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 public:
-    TcpConnection(Transport& t, asio::ip::tcp::socket s, std::uint64_t id, const Local& local)
+    TcpConnection(Transport& t, asio::ip::tcp::socket s, std::uint64_t id, const Local& local,
+                  bool inbound)
         : transport_(t), socket_(std::move(s)), id_(id), local_(local),
           framer_(t.options_.limits), idle_(socket_.get_executor()) {
+        // A connection we accepted must bring its first message in time, like any
+        // message (a connection that never sends one is what slowloris holds).
+        if (inbound) partial_since_ = std::chrono::steady_clock::now();
         asio::error_code ec;
         auto ep = socket_.remote_endpoint(ec);
         remote_.protocol = Protocol::Tcp;
@@ -85,13 +90,21 @@ private:
                 if (r.event == sip::StreamFramer::Event::Ping) {
                     write("\r\n");  // RFC 5626 3.5.1 pong
                 } else if (r.event == sip::StreamFramer::Event::Message) {
-                    transport_.deliver(std::move(r.message), remote_, local_, true);
+                    transport_.deliver(Inbound{r.message, &r.message, remote_, local_, true});
+                    if (closed_) co_return;  // the message's source was banned
                 } else {
-                    log::warn("tcp {}: closing connection: {}", remote_.to_string(),
-                              r.error.reason);
+                    // The ingress logs it (bounded per source).
+                    transport_.deliver(Inbound{{}, nullptr, remote_, local_, true, &r.error});
                     close();
                     co_return;
                 }
+            }
+            // The deadline runs from the first byte of a message to its last.
+            if (!framer_.partial()) {
+                partial_since_.reset();
+            } else if (!partial_since_) {
+                partial_since_ = last_activity_;
+                idle_.cancel();  // the watchdog recomputes its deadline
             }
         }
         close();
@@ -112,13 +125,25 @@ private:
         writing_ = false;
     }
 
+    // Two deadlines: the idle timeout (nothing sent or received), and the message
+    // timeout (a message started and not finished).
     asio::awaitable<void> idle_watch() {
-        const auto timeout = transport_.options_.tcp_idle_timeout;
         while (!closed_) {
-            idle_.expires_at(last_activity_ + timeout);
+            const auto timeout = transport_.options_.tcp_idle_timeout;
+            const auto message_timeout = transport_.options_.message_timeout;
+            auto deadline = last_activity_ + timeout;
+            if (partial_since_ && *partial_since_ + message_timeout < deadline)
+                deadline = *partial_since_ + message_timeout;
+            idle_.expires_at(deadline);
             co_await idle_.async_wait(use_nothrow);
             if (closed_) break;
-            if (std::chrono::steady_clock::now() - last_activity_ >= timeout) {
+            const auto now = std::chrono::steady_clock::now();
+            if (partial_since_ && now - *partial_since_ >= message_timeout) {
+                transport_.message_timeouts_.fetch_add(1, std::memory_order_relaxed);
+                log::debug("tcp {}: no complete message within {}s, closing", remote_.to_string(),
+                           message_timeout.count());
+                close();
+            } else if (now - last_activity_ >= timeout) {
                 log::debug("tcp {}: idle for {}s, closing", remote_.to_string(), timeout.count());
                 close();
             }
@@ -136,6 +161,7 @@ private:
     bool writing_ = false;
     bool closed_ = false;
     std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> partial_since_;
 };
 
 Transport::Transport(asio::io_context& io, unsigned worker, std::vector<Local> locals,
@@ -242,19 +268,42 @@ asio::awaitable<void> Transport::udp_receive_loop(std::shared_ptr<Listener> l) {
         std::string_view data(buf.data(), n);
         // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs on UDP are not messages.
         if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
-        deliver(std::string(data), peer, local, false);
+        deliver(Inbound{data, nullptr, peer, local, false});
     }
 }
 
 asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
     auto& acceptor = *l->tcp;
     const Local local = l->local;
+    // accept() failing for want of descriptors (EMFILE, ENFILE) or memory fails again at
+    // once while the connection waits in the backlog: back off (100 ms, doubling up to
+    // 2 s) instead of spinning, and say so once per 10 s with the count.
+    constexpr std::chrono::milliseconds kFirstBackoff{100}, kMaxBackoff{2000};
+    constexpr std::chrono::seconds kLogInterval{10};
+    auto backoff = kFirstBackoff;
+    std::uint64_t unlogged = 0;
+    std::chrono::steady_clock::time_point logged{};
+    asio::steady_timer pause(io_);
     while (!stopped_ && !l->closed) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec) {
             if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
+            accept_failures_.fetch_add(1, std::memory_order_relaxed);
+            ++unlogged;
+            const auto now = std::chrono::steady_clock::now();
+            if (now - logged >= kLogInterval) {
+                log::error("tcp {}: accept failed: {} ({} time(s) in the last {}s); retrying in {} ms",
+                           local.hostport(), ec.message(), unlogged, kLogInterval.count(),
+                           backoff.count());
+                logged = now;
+                unlogged = 0;
+            }
+            pause.expires_after(backoff);
+            co_await pause.async_wait(use_nothrow);
+            backoff = std::min(backoff * 2, kMaxBackoff);
             continue;
         }
+        backoff = kFirstBackoff;
         if (directory_->size() >= options_.max_connections) {
             log::warn("tcp: connection limit {} reached, refusing a connection",
                       options_.max_connections);
@@ -262,21 +311,30 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
             socket.close(ignored);
             continue;
         }
-        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), local);
+        if (accept_filter_) {
+            asio::error_code e;
+            const auto from = socket.remote_endpoint(e).address();
+            if (e || !accept_filter_(from, directory_->inbound_from(from))) {
+                asio::error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
+        }
+        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(),
+                                                 local, true);
         add_connection(c, true);
         c->start();
     }
 }
 
-void Transport::deliver(std::string bytes, const Peer& from, const Local& local, bool stream) {
-    auto parsed = sip::parse(std::move(bytes), stream, options_.limits);
-    if (parsed) {
-        if (on_message_) on_message_(std::move(parsed.value()), from, local);
-    } else if (on_parse_error_) {
-        // The bytes were moved into the failed parse; re-parse is not needed for the
-        // error reply, which only uses the header lines, so we hand what we still have.
-        on_parse_error_(parsed.error().raw, parsed.error(), from, local);
-    }
+std::size_t Transport::close_connections_from(const Cidr& network) {
+    const auto net = network_key(network);
+    const auto prefix = prefix_128(network);
+    std::vector<std::shared_ptr<TcpConnection>> doomed;
+    for (const auto& [id, c] : connections_)
+        if (address_key(c->remote().address).masked(prefix) == net) doomed.push_back(c);
+    for (auto& c : doomed) c->close();
+    return doomed.size();
 }
 
 void Transport::add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound) {
@@ -401,7 +459,8 @@ asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes)
         send_on_owner(route.elsewhere, std::move(bytes));
         co_return std::error_code{};
     }
-    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), *l);
+    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), *l,
+                                             false);
     add_connection(c, false);
     c->start();
     c->write(std::move(bytes));

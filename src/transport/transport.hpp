@@ -9,6 +9,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/cidr.hpp"
 #include "sip/message.hpp"
 #include "transport/peer.hpp"
 
@@ -25,6 +27,10 @@ namespace sipproxy::transport {
 
 struct TransportOptions {
     std::chrono::seconds tcp_idle_timeout{300};
+    // A TCP message must be complete this long after its first byte arrived (and an
+    // accepted connection must deliver its first message this long after the accept):
+    // trickling one byte per second no longer holds a connection (slowloris).
+    std::chrono::seconds message_timeout{10};
     std::size_t max_connections = 10000;  // across all workers sharing a ConnectionDirectory
     sip::Limits limits;
 };
@@ -37,15 +43,31 @@ class ConnectionDirectory;
 // not connect() to the ephemeral port of a connection the peer opened (RFC 5626 5.3).
 inline std::error_code flow_gone_error() { return std::make_error_code(std::errc::not_connected); }
 
+// One message as received, before anything has looked at it: a datagram (a view into
+// the receive buffer, so a message that is dropped is never copied) or one message
+// framed from a TCP stream (already in a string of its own, which may be taken).
+struct Inbound {
+    std::string_view bytes;        // valid during the handler call only
+    std::string* owned = nullptr;  // stream: a string holding exactly `bytes`
+    const Peer& from;
+    const Local& local;            // the listener it arrived on
+    bool stream = false;
+    // A stream that could not be framed (no or bad Content-Length, headers too large):
+    // the connection is being closed; `bytes` is empty.
+    const sip::ParseError* stream_error = nullptr;
+
+    std::string take() const { return owned ? std::move(*owned) : std::string(bytes); }
+};
+
 class Transport {
 public:
-    // Called for each complete, parsed message. `local` is the listener it arrived on.
-    using MessageHandler = std::function<void(sip::Message, const Peer& from, const Local& local)>;
-    // Called with the raw bytes and the reason when a datagram or framed message does not
-    // parse (so the proxy can answer 400 with that reason where possible).
-    using ParseErrorHandler =
-        std::function<void(std::string_view raw, const sip::ParseError&, const Peer& from,
-                           const Local& local)>;
+    // Called for each datagram and each framed stream message (the ingress: admission,
+    // parsing, dispatch).
+    using ReceiveHandler = std::function<void(const Inbound&)>;
+    // Asked before an accepted TCP connection is used: `open` is how many inbound
+    // connections that source (its IPv4 address or IPv6 /64) has open already, on any
+    // worker. False closes it at once.
+    using AcceptFilter = std::function<bool(const asio::ip::address& from, std::size_t open)>;
     // Called when a TCP connection closes (RFC 5626 flow failure).
     using ConnectionClosedHandler = std::function<void(std::uint64_t connection)>;
 
@@ -53,8 +75,15 @@ public:
               TransportOptions options);
     ~Transport();
 
-    void on_message(MessageHandler h) { on_message_ = std::move(h); }
-    void on_parse_error(ParseErrorHandler h) { on_parse_error_ = std::move(h); }
+    void on_receive(ReceiveHandler h) { on_receive_ = std::move(h); }
+    void set_accept_filter(AcceptFilter f) { accept_filter_ = std::move(f); }
+    // Reload: applies to the next deadline of every connection.
+    void set_message_timeout(std::chrono::seconds t) { options_.message_timeout = t; }
+    // Closes this worker's TCP connections whose peer is in `network` (it was banned).
+    std::size_t close_connections_from(const Cidr& network);
+    // accept() failures since start (EMFILE, ENFILE, ...).
+    std::uint64_t accept_failures() const { return accept_failures_.load(std::memory_order_relaxed); }
+    std::uint64_t message_timeouts() const { return message_timeouts_.load(std::memory_order_relaxed); }
     void on_connection_closed(ConnectionClosedHandler h) { on_closed_ = std::move(h); }
     // All workers' transports, indexed by worker, so a connection owned by another worker
     // can be reached.
@@ -110,7 +139,9 @@ private:
     asio::awaitable<void> udp_receive_loop(std::shared_ptr<Listener> l);
     asio::awaitable<void> tcp_accept_loop(std::shared_ptr<Listener> l);
     asio::awaitable<std::error_code> tcp_send(Peer to, std::string bytes);
-    void deliver(std::string bytes, const Peer& from, const Local& local, bool stream);
+    void deliver(const Inbound& in) {
+        if (on_receive_) on_receive_(in);
+    }
     void connection_closed(TcpConnection& c);
     void add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound);
 
@@ -134,8 +165,10 @@ private:
     std::vector<Local> initial_;
     std::vector<std::shared_ptr<Listener>> listeners_;
     TransportOptions options_;
-    MessageHandler on_message_;
-    ParseErrorHandler on_parse_error_;
+    ReceiveHandler on_receive_;
+    AcceptFilter accept_filter_;
+    std::atomic<std::uint64_t> accept_failures_{0};
+    std::atomic<std::uint64_t> message_timeouts_{0};
     ConnectionClosedHandler on_closed_;
     std::vector<Transport*> siblings_;
     std::shared_ptr<DnsLookups> resolver_;

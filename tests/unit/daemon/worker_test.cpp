@@ -15,9 +15,10 @@ using namespace std::chrono_literals;
 
 TEST_CASE("worker: an exception escaping a handler is counted and the loop goes on") {
     proxy::Services services;
+    ingress::Admission admission;
     std::vector<transport::Local> locals{
         transport::Local::at(transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 0)};
-    daemon::Worker w(0, locals, {}, {}, services);
+    daemon::Worker w(0, locals, {}, {}, services, admission);
     std::vector<daemon::Worker*> all{&w};
     w.link(all);
     w.open();

@@ -61,9 +61,9 @@ struct Fixture {
     explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000, unsigned worker = 0)
         : transport(io, worker, locals(port), {}),
           layer(io, transport, worker, {t, max_transactions, nullptr}) {
-        transport.on_message([this](sip::Message m, const transport::Peer& from,
-                                    const transport::Local& local) {
-            layer.receive(std::move(m), from, local);
+        transport.on_receive([this](const transport::Inbound& in) {
+            auto m = sip::parse(in.take(), in.stream);
+            if (m) layer.receive(std::move(m.value()), in.from, in.local);
         });
         transport.start();
         peer.non_blocking(true);

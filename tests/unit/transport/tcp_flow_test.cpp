@@ -49,7 +49,9 @@ struct TwoWorkers {
         t0.set_siblings({&t0, &t1});
         t1.set_siblings({&t0, &t1});
         t1.set_directory(t0.directory());
-        t0.on_message([this](sip::Message, const transport::Peer&, const transport::Local&) { ++received0; });
+        t0.on_receive([this](const transport::Inbound& in) {
+            if (!in.stream_error) ++received0;
+        });
         t0.start();
         t1.start();
     }
