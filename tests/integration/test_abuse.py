@@ -68,8 +68,9 @@ class Flood(unittest.TestCase):
             f.write("SEQUENTIAL\n")
             for _ in range(calls):
                 f.write("alice;bob;[authentication username=alice password=alice-secret]\n")
+        # -auth_uri: the digest-uri SIPp signs must be the Request-URI (RFC 7616 3.4.6).
         r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 5,
-                 inf=csv, timeout=30)
+                 "-auth_uri", "bob@example.test", inf=csv, timeout=30)
         return r, uas
 
     def test_invite_flood_is_banned_and_a_user_calls_meanwhile(self):

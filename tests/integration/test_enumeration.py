@@ -43,7 +43,9 @@ def reported(output):
 class Enumeration(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proxy = Proxy(users=USERS)
+        # svwar's User-Agent (friendly-scanner) is dropped and banned by default; here the
+        # answers themselves are under test, so the scanner check is off.
+        cls.proxy = Proxy(users=USERS, extra_toml="[security]\nscanner_user_agents = []\n")
         cls.proxy.start()
 
     @classmethod
