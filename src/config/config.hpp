@@ -92,6 +92,11 @@ struct Security {
                                                  "sundayddr", "iWar", "SIVuS"};
     std::size_t max_connections_per_source = 256;  // 0: no limit
     std::chrono::seconds message_timeout{10};
+    // Password guessing: auth_failures failed authentications from one source within
+    // auth_window ban it for auth_ban_time (0 failures: off); a success forgets them.
+    std::uint32_t auth_failures = 10;
+    std::chrono::seconds auth_window{600};
+    std::chrono::seconds auth_ban_time{3600};
     // The node secret that signs Record-Route and Via branch tokens (32 random bytes as
     // 64 hex digits); created 0600 on first start when missing. Absolute.
     std::filesystem::path secret_file;

@@ -343,6 +343,9 @@ class Loader {
         }
         t.get_uint("max_connections_per_source", sec.max_connections_per_source, 0, 10000000);
         if (t.get_int("message_timeout", v, 1, 3600)) sec.message_timeout = std::chrono::seconds(v);
+        t.get_uint("auth_failures", sec.auth_failures, 0, 1000000);
+        if (t.get_int("auth_window", v, 1, 86400)) sec.auth_window = std::chrono::seconds(v);
+        if (t.get_int("auth_ban_time", v, 1, 31536000)) sec.auth_ban_time = std::chrono::seconds(v);
         std::string file;
         bool given = t.get("secret_file", file);
         if (given && file.empty()) t.fail("secret_file", "must not be empty");

@@ -144,6 +144,18 @@ void Daemon::start() {
     to.message_timeout = cfg.security.message_timeout;
 
     admission_.set_policy(security_policy(cfg));
+    services_.guesses.configure(cfg.security.auth_failures, cfg.security.auth_window,
+                                cfg.security.auth_ban_time);
+    // A source that guesses passwords too often is banned like a flooder: the ingress then
+    // drops it before any digest is computed.
+    services_.ban_guesser = [this](const asio::ip::address& source, const std::string& note) {
+        ingress::BanTable::Request r;
+        r.network = source_cidr(transport::address_key(source));
+        r.reason = "auth";
+        r.note = note;
+        r.duration = services_.guesses.ban_time();
+        admission_.bans().add(r);
+    };
     if (auto loaded = admission_.bans().load(bans_file()); !loaded)
         log::error("bans: {}", loaded.error());
     else if (*loaded)
@@ -314,6 +326,8 @@ json Daemon::reload() {
     services_.snapshots.publish(*snap);
     inputs_ = std::move(inputs);
     admission_.set_policy(security_policy(*next));
+    services_.guesses.configure(next->security.auth_failures, next->security.auth_window,
+                                next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
     for (auto& w : workers_) {
         Worker* worker = w.get();

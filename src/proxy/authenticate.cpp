@@ -27,6 +27,16 @@ bool in_networks(const std::vector<Cidr>& nets, const asio::ip::address& a) {
     std::copy(b.begin(), b.end(), bytes.begin());
     return contains_any(nets, bytes, IpFamily::v6);
 }
+
+// A source for counting guesses: the address, or an IPv6 /64 (one site's hosts).
+std::string guess_key(const asio::ip::address& a) {
+    if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+        auto b = a.to_v6().to_bytes();
+        std::fill(b.begin() + 8, b.end(), 0);
+        return transport::address_text(asio::ip::address_v6(b)) + "/64";
+    }
+    return transport::address_text(a);
+}
 }  // namespace
 
 bool in_trusted_networks(const Snapshot& snapshot, const asio::ip::address& a) {
@@ -97,6 +107,7 @@ void authenticate(RequestContext& ctx) {
             }
             ctx.authenticated = ok->user;
             ctx.services.stats.auth_success();
+            ctx.services.guesses.success(guess_key(ctx.source.address));
             // RFC 3261 22.3: the credentials were for this proxy's realm; the next hop
             // has no use for them (and should not see them).
             if (!registrar) ctx.route_edit.consumed_credentials = std::size_t(&h - r.headers().data());
@@ -118,6 +129,12 @@ void authenticate(RequestContext& ctx) {
                    "auth failure user=" + failed->user.substr(0, 64) + " method=" +
                        std::string(r.method_text()) + " reason=\"" + std::string(failed->reason) +
                        "\"");
+            // Too many from one source: banned (dropped before parsing from now on).
+            if (auto n = ctx.services.guesses.failure(guess_key(ctx.source.address), now);
+                n && ctx.services.ban_guesser && !ctx.trusted_source)
+                ctx.services.ban_guesser(ctx.source.address,
+                                         std::to_string(n) + " failed authentications, last user=" +
+                                             failed->user.substr(0, 64));
             break;  // challenge again
         }
         // NoCredentials: another realm or scheme; look at the next header.

@@ -3,9 +3,13 @@
 // snapshot, the registrar and its location store, gateway health, auth failure counts,
 // the tokens that sign the paths the proxy creates, the refusal log.
 // Owned by the daemon; outlives the workers.
+#include <asio/ip/address.hpp>
+
+#include <functional>
 #include <memory>
 
 #include "auth/failure_counters.hpp"
+#include "auth/guess_limiter.hpp"
 #include "proxy/call_registry.hpp"
 #include "proxy/path_tokens.hpp"
 #include "proxy/refusal_log.hpp"
@@ -27,6 +31,10 @@ struct Services {
     CallRegistry calls;
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
+    // Password guessing per source (configured from [security] auth_*), and how a source
+    // that guessed too often is banned (set by the daemon: the ingress's ban table).
+    auth::GuessLimiter guesses;
+    std::function<void(const asio::ip::address& source, const std::string& note)> ban_guesser;
     RefusalLog refusals;
     // Keyed by the node secret; the daemon replaces this random one before the workers
     // start (the secret must survive restarts: auth/node_secret.hpp).

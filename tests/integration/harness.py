@@ -268,24 +268,25 @@ def pick_challenge(values):
 
 
 def register(proxy, user, password, contact_port, expires=3600, transport="udp", q=None,
-             contact=None, extra_headers=(), timeout=3.0):
+             contact=None, extra_headers=(), timeout=3.0, source="127.0.0.1"):
     """A full digest REGISTER of sip:user@example.test from 127.0.0.1:contact_port.
 
     The contact is <sip:user@127.0.0.1:contact_port> (;transport=tcp over TCP) with ;q=
     when q is given (contact= replaces the whole Contact value). A 401 is answered once
     (SHA-256 or MD5, whichever the proxy offers first). Returns the final response text
     (None when nothing came back); the socket is closed again so SIPp can bind the port.
+    `source`: the loopback address the phone sends from.
     """
     tp = transport.lower()
     if contact is None:
-        uri = f"sip:{user}@127.0.0.1:{contact_port}" + (";transport=tcp" if tp == "tcp" else "")
+        uri = f"sip:{user}@{source}:{contact_port}" + (";transport=tcp" if tp == "tcp" else "")
         contact = f"<{uri}>" + (f";q={q}" if q is not None else "")
     call_id, tag = new_call_id(), secrets.token_hex(4)
     ruri = f"sip:{DOMAIN}"
 
     def build(cseq, auth=None):
         lines = [f"REGISTER {ruri} SIP/2.0",
-                 f"Via: SIP/2.0/{tp.upper()} 127.0.0.1:{contact_port};branch={new_branch()};rport",
+                 f"Via: SIP/2.0/{tp.upper()} {source}:{contact_port};branch={new_branch()};rport",
                  "Max-Forwards: 70",
                  f"From: <sip:{user}@{DOMAIN}>;tag={tag}",
                  f"To: <sip:{user}@{DOMAIN}>",
@@ -302,7 +303,7 @@ def register(proxy, user, password, contact_port, expires=3600, transport="udp",
     if tp == "udp":
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", contact_port))
+        sock.bind((source, contact_port))
 
         def exchange(msg):
             sock.sendto(msg.encode(), (proxy.host, proxy.port))
@@ -310,7 +311,7 @@ def register(proxy, user, password, contact_port, expires=3600, transport="udp",
     else:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", contact_port))
+        sock.bind((source, contact_port))
         sock.settimeout(timeout)
         sock.connect((proxy.host, proxy.port))
         reader = _TcpReader(sock)

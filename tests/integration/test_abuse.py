@@ -297,5 +297,74 @@ class Tcp(unittest.TestCase):
             self.assertTrue(wait_for(lambda: status_of(options_from(proxy, "127.0.0.1")) == 200, 5))
 
 
+
+def svcrack(proxy, address, user, words, timeout=90):
+    """svcrack (sipvicious) guessing `user`'s password from `address` with `words`."""
+    d = _mkdtemp("svcrack-")
+    dictionary = os.path.join(d, "words.txt")
+    with open(dictionary, "w") as f:
+        f.write("\n".join(words) + "\n")
+    cmd = ["svcrack", "-u", user, "-d", dictionary, "--domain", "example.test",
+           "-b", address, "-p", str(proxy.port), "--maximumtime", "10", "127.0.0.1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=d)
+    return r.stdout + r.stderr
+
+
+class BruteForce(unittest.TestCase):
+    """svcrack with a 2,000-word dictionary holding alice's password at position 1,500."""
+
+    WORDS = [f"guess{i:04d}" for i in range(1499)] + ["alice-secret"] + \
+        [f"guess{i:04d}" for i in range(1500, 2000)]
+
+    # svcrack 0.3.3 ignores its -b option (it never passes it on) and speaks MD5 only (it
+    # crashes on a SHA-256 challenge): it attacks from 127.0.0.1, and alice's own phone
+    # registers from 127.0.0.9.
+    ATTACKER = "127.0.0.1"
+
+    def proxy(self, extra):
+        p = Proxy(log_level="info", extra_toml=extra)
+        edit_config(p.config_path, "auth", algorithms='["MD5"]')
+        return p
+
+    def test_svcrack_never_finds_the_password_and_its_source_is_banned(self):
+        # The scanner check (svcrack says it is friendly-scanner) is off here: what stops it
+        # must be the count of failed authentications.
+        proxy = self.proxy("[security]\nscanner_user_agents = []\nauth_failures = 5\n")
+        with proxy:
+            out = svcrack(proxy, self.ATTACKER, "alice", self.WORDS)
+            self.assertNotIn("alice-secret", out, out[-2000:])
+            ban = bans(proxy).get(self.ATTACKER)
+            self.assertIsNotNone(ban, proxy.log_tail(20))
+            self.assertEqual(ban["reason"], "auth")
+            self.assertIn("5 failed authentications", ban["note"])
+            stats = proxy.stats()
+            # A handful of guesses were judged; everything after the ban was dropped unread.
+            self.assertLessEqual(stats["auth.failures"], 10, stats)
+            self.assertGreater(stats["blocked.banned"], 0, stats)
+            # alice herself, from her own address, still registers.
+            self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port(),
+                                                source="127.0.0.9")), 200)
+
+    def test_svcrack_with_its_own_user_agent_gets_nothing(self):
+        proxy = self.proxy("")  # shipped [security] defaults
+        with proxy:
+            out = svcrack(proxy, self.ATTACKER, "alice", self.WORDS[:50] + ["alice-secret"])
+            self.assertNotIn("alice-secret", out, out[-2000:])
+            self.assertEqual(bans(proxy)[self.ATTACKER]["reason"], "scanner")
+            self.assertEqual(proxy.stats()["auth.failures"], 0)
+
+    def test_a_success_forgets_earlier_failures(self):
+        proxy = self.proxy("[security]\nauth_failures = 3\n")
+        with proxy:
+            for _ in range(3):  # two wrong, one right: never three wrong in a row
+                for _ in range(2):
+                    self.assertEqual(status_of(register(proxy, "alice", "wrong", free_port())), 401)
+                self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port())), 200)
+            self.assertEqual(bans(proxy), {})
+            for _ in range(3):
+                register(proxy, "alice", "wrong", free_port(), timeout=1.0)
+            self.assertEqual(bans(proxy)["127.0.0.1"]["reason"], "auth")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

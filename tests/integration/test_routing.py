@@ -383,12 +383,15 @@ class Spreading(RoutingTestCase):
         counts = self.run_calls("round-robin", [("gw1", {}), ("gw2", {})], 1000, 100)
         self.assertEqual(counts, [500, 500])
 
-    def test_weighted_1_to_3_spreads_400_calls_25_percent_within_7(self):
+    def test_weighted_1_to_3_spreads_400_calls_25_percent_within_11(self):
         counts = self.run_calls("weighted", [("light", {"weight": 1}), ("heavy", {"weight": 3})],
                                 400, 100)
         self.assertEqual(sum(counts), 400)
-        self.assertGreaterEqual(counts[0], 72, counts)   # 25 % - 7 % of 400
-        self.assertLessEqual(counts[0], 128, counts)     # 25 % + 7 % of 400
+        # A binomial count (n 400, p 0.25) has a standard deviation of 8.7: +-7 % (28) was
+        # 3.2 of them and failed about once in a thousand runs (129 seen); +-11 % (44) is
+        # 5 of them. A weight ignored (200) or inverted (300) is still far outside.
+        self.assertGreaterEqual(counts[0], 56, counts)   # 25 % - 11 % of 400
+        self.assertLessEqual(counts[0], 144, counts)     # 25 % + 11 % of 400
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+#pragma once
+// Password guessing, counted per source: a source that fails authentication
+// `max_failures` times within `window` is to be banned (the caller bans it; the ingress
+// then drops it before any digest is computed). A success from the source forgets its
+// failures, so a phone whose user mistyped the password once is not punished for it.
+// Bounded: at most `max_sources` sources are remembered (the oldest window is dropped
+// first), so a spoofed-source flood of bad credentials costs a fixed amount of memory.
+// Thread-safe.
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/clock.hpp"
+#include "base/string_hash.hpp"
+
+namespace sipproxy::auth {
+
+class GuessLimiter {
+  public:
+    explicit GuessLimiter(std::size_t max_sources = 65536) : max_sources_(max_sources) {}
+
+    // 0 failures: off. Takes effect for the next failure (reload). `ban_time` is only
+    // kept for the caller (ban_time()), so it changes with the others on a reload.
+    void configure(unsigned max_failures, std::chrono::seconds window,
+                   std::chrono::seconds ban_time = std::chrono::seconds(3600));
+    std::chrono::seconds ban_time() const;
+
+    // One failure of `source` (an address, or an IPv6 /64 as text). The count within the
+    // window, when it has just reached the limit (ban now); 0 otherwise.
+    unsigned failure(std::string_view source, Time now);
+    void success(std::string_view source);
+    std::size_t tracked() const;
+
+  private:
+    struct Entry {
+        Time window_start{};
+        unsigned failures = 0;
+    };
+    std::size_t max_sources_;
+    mutable std::mutex mutex_;
+    unsigned max_failures_ = 10;
+    std::chrono::seconds window_{600};
+    std::chrono::seconds ban_time_{3600};
+    std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> sources_;
+};
+
+}  // namespace sipproxy::auth
