@@ -188,7 +188,9 @@ void Daemon::schedule_purge() {
         if (ec) return;
         const auto removed = store_->purge_expired(std::chrono::system_clock::now());
         if (removed) log::debug("registrar: {} expired bindings purged", removed);
-        services_.calls.purge_older_than(std::chrono::hours(24));
+        // Answered calls whose BYE this proxy never saw end after a day ([cdr]
+        // max_call_duration replaces this).
+        services_.call_events.expire(std::chrono::steady_clock::now(), std::chrono::hours(24));
         // Give memory freed after a load peak back to the system: jemalloc (the release
         // build's allocator) purges its dirty pages at once instead of over its decay
         // time; glibc (sanitizer builds) would keep them in its per-thread arenas.
