@@ -131,6 +131,12 @@ void CallEvents::failed(std::string_view call_id, std::string_view from_tag, int
 }
 
 void CallEvents::refused(CallRecord call, int status, std::string_view reason) {
+    {
+        // A spiral's second pass refused (482 Loop Detected): the first pass reports it.
+        auto& s = shard(call.call_id);
+        std::lock_guard lock(s.mu);
+        if (s.calls.count(key(call.call_id, call.from_tag))) return;
+    }
     call.record_id = next_record_id();
     call.ended = std::chrono::steady_clock::now();
     call.status = status;

@@ -106,7 +106,8 @@ public:
     void failed(std::string_view call_id, std::string_view from_tag, int status,
                 std::string_view reason, bool local, bool cancelled, std::string_view target,
                 std::string_view gateway);
-    // An INVITE the proxy answered itself (no routing): a record of its own.
+    // An INVITE the proxy answered itself (no routing): a record of its own, unless it is
+    // a call in progress coming back (a spiral), which its first pass reports.
     void refused(CallRecord call, int status, std::string_view reason);
     // A BYE's final response passed back: a 2xx, or 481/408, which end the dialog too
     // (RFC 3261 12.2.1.2). The BYE's From tag says who hung up.

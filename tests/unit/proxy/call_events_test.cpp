@@ -145,6 +145,14 @@ TEST_CASE("call events: a refusal is a record of its own, never in progress") {
     CHECK(*r.last().ended_by == EndedBy::Proxy);
     CHECK(ev.active() == 0);
     CHECK(calls.count() == 0);
+
+    // A spiral's second pass refused (482): the call in progress reports, not the refusal.
+    ev.started(invite("spiral"));
+    ev.refused(invite("spiral"), 482, "Loop Detected");
+    CHECK(r.seen.back().first == CallEvent::Started);
+    ev.failed("spiral", "ft", 482, "Loop Detected", false, false, "", "");
+    CHECK(r.seen.back().first == CallEvent::Failed);
+    CHECK(r.last().outcome == CallOutcome::Rejected);
 }
 
 TEST_CASE("call events: expiry ends answered calls without a BYE, shutdown ends the rest") {
