@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "base/log.hpp"
@@ -19,15 +20,24 @@ CdrWriter::~CdrWriter() {
 }
 
 void CdrWriter::open(const std::filesystem::path& path) {
+    std::uint64_t generation = 0;
     {
         std::lock_guard lock(mu_);
+        if (stop_) return;
+        // What ended before this call goes to the file open until now.
+        std::move(queue_.begin(), queue_.end(), std::back_inserter(before_reopen_));
+        queue_.clear();
         path_ = path;
         enabled_ = !path.empty();
         reopen_ = true;
-        if (stop_) return;
+        generation = ++open_requested_;
     }
     cv_.notify_one();
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    // Returns once the file is open (or could not be): called at start and at reload,
+    // never on a worker.
+    std::unique_lock lock(mu_);
+    opened_.wait(lock, [&] { return open_done_ >= generation || stop_; });
 }
 
 void CdrWriter::stop() {
@@ -36,6 +46,7 @@ void CdrWriter::stop() {
         stop_ = true;
     }
     cv_.notify_one();
+    opened_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
@@ -66,6 +77,45 @@ void CdrWriter::on_call(proxy::CallEvent event, const proxy::CallRecord& call) {
     if (wake) cv_.notify_one();
 }
 
+namespace {
+
+// Appends `bytes`; false when not all of it could be written (disk full, I/O error).
+bool write_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+}  // namespace
+
+void CdrWriter::write_batch(int fd, const std::filesystem::path& path,
+                            std::deque<proxy::CallRecord>& batch) {
+    if (batch.empty()) return;
+    if (fd < 0) {
+        drop(batch.size(), "CDR file not open");
+    } else {
+        std::string bytes;
+        for (const auto& c : batch) bytes += cdr_line(c);
+        if (!write_all(fd, bytes)) {
+            write_errors_.fetch_add(1, std::memory_order_relaxed);
+            log::error("cdr: writing {}: {}", path.string(), std::strerror(errno));
+            drop(batch.size(), "write failed");
+        } else {
+            // Durable before the next batch: a crash loses at most the last 100 ms.
+            if (::fdatasync(fd) != 0) {
+                write_errors_.fetch_add(1, std::memory_order_relaxed);
+                log::error("cdr: fdatasync {}: {}", path.string(), std::strerror(errno));
+            }
+            written_.fetch_add(batch.size(), std::memory_order_relaxed);
+        }
+    }
+    batch.clear();
+}
+
 void CdrWriter::run() {
     int fd = -1;
     std::filesystem::path open_path;
@@ -73,14 +123,19 @@ void CdrWriter::run() {
     for (;;) {
         cv_.wait_for(lock, batch_delay,
                      [&] { return stop_ || reopen_ || queue_.size() >= batch_size; });
-        std::deque<proxy::CallRecord> batch;
+        std::deque<proxy::CallRecord> batch, before;
         batch.swap(queue_);
+        before.swap(before_reopen_);
         const bool reopen = std::exchange(reopen_, false);
+        const auto generation = open_requested_;
         const auto path = path_;
         const bool stopping = stop_;
         lock.unlock();
 
         if (reopen) {
+            // What ended before the reload goes to the file open until then (logrotate:
+            // the moved one), the rest to the one opened now.
+            write_batch(fd, open_path, before);
             if (fd >= 0) ::close(fd);
             fd = -1;
             open_path = path;
@@ -92,27 +147,12 @@ void CdrWriter::run() {
                     log::error("cdr: cannot open {}: {}", path.string(), std::strerror(errno));
             }
         }
-        if (!batch.empty()) {
-            if (fd < 0) {
-                drop(batch.size(), "CDR file not open");
-            } else {
-                std::string bytes;
-                for (const auto& c : batch) bytes += cdr_line(c);
-                std::string_view rest(bytes);
-                while (!rest.empty()) {
-                    const auto n = ::write(fd, rest.data(), rest.size());
-                    if (n < 0 && errno == EINTR) continue;
-                    if (n <= 0) break;
-                    rest.remove_prefix(static_cast<std::size_t>(n));
-                }
-                if (!rest.empty() || ::fdatasync(fd) != 0) {
-                    write_errors_.fetch_add(1, std::memory_order_relaxed);
-                    log::error("cdr: writing {}: {}", open_path.string(), std::strerror(errno));
-                }
-                written_.fetch_add(batch.size(), std::memory_order_relaxed);
-            }
-        }
+        write_batch(fd, open_path, batch);
         lock.lock();
+        if (reopen) {
+            open_done_ = generation;
+            opened_.notify_all();
+        }
         if (stopping && queue_.empty()) break;
     }
     lock.unlock();

@@ -22,7 +22,9 @@ class CdrWriter : public proxy::CallListener {
     ~CdrWriter() override;
 
     // (Re)opens `path` for appending (at start, and at every reload: logrotate); an empty
-    // path stops writing records. Starts the thread the first time.
+    // path stops writing records. Starts the thread the first time. Records of calls that
+    // ended before go to the file open until now. Returns once the writer thread has
+    // done it.
     void open(const std::filesystem::path& path);
     // Writes what is queued, then stops the thread.
     void stop();
@@ -38,16 +40,21 @@ class CdrWriter : public proxy::CallListener {
 
   private:
     void run();
+    void write_batch(int fd, const std::filesystem::path& path,
+                     std::deque<proxy::CallRecord>& batch);
     void drop(std::size_t n, const char* why);
 
     const std::size_t capacity_;
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<proxy::CallRecord> queue_;
+    std::deque<proxy::CallRecord> before_reopen_;  // queued before the last open()
     std::filesystem::path path_;
     bool enabled_ = false;  // a path is set
     bool reopen_ = false;
     bool stop_ = false;
+    std::uint64_t open_requested_ = 0, open_done_ = 0;
+    std::condition_variable opened_;
     std::thread thread_;
     std::atomic<std::uint64_t> written_{0}, dropped_{0}, write_errors_{0};
     std::atomic<std::int64_t> last_drop_log_{0};

@@ -31,8 +31,8 @@ ResponseContext::ResponseContext(ProxyCore& core,
                                  Decision plan, RouteEdit route_edit, bool record_route,
                                  bool reports_call)
     : core_(core), st_(std::move(st)), plan_(std::move(plan)), route_edit_(route_edit),
-      record_route_(record_route), reports_call_(reports_call), loop_hash_(transaction::loop_hash(st_->request())),
-      inbox_(core.layer().executor()) {}
+      record_route_(record_route), reports_call_(reports_call),
+      loop_hash_(transaction::loop_hash(st_->request())), inbox_(core.layer().executor()) {}
 
 void ResponseContext::on_response(std::size_t branch, sip::Message response) {
     // 16.7 step 3: with no Via left once ours is removed, the response was addressed to

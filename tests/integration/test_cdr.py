@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -394,6 +395,49 @@ class CallLifetime(CdrTestCase):
             self.assertEqual(status_of(c.recv_final()), 407)
         time.sleep(0.4)
         self.assertEqual(read_cdrs(self.cdr_path), [])
+
+
+class RoutedCall(CdrTestCase):
+    def test_route_gateway_and_user_in_the_record_and_logrotate_reopen(self):
+        gw = self.uas("gw_uas.xml")
+        extra = (f'[[gateways]]\nname = "carrier"\nuri = "sip:127.0.0.1:{gw.port}"\n\n'
+                 '[[routes]]\nname = "pstn"\nmatch = "^9"\ngateways = ["carrier"]\n')
+        # MD5 only: SIPp answers the first challenge and knows no SHA-256.
+        p = self.start_proxy(auth=True, auth_algorithms=["MD5"], extra_toml=extra)
+
+        def call():
+            r = harness.sipp("gw_auth_uac.xml", f"127.0.0.1:{p.port}", "-key", "ruri",
+                             f"sip:9123@{harness.DOMAIN}", "-key", "from",
+                             f"sip:alice@{harness.DOMAIN}", "-au", "alice", "-ap", "alice-secret",
+                             "-auth_uri", f"9123@{harness.DOMAIN}", timeout=20)
+            self.assertEqual(r.returncode, 0, f"{r.describe()}\n{p.log_tail(20)}")
+
+        call()
+        # The 407 challenge is not an attempt: the authenticated retry is the one record.
+        records = self.wait_records(1)
+        time.sleep(0.3)
+        records = read_cdrs(self.cdr_path)
+        self.assertEqual(len(records), 1, records)
+        rec = records[0]
+        self.assert_record_shape(rec)
+        self.assertEqual(rec["route"], "pstn")
+        self.assertEqual(rec["gateway"], "carrier")
+        self.assertEqual(rec["auth_user"], "alice")
+        self.assertEqual(rec["callee"], f"sip:9123@{harness.DOMAIN}")
+        self.assertEqual(rec["target"], f"sip:9123@127.0.0.1:{gw.port}")
+        self.assertEqual(rec["outcome"], "answered")
+
+        # logrotate: move the file away, SIGHUP; the next record goes to a new file.
+        rotated = self.cdr_path + ".1"
+        os.rename(self.cdr_path, rotated)
+        os.kill(p.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while not os.path.exists(self.cdr_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(self.cdr_path), "SIGHUP did not reopen the CDR file")
+        call()
+        self.assertEqual(len(self.wait_records(1)), 1)
+        self.assertEqual(len(read_cdrs(rotated)), 1)
 
 
 if __name__ == "__main__":

@@ -190,6 +190,18 @@ TEST_CASE("cdr writer: final events only, on disk within the batch delay, reopen
         CHECK(w.dropped() == 0);
     }
     {
+        // Records queued when a reload turns records off still reach the file.
+        cdr::CdrWriter w;
+        w.open(dir / "off.jsonl");
+        w.on_call(CallEvent::Failed, base());
+        w.open("");
+        w.on_call(CallEvent::Failed, base());  // off now: not a record
+        w.stop();
+        CHECK(read_lines(dir / "off.jsonl").size() == 1);
+        CHECK(w.written() == 1);
+        CHECK(w.dropped() == 0);
+    }
+    {
         // Disabled: nothing queued, nothing counted.
         cdr::CdrWriter w;
         w.open("");
