@@ -28,6 +28,14 @@ else()
     file(WRITE "${dest}" "${toml}")
 endif()
 
+# logrotate for the call records (in the service's state folder).
+set(logrotate_dest "$ENV{DESTDIR}${etc}/logrotate.d/sipproxy")
+if(NOT EXISTS "${logrotate_dest}")
+    message(STATUS "Installing: ${logrotate_dest}")
+    file(MAKE_DIRECTORY "$ENV{DESTDIR}${etc}/logrotate.d")
+    file(COPY_FILE "${SIPPROXY_SOURCE_DIR}/conf/logrotate.d/sipproxy" "${logrotate_dest}")
+endif()
+
 file(READ "${SIPPROXY_SOURCE_DIR}/conf/sipproxyd.service.in" unit)
 string(REPLACE "@SBINDIR@" "${prefix}/${SIPPROXY_SBINDIR}" unit "${unit}")
 string(REPLACE "@CONFIG@" "${config}" unit "${unit}")

@@ -102,6 +102,21 @@ struct Security {
     std::filesystem::path secret_file;
 };
 
+// Call detail records (issue #13): one JSON line per call attempt.
+struct Cdr {
+    std::filesystem::path path;          // absolute; empty: no records written
+    // An answered call whose BYE this proxy never sees ends with ended_by "timeout"
+    // after this long (a lost BYE must not keep a call, and its bill, open forever).
+    std::chrono::seconds max_call_duration{14400};
+};
+
+// The Prometheus endpoint (GET /metrics).
+struct Metrics {
+    std::string listen;                  // as written, "127.0.0.1:9095"; empty: off
+    std::string host;                    // literal address, IPv6 without brackets
+    std::uint16_t port = 0;
+};
+
 struct Gateway {
     std::string name;
     std::string uri;                     // sip:host[:port][;transport=tcp]
@@ -136,6 +151,8 @@ struct Config {
     Transaction transaction;
     Tcp tcp;
     Security security;
+    Cdr cdr;
+    Metrics metrics;
     std::vector<Gateway> gateways;
     std::vector<Route> routes;
     // Valid but probably unintended (no [auth], a gateway no route uses, ...); the daemon

@@ -188,6 +188,9 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("tcp.idle_timeout", a.tcp.idle_timeout, b.tcp.idle_timeout);
     c.value("tcp.max_connections", a.tcp.max_connections, b.tcp.max_connections);
     c.value("security.secret_file", a.security.secret_file, b.security.secret_file);
+    c.value("cdr.path", a.cdr.path, b.cdr.path);
+    c.value("cdr.max_call_duration", a.cdr.max_call_duration, b.cdr.max_call_duration);
+    c.value("metrics.listen", a.metrics.listen, b.metrics.listen);
 
     c.members("security.allow", a.security.allow, b.security.allow);
     c.members("security.deny", a.security.deny, b.security.deny);

@@ -69,6 +69,8 @@ class Loader {
         transaction();
         tcp();
         security();
+        cdr();
+        metrics();
         gateways();
         routes();
         root_.node("include");  // read by merge_includes
@@ -351,6 +353,38 @@ class Loader {
         if (given && file.empty()) t.fail("secret_file", "must not be empty");
         config_.security.secret_file =
             given && !file.empty() ? resolve(file) : config_.server.state_dir / "node.secret";
+        t.finish();
+    }
+
+    void cdr() {
+        TableReader t(errors_, section("cdr"), "cdr");
+        std::string path;
+        if (t.get("path", path)) config_.cdr.path = path.empty() ? fs::path() : resolve(path);
+        else config_.cdr.path = config_.server.state_dir / "cdr.jsonl";
+        std::int64_t v = 0;
+        if (t.get_int("max_call_duration", v, 60, 7 * 86400))
+            config_.cdr.max_call_duration = std::chrono::seconds(v);
+        t.finish();
+    }
+
+    void metrics() {
+        TableReader t(errors_, section("metrics"), "metrics");
+        std::string listen;
+        if (t.get("listen", listen) && !listen.empty()) {
+            // host:port with a literal address ([v6]:port), as server.listen without a scheme.
+            auto l = parse_listen("tcp://" + listen);
+            const auto colon = listen.rfind(':'), bracket = listen.rfind(']');
+            const bool has_port =
+                colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+            if (!l || !has_port) {
+                t.fail("listen", "expected address:port (127.0.0.1:9095, [::1]:9095), got '" +
+                                     listen + "'");
+            } else {
+                config_.metrics.listen = listen;
+                config_.metrics.host = l.value().host;
+                config_.metrics.port = l.value().port;
+            }
+        }
         t.finish();
     }
 

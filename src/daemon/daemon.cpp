@@ -89,6 +89,8 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config, std::optional<std::
 Daemon::~Daemon() {
     if (prober_) prober_->stop();
     for (auto& w : workers_) w->stop();
+    services_.call_events.shutdown();
+    cdr_.stop();
     // The resolver goes while every worker's io_context still exists (its pending
     // lookups complete onto them).
     for (auto& w : workers_) w->transport().set_resolver(nullptr);
@@ -135,6 +137,11 @@ void Daemon::start() {
     gateways_.sync(gateway_specs(cfg));
     services_.gateways = &gateways_;
     for (const auto& w : cfg.warnings) log::warn("{}: {}", cfg.file.string(), w);
+    // Before the first worker runs: every call's record reaches the writer.
+    services_.call_events.add(cdr_);
+    cdr_.open(cfg.cdr.path);
+    if (!cfg.cdr.path.empty()) log::info("call records to {}", cfg.cdr.path.string());
+    metrics_ = open_metrics(cfg);
 
     unsigned n = cfg.server.workers ? cfg.server.workers : std::max(1u, std::thread::hardware_concurrency());
     transport::TransportOptions to;
@@ -220,7 +227,9 @@ void Daemon::schedule_purge() {
         if (ec) return;
         const auto removed = store_->purge_expired(std::chrono::system_clock::now());
         if (removed) log::debug("registrar: {} expired bindings purged", removed);
-        services_.calls.purge_older_than(std::chrono::hours(24));
+        if (auto n = services_.call_events.expire(std::chrono::steady_clock::now(),
+                                                  config_->cdr.max_call_duration))
+            log::info("{} call(s) without a BYE ended after cdr.max_call_duration", n);
         // Give memory freed after a load peak back to the system: jemalloc (the release
         // build's allocator) purges its dirty pages at once instead of over its decay
         // time; glibc (sanitizer builds) would keep them in its per-thread arenas.
@@ -263,6 +272,7 @@ int Daemon::run() {
         }
         log::info("signal {}: stopping", sig);
         if (control_) control_->stop();
+        if (metrics_) metrics_->stop();
         purge_timer_->cancel();
         ban_timer_->cancel();
         main_io_.stop();
@@ -276,6 +286,9 @@ int Daemon::run() {
 
     if (prober_) prober_->stop();
     for (auto& w : workers_) w->stop();
+    // Calls still up get their record (ended_by shutdown), written before we exit.
+    services_.call_events.shutdown();
+    cdr_.stop();
     if (store_ && !store_->flush()) log::error("location store: pending writes could not be saved");
     save_bans(true);  // with their hit counts
     log::info("stopped");
@@ -323,12 +336,30 @@ json Daemon::reload() {
         notes.push_back("server.workers changed: takes effect at the next start");
     if (next->control.socket != config_->control.socket)
         notes.push_back("control.socket changed: takes effect at the next start");
+    std::unique_ptr<MetricsServer> metrics;
+    const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
+    if (metrics_moved) {
+        if (metrics_) metrics_->stop();  // the new address may be the old one's port
+        try {
+            metrics = open_metrics(*next);
+        } catch (const std::exception& e) {
+            try {
+                metrics_ = open_metrics(*config_);  // back to what ran
+            } catch (const std::exception& again) {
+                log::error("metrics endpoint closed: {}", again.what());
+            }
+            throw control::CommandError(e.what());
+        }
+    }
     services_.snapshots.publish(*snap);
     inputs_ = std::move(inputs);
     admission_.set_policy(security_policy(*next));
     services_.guesses.configure(next->security.auth_failures, next->security.auth_window,
                                 next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
+    if (metrics_moved) metrics_ = std::move(metrics);
+    // Reopened at every reload (and SIGHUP): logrotate moves the file away first.
+    cdr_.open(next->cdr.path);
     for (auto& w : workers_) {
         Worker* worker = w.get();
         asio::post(worker->io(), [worker, new_locals, message_timeout]() {
@@ -525,6 +556,8 @@ json Daemon::show_stats() const {
     stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
     stats["calls.active"] = services_.calls.count();
     stats["registrar.bindings"] = store_->count();
+    stats["cdr.written"] = cdr_.written();
+    stats["cdr.dropped"] = cdr_.dropped();
     return {{"stats", stats}};
 }
 

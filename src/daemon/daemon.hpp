@@ -1,6 +1,6 @@
 #pragma once
 // The running daemon: the workers, the location store, gateway health and its prober,
-// the control socket, signals (SIGTERM/SIGINT stop, SIGHUP reload) and reload itself.
+// the control socket, the CDR writer, the metrics endpoint, signals (SIGTERM/SIGINT stop, SIGHUP reload) and reload itself.
 // The main thread runs the control plane; the workers run SIP.
 #include <asio/io_context.hpp>
 
@@ -12,9 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cdr/cdr_writer.hpp"
 #include "config/config.hpp"
 #include "control/control_server.hpp"
 #include "daemon/gateway_prober.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/snapshot_builder.hpp"
 #include "daemon/worker.hpp"
 #include "ingress/admission.hpp"
@@ -55,6 +57,10 @@ private:
     void schedule_ban_sweep();
     void save_bans(bool force);
     std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
+    // GET /metrics: the Prometheus text (daemon_metrics.cpp).
+    std::string render_metrics() const;
+    // Opens [metrics] listen (nothing when empty); throws std::runtime_error naming it.
+    std::unique_ptr<MetricsServer> open_metrics(const config::Config& cfg);
     asio::awaitable<nlohmann::json> registration_add(nlohmann::json args);
     asio::awaitable<nlohmann::json> registration_remove(nlohmann::json args);
     void schedule_purge();
@@ -67,6 +73,7 @@ private:
     std::optional<std::string> log_level_override_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     asio::io_context main_io_;
+    cdr::CdrWriter cdr_;  // listens to services_.call_events: declared before it
     proxy::Services services_;
     ingress::Admission admission_;
     std::unique_ptr<registrar::LocationStore> store_;
@@ -75,6 +82,7 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;
+    std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
     std::unique_ptr<asio::steady_timer> ban_timer_;
 };

@@ -52,6 +52,7 @@ void apply_dial_plan(RequestContext& ctx) {
     }
     ctx.decision = Decision::forward(std::move(groups), FailoverPolicy::ServerFailures);
     ctx.decision.branch_timeout = route.spec.timeout;
+    ctx.decision.route = route.spec.name;
 }
 
 }  // namespace sipproxy::proxy

@@ -1,6 +1,7 @@
 #pragma once
-// The calls the proxy is carrying (INVITE dialogs it record-routed), for
-// `sipproxyctl show calls`. Sharded by Call-ID; updated at call start, answer and end.
+// The calls the proxy is carrying, for `sipproxyctl show calls`: a listener of the call
+// events (call_events.hpp), so a call is shown from its INVITE until its BYE's final
+// response passes back (not the BYE request), its failure, or its expiry.
 #include <array>
 #include <chrono>
 #include <mutex>
@@ -9,34 +10,31 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/call_events.hpp"
+
 namespace sipproxy::proxy {
 
 struct CallInfo {
     std::string call_id;
     std::string caller;  // From URI
-    std::string callee;  // To URI
+    std::string callee;  // the original Request-URI
     std::string state;   // "trying" | "ringing" | "confirmed"
     std::chrono::steady_clock::time_point started;
     std::chrono::steady_clock::time_point answered;
 };
 
-class CallRegistry {
+class CallRegistry : public CallListener {
 public:
-    void begin(std::string_view call_id, std::string_view caller, std::string_view callee);
-    void ringing(std::string_view call_id);
-    void answered(std::string_view call_id);
-    void end(std::string_view call_id);
+    void on_call(CallEvent event, const CallRecord& call) override;
     std::vector<CallInfo> list() const;
     std::size_t count() const;
-    // Answered calls whose BYE this proxy never saw are dropped after this long.
-    void purge_older_than(std::chrono::hours max_age);
 
 private:
     struct Shard {
         mutable std::mutex mu;
-        std::unordered_map<std::string, CallInfo> calls;
+        std::unordered_map<std::string, CallInfo> calls;  // by record id
     };
-    Shard& shard(std::string_view call_id);
+    Shard& shard(std::string_view record_id);
     std::array<Shard, 16> shards_;
 };
 

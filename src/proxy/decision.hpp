@@ -33,6 +33,7 @@ struct Decision {
     std::vector<std::vector<Target>> groups;
     FailoverPolicy policy = FailoverPolicy::AnyFailure;
     std::chrono::milliseconds branch_timeout{0};  // no-answer timer per group; 0: timer C only
+    std::string route;  // the [[routes]] name when the dial plan chose the targets (CDRs)
 
     static Decision respond(int status, std::string reason = {},
                             std::vector<sip::ExtraHeader> headers = {}) {

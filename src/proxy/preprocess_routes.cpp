@@ -67,7 +67,8 @@ void forward_in_dialog(RequestContext& ctx) {
     // Mid-dialog: follow the Route set, or the Request-URI (the remote target) when it
     // is not ours. A local Request-URI without Route goes on to the location service.
     if (!routes_left && ctx.ruri_local && !ctx.route_edit.strict_fix) return;
-    if (r.method() == sip::Method::Bye) ctx.services.calls.end(r.call_id());
+    // A BYE ends its call when its final response passes back (response_context.cpp),
+    // not here: it may be challenged, refused or lost on the way.
     Target t;
     t.label = "in-dialog";
     ctx.decision = Decision::forward({{t}});

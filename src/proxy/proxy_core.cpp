@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "base/log.hpp"
+#include "proxy/call_events.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/response_context.hpp"
 #include "routing/gateway_health.hpp"
@@ -38,6 +39,27 @@ void ProxyCore::gateway_failed(const std::string& name, int status, std::string_
         log::warn("gateway {} is now {} (calls failing: {})", name, routing::to_string(gw->state()), why);
 }
 
+namespace {
+// What the pipeline knows of a new call: who, from where, how it was routed.
+CallRecord call_record(const RequestContext& ctx) {
+    const auto& req = ctx.request;
+    CallRecord c;
+    c.created_wall = std::chrono::system_clock::now();
+    c.created = std::chrono::steady_clock::now();
+    c.call_id = std::string(req.call_id());
+    c.from_tag = std::string(req.from().tag);
+    c.caller = std::string(req.from().uri.raw);
+    c.callee = std::string(req.request_uri().raw);
+    c.route = ctx.decision.route;
+    c.source_ip = transport::address_text(ctx.source.address);
+    c.source_port = ctx.source.port;
+    c.transport = std::string(transport::uri_name(ctx.source.protocol));
+    c.auth_user = ctx.authenticated;
+    if (const auto* ua = req.find(sip::HeaderId::UserAgent)) c.user_agent = std::string(ua->value);
+    return c;
+}
+}  // namespace
+
 void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>& st) {
     const auto& req = st->request();
     services_.stats.request(req.method());
@@ -45,7 +67,13 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     RequestContext ctx{req, st->source(), st->local(), *snap, services_};
     run_pipeline(ctx);
 
+    const bool new_call = req.method() == sip::Method::Invite && !ctx.in_dialog;
     if (ctx.decision.kind == Decision::Kind::Respond) {
+        // An INVITE the proxy refuses itself is a call attempt with a record; a challenge
+        // is not (the caller comes back with credentials, as the same attempt).
+        const int s = ctx.decision.status;
+        if (new_call && s >= 300 && s != 401 && s != 407)
+            services_.call_events.refused(call_record(ctx), s, ctx.decision.reason);
         if (auto pending = std::move(ctx.decision.after_commit)) {
             // Answered once the location store has the change on disk, without blocking
             // this worker (many REGISTERs share one commit).
@@ -55,12 +83,10 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
         respond(*st, ctx.decision, "");
         return;
     }
-    if (req.method() == sip::Method::Invite && !ctx.in_dialog) {
-        services_.calls.begin(req.call_id(), req.from().uri.raw, req.to().uri.raw);
-        services_.stats.call_started();
-    }
+    // Only the first context of a call reports on it (not a spiral's second pass).
+    const bool reports_call = new_call && services_.call_events.started(call_record(ctx));
     auto rc = std::make_shared<ResponseContext>(*this, st, std::move(ctx.decision),
-                                                ctx.route_edit, ctx.record_route);
+                                                ctx.route_edit, ctx.record_route, reports_call);
     asio::co_spawn(layer_.executor(), rc->run(), asio::detached);
 }
 

@@ -36,7 +36,7 @@ public:
 
     transaction::TransactionLayer& layer() { return layer_; }
     transport::Transport& transport() { return transport_; }
-    CallRegistry& calls() { return services_.calls; }
+    CallEvents& call_events() { return services_.call_events; }
     const PathTokens* tokens() const { return services_.tokens.get(); }
     Stats& stats() { return services_.stats; }
     std::chrono::milliseconds timer_c();

@@ -28,10 +28,11 @@ int rank(int status, bool local) {
 
 ResponseContext::ResponseContext(ProxyCore& core,
                                  std::shared_ptr<transaction::ServerTransaction> st,
-                                 Decision plan, RouteEdit route_edit, bool record_route)
+                                 Decision plan, RouteEdit route_edit, bool record_route,
+                                 bool reports_call)
     : core_(core), st_(std::move(st)), plan_(std::move(plan)), route_edit_(route_edit),
-      record_route_(record_route), loop_hash_(transaction::loop_hash(st_->request())),
-      inbox_(core.layer().executor()) {}
+      record_route_(record_route), reports_call_(reports_call),
+      loop_hash_(transaction::loop_hash(st_->request())), inbox_(core.layer().executor()) {}
 
 void ResponseContext::on_response(std::size_t branch, sip::Message response) {
     // 16.7 step 3: with no Via left once ours is removed, the response was addressed to
@@ -90,6 +91,7 @@ void ResponseContext::consider_final(Event& ev, bool target_failed) {
     }
     if (best_status_ == 0 || rank(s, local) < rank(best_status_, !best_)) {
         best_status_ = s;
+        best_branch_ = ev.branch;
         if (local) {
             best_.reset();
             best_reason_ = ev.reason;
@@ -234,12 +236,20 @@ asio::awaitable<void> ResponseContext::run() {
                     if (invite) timer_c_at = Clock::now() + timer_c;  // reset on provisional
                     if (s > 100) {
                         forward_upstream(*ev->response);  // 16.7 step 5
-                        if (invite) core_.calls().ringing(req.call_id());
+                        if (invite && reports_call_)
+                            core_.call_events().provisional(req.call_id(), req.from().tag);
                     }
                     continue;
                 }
                 if (s < 300) {
                     forward_upstream(*ev->response);  // every 2xx, at once
+                    if (invite && reports_call_ && !answered_)
+                        core_.call_events().answered(req.call_id(), req.from().tag,
+                                                     ev->response->to().tag,
+                                                     b.target && !b.target->request_uri.empty()
+                                                         ? std::string_view(b.target->request_uri)
+                                                         : req.request_uri().raw,
+                                                     b.gateway);
                     if (!b.done) b.done = true, --pending_;
                     answered_ = true;
                     cancel_pending(487, true);  // 16.7 step 10: CANCEL the others
@@ -265,26 +275,45 @@ asio::awaitable<void> ResponseContext::run() {
     }
 
     if (!answered_) send_best();
-    if (invite) {
-        if (answered_) {
-            core_.calls().answered(req.call_id());
-            core_.stats().call_answered();
-        } else {
-            core_.calls().end(req.call_id());
-            core_.stats().call_failed();
-        }
+    report_call_end();
+}
+
+void ResponseContext::report_call_end() {
+    const auto& req = st_->request();
+    if (req.method() == sip::Method::Bye) {
+        // RFC 3261 15.1.2 / 12.2.1.2: the 2xx ends the dialog; so do 481 and 408 (the
+        // dialog is gone, or the peer is). A challenged BYE comes back: not an end.
+        if (answered_ || sent_status_ == 481 || sent_status_ == 408)
+            core_.call_events().bye_answered(req.call_id(), req.from().tag, req.to().tag);
+        return;
     }
+    if (req.method() != sip::Method::Invite || !reports_call_ || answered_) return;
+    std::string_view target, gateway;
+    if (best_branch_ < branches_.size()) {
+        const auto& b = branches_[best_branch_];
+        target = b.target && !b.target->request_uri.empty() ? std::string_view(b.target->request_uri)
+                                                            : req.request_uri().raw;
+        gateway = b.gateway;
+    }
+    core_.call_events().failed(req.call_id(), req.from().tag, sent_status_, sent_reason_,
+                               sent_local_, cancelled_ || st_->cancelled(), target, gateway);
 }
 
 void ResponseContext::send_best() {
     if (st_->final_sent()) return;
     if (!best_) {
-        if (best_status_ == 0) st_->respond(503, "No reachable target");
-        else st_->respond(best_status_, best_reason_);
+        sent_local_ = true;
+        sent_status_ = best_status_ ? best_status_ : 503;
+        sent_reason_ = best_status_ ? best_reason_ : "No reachable target";
+        st_->respond(sent_status_, sent_reason_);
         return;
     }
     const int s = best_->status();
+    sent_status_ = s;
+    sent_reason_ = std::string(best_->reason());
     if (s == 503) {
+        sent_status_ = 500;
+        sent_reason_ = "Server Internal Error";
         st_->respond(500, "Server Internal Error");  // 16.7 step 6: a 503 becomes 500
         return;
     }

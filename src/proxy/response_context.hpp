@@ -24,7 +24,8 @@ class ResponseContext : public transaction::ResponseSink,
                         public std::enable_shared_from_this<ResponseContext> {
 public:
     ResponseContext(ProxyCore& core, std::shared_ptr<transaction::ServerTransaction> st,
-                    Decision plan, RouteEdit route_edit, bool record_route);
+                    Decision plan, RouteEdit route_edit, bool record_route,
+                    bool reports_call = false);
 
     asio::awaitable<void> run();
 
@@ -57,6 +58,9 @@ private:
     void consider_final(Event& ev, bool target_failed = true);
     void forward_upstream(const sip::Message& response);
     void send_best();
+    // The call events this context tells (call_events.hpp): an INVITE's answer or failure,
+    // a BYE's final response.
+    void report_call_end();
     bool is_failover_status(int status) const;
 
     ProxyCore& core_;
@@ -64,6 +68,7 @@ private:
     Decision plan_;
     RouteEdit route_edit_;
     bool record_route_;
+    bool reports_call_;  // this context tells the call events about its INVITE
     std::uint32_t loop_hash_;
     transaction::Mailbox<Event> inbox_;
     std::vector<Branch> branches_;
@@ -76,6 +81,11 @@ private:
     std::optional<sip::Message> best_;
     int best_status_ = 0;
     std::string best_reason_;  // for a local failure
+    std::size_t best_branch_ = SIZE_MAX;
+    // What went upstream as the final response (send_best()).
+    int sent_status_ = 0;
+    std::string sent_reason_;
+    bool sent_local_ = false;
     std::vector<std::string> challenges_;  // WWW-/Proxy-Authenticate of every 401/407
 };
 

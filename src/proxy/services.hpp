@@ -1,7 +1,7 @@
 #pragma once
-// What every worker's proxy shares: counters, the calls in progress, the current config
-// snapshot, the registrar and its location store, gateway health, auth failure counts,
-// the tokens that sign the paths the proxy creates, the refusal log.
+// What every worker's proxy shares: counters, the call events and the calls in progress,
+// the current config snapshot, the registrar and its location store, gateway health, auth
+// failure counts, the tokens that sign the paths the proxy creates, the refusal log.
 // Owned by the daemon; outlives the workers.
 #include <asio/ip/address.hpp>
 
@@ -10,6 +10,8 @@
 
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
+#include "proxy/call_events.hpp"
+#include "proxy/call_metrics.hpp"
 #include "proxy/call_registry.hpp"
 #include "proxy/path_tokens.hpp"
 #include "proxy/refusal_log.hpp"
@@ -27,8 +29,19 @@ class GatewayHealthTable;
 namespace sipproxy::proxy {
 
 struct Services {
+    Services() {
+        call_events.add(calls);
+        call_events.add(call_metrics);
+    }
+    Services(const Services&) = delete;
+    Services& operator=(const Services&) = delete;
+
     Stats stats;
+    // A call's life is told here once; `calls` (show calls) and `call_metrics` listen, and
+    // the daemon adds the CDR writer.
+    CallEvents call_events;
     CallRegistry calls;
+    CallMetrics call_metrics{stats};
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
     // Password guessing per source (configured from [security] auth_*), and how a source

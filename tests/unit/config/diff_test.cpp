@@ -71,8 +71,14 @@ TEST_CASE("diff names changed scalars with old and new values") {
                                 "server.log_level: info -> debug",
                                 "control.socket: /etc/sipproxy/var/sipproxy.sock -> "
                                 "/srv/sipproxy.sock",
-                                // its default follows state_dir
-                                "security.secret_file: /etc/sipproxy/var/node.secret -> /srv/node.secret"});
+                                // their defaults follow state_dir
+                                "security.secret_file: /etc/sipproxy/var/node.secret -> /srv/node.secret",
+                                "cdr.path: /etc/sipproxy/var/cdr.jsonl -> /srv/cdr.jsonl"});
+    auto e = load(std::string(kBase) +
+                  "[cdr]\npath = \"\"\nmax_call_duration = 3600\n[metrics]\nlisten = \"127.0.0.1:9095\"\n");
+    CHECK(diff(*a, *e) == Lines{"cdr.path: /etc/sipproxy/var/cdr.jsonl -> ",
+                                "cdr.max_call_duration: 14400 -> 3600",
+                                "metrics.listen:  -> 127.0.0.1:9095"});
 }
 
 TEST_CASE("diff lists added and removed listen addresses and domains") {

@@ -248,6 +248,23 @@ TEST_CASE("[transaction] and [tcp] errors") {
     });
 }
 
+TEST_CASE("[cdr] and [metrics] errors") {
+    check_errors({
+        {"[cdr]\npath = 1\n", "t.toml:2:8: cdr.path: expected a string, got an integer"},
+        {"[cdr]\nmax_call_duration = 10\n",
+         "t.toml:2:21: cdr.max_call_duration: must be between 60 and 604800, got 10"},
+        {"[cdr]\nfile = \"x\"\n", "t.toml:2:1: cdr.file: unknown key"},
+        {"[metrics]\nlisten = \"9095\"\n",
+         "t.toml:2:10: metrics.listen: expected address:port (127.0.0.1:9095, [::1]:9095), got '9095'"},
+        {"[metrics]\nlisten = \"localhost:9095\"\n",
+         "t.toml:2:10: metrics.listen: expected address:port (127.0.0.1:9095, [::1]:9095), got "
+         "'localhost:9095'"},
+        {"[metrics]\nlisten = \"127.0.0.1\"\n",
+         "t.toml:2:10: metrics.listen: expected address:port (127.0.0.1:9095, [::1]:9095), got "
+         "'127.0.0.1'"},
+    });
+}
+
 TEST_CASE("[[gateways]] errors") {
     check_errors({
         {"[[gateways]]\nuri = \"sip:g\"\n",

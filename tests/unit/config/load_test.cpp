@@ -21,6 +21,23 @@ std::shared_ptr<const Config> load(std::string_view toml) {
 
 }  // namespace
 
+TEST_CASE("[cdr] and [metrics]: defaults, relative paths, off") {
+    auto d = load("");
+    CHECK(d->cdr.path == "/etc/sipproxy/var/cdr.jsonl");
+    CHECK(d->cdr.max_call_duration == std::chrono::hours(4));
+    CHECK(d->metrics.listen.empty());
+    auto c = load("[cdr]\npath = \"records/cdr.jsonl\"\nmax_call_duration = 7200\n"
+                  "[metrics]\nlisten = \"[::1]:9095\"\n");
+    CHECK(c->cdr.path == "/etc/sipproxy/records/cdr.jsonl");
+    CHECK(c->cdr.max_call_duration == std::chrono::seconds(7200));
+    CHECK(c->metrics.listen == "[::1]:9095");
+    CHECK(c->metrics.host == "::1");
+    CHECK(c->metrics.port == 9095);
+    auto off = load("[cdr]\npath = \"\"\n[metrics]\nlisten = \"\"\n");
+    CHECK(off->cdr.path.empty());
+    CHECK(off->metrics.listen.empty());
+}
+
 TEST_CASE("the shipped conf/sipproxy.toml loads") {
     fs::path path = SIPPROXY_TEST_DATA "/../conf/sipproxy.toml";
     auto r = load_file(path);

@@ -1,0 +1,28 @@
+#pragma once
+// The HTTP/1.1 requests the metrics endpoint accepts (RFC 9112): a request line and
+// header fields, no body. Parsed from bytes received so far, without I/O; anything a
+// scraper would not send is Bad, so a peer cannot make the server hold much.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace sipproxy::metrics {
+
+struct HttpRequest {
+    std::string method;
+    std::string path;    // the target without its query
+    bool keep_alive = true;
+};
+
+struct HttpParse {
+    enum class Status { Incomplete, Ok, Bad, TooLarge };
+    Status status = Status::Incomplete;
+    HttpRequest request;
+    std::size_t consumed = 0;  // bytes of the request (Ok)
+    std::string error;         // why Bad
+};
+
+// `max_size`: the most a request line plus header fields may take.
+HttpParse parse_http_request(std::string_view bytes, std::size_t max_size = 8192);
+
+}  // namespace sipproxy::metrics
