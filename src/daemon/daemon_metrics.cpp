@@ -139,6 +139,21 @@ std::string Daemon::render_metrics() const {
         "sipproxy_tcp_connections", "Open SIP TCP connections.",
         workers_.empty() ? 0.0 : static_cast<double>(workers_.front()->transport().connections())));
 
+    // Abuse protection (the ingress): what it dropped, by reason, and the bans.
+    auto blocked = counter("sipproxy_blocked_total",
+                           "Messages and connections dropped by the ingress, by reason.");
+    auto bans_added = counter("sipproxy_bans_added_total", "Sources banned (any reason).");
+    for (const auto& [k, v] : admission_.counters().snapshot()) {
+        if (k.rfind("blocked.", 0) == 0)
+            blocked.samples.push_back({{{"reason", k.substr(8)}}, static_cast<double>(v)});
+        else if (k == "bans.added")
+            bans_added.samples.push_back({{}, static_cast<double>(v)});
+    }
+    out.push_back(std::move(blocked));
+    out.push_back(std::move(bans_added));
+    out.push_back(gauge("sipproxy_bans_active", "Sources banned now.",
+                        static_cast<double>(admission_.bans().size())));
+
     Family setup{"sipproxy_call_setup_seconds",
                  "Time from INVITE to its 2xx, answered calls.",
                  MetricType::Histogram,

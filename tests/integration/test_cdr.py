@@ -270,6 +270,9 @@ class CallMix(CdrTestCase):
         self.assertGreaterEqual(delta("sipproxy_call_post_dial_delay_seconds_count"), 4)
         self.assertEqual(after["sipproxy_calls_active"], 0)
         self.assertEqual(after['sipproxy_build_info{version="0.1.0"}'], 1)
+        # The ingress's counters and bans are exported too (nothing blocked here).
+        self.assertEqual(after['sipproxy_blocked_total{reason="flood"}'], 0)
+        self.assertEqual(after["sipproxy_bans_active"], 0)
         self.assertGreater(after["process_resident_memory_bytes"], 0)
         stats = p.stats()
         self.assertEqual(stats["cdr.written"], 6)
