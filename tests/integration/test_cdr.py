@@ -24,7 +24,8 @@ from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import Proxy, UdpClient, header, new_branch, new_call_id, status_of  # noqa: E402
+from harness import (SOURCE, Proxy, UdpClient, header, new_branch, new_call_id,  # noqa: E402
+                     status_of)
 
 SDP = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n"
 SCHEMA = ["record_id", "call_id", "from_tag", "to_tag", "caller", "callee", "target", "route",
@@ -277,6 +278,36 @@ class CallMix(CdrTestCase):
         stats = p.stats()
         self.assertEqual(stats["cdr.written"], 6)
         self.assertEqual(stats["cdr.dropped"], 0)
+        self.check_dashboard_and_alerts(text)
+
+    def check_dashboard_and_alerts(self, scraped):
+        """The shipped Grafana dashboard and alert rules name only metrics sipproxyd
+        exports, and the rules pass promtool's check and their own unit tests."""
+        families = set(re.findall(r"^# TYPE (\S+) ", scraped, re.M))
+        conf = os.path.join(SOURCE, "conf")
+        with open(os.path.join(conf, "grafana", "sipproxy-dashboard.json")) as f:
+            dashboard = json.load(f)
+        exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+        with open(os.path.join(conf, "prometheus", "sipproxy-alerts.yml")) as f:
+            exprs.append(f.read())
+        used = set()
+        for e in exprs:
+            used.update(re.findall(r"\b((?:sipproxy|process)_[a-z_]+)", e))
+        self.assertGreater(len(used), 10)
+        for name in sorted(used):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            self.assertTrue(name in families or base in families,
+                            f"{name} is used by the dashboard or the alerts but not exported")
+        promtool = shutil.which("promtool")
+        if not promtool:
+            print("promtool not installed: alert rules not checked", file=sys.stderr)
+            return
+        rules = os.path.join(conf, "prometheus")
+        for args in (["check", "rules", "sipproxy-alerts.yml"],
+                     ["test", "rules", "sipproxy-alerts_test.yml"]):
+            r = subprocess.run([promtool, *args], cwd=rules, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def scrape(self, port, path="/metrics", method="GET"):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
