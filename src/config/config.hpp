@@ -187,5 +187,10 @@ LoadResult load_string(std::string_view toml, const std::filesystem::path& name)
 // "server.listen: added tcp://127.0.0.1:5062", "auth.users: added bob". Secrets are never
 // printed. Empty when nothing changed.
 std::vector<std::string> diff(const Config& before, const Config& after);
+// The keys among diff()'s lines that a running daemon reads only at start (the listen
+// sockets' workers, the control socket, the location store, transaction timers and caps,
+// TCP limits, the message size, the node secret): a reload reports them, and they take
+// effect at the next start. One table (diff.cpp) decides.
+std::vector<std::string> restart_needed(const std::vector<std::string>& diff_lines);
 
 }  // namespace sipproxy::config

@@ -246,4 +246,23 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     return c.take();
 }
 
+std::vector<std::string> restart_needed(const std::vector<std::string>& lines) {
+    // Read once at start; everything else is applied by a reload.
+    static const char* const at_start[] = {
+        "server.workers",           "server.state_dir",
+        "server.max_message_size",  "control.socket",
+        "registrar.store",          "transaction.t1_ms",
+        "transaction.t2_ms",        "transaction.t4_ms",
+        "transaction.max_transactions", "tcp.idle_timeout",
+        "tcp.max_connections",      "security.secret_file",
+    };
+    std::vector<std::string> out;
+    for (const auto& line : lines) {
+        const auto key = line.substr(0, line.find(':'));
+        for (const char* k : at_start)
+            if (key == k) out.push_back(key + " changed: takes effect at the next start");
+    }
+    return out;
+}
+
 }  // namespace sipproxy::config

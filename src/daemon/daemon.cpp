@@ -331,11 +331,7 @@ json Daemon::reload() {
     for (const auto& l : new_locals) {
         if (auto err = try_bind(l)) throw control::CommandError(*err);
     }
-    json notes = json::array();
-    if (next->server.workers != config_->server.workers)
-        notes.push_back("server.workers changed: takes effect at the next start");
-    if (next->control.socket != config_->control.socket)
-        notes.push_back("control.socket changed: takes effect at the next start");
+    json notes = config::restart_needed(changed);
     std::unique_ptr<MetricsServer> metrics;
     const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
     if (metrics_moved) {

@@ -315,6 +315,17 @@ class ReloadTest(ControlTestCase):
         self.assertEqual(status_of(rr), 423, rr)
         self.assertEqual(header(rr, "Min-Expires"), "120")
 
+    def test_reload_says_which_changes_wait_for_a_restart(self):
+        # T1 is read at start (the transaction layer's timers); max_expires is live.
+        edit_config(self.proxy.config_path, "transaction", t1_ms=250)
+        edit_config(self.proxy.config_path, "registrar", max_expires=5000)
+        r = self.proxy.ctl("reload", json_out=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertIn("transaction.t1_ms: 500 -> 250", out["changed"])
+        self.assertEqual(out["restart_needed"],
+                         ["transaction.t1_ms changed: takes effect at the next start"])
+
     def test_reload_adds_a_user_without_printing_the_password(self):
         port = free_port()
         self.assertEqual(status_of(register(self.proxy, "carol", "carol-pw-42", port)), 401)

@@ -81,6 +81,25 @@ TEST_CASE("diff names changed scalars with old and new values") {
                                 "metrics.listen:  -> 127.0.0.1:9095"});
 }
 
+TEST_CASE("restart_needed: the keys read only at start, from the diff's lines") {
+    auto a = load(kBase);
+    auto c = load(std::string(kBase) +
+                  "[transaction]\nt1_ms = 250\ntimer_c = 200\nmax_transactions = 10\n[tcp]\n"
+                  "idle_timeout = 60\nmax_connections = 5\n");
+    CHECK(restart_needed(diff(*a, *c)) ==
+          Lines{"transaction.t1_ms changed: takes effect at the next start",
+                "transaction.max_transactions changed: takes effect at the next start",
+                "tcp.idle_timeout changed: takes effect at the next start",
+                "tcp.max_connections changed: takes effect at the next start"});
+    // Live keys: nothing to restart for.
+    auto b = load(replace(kBase, "max_expires = 7200", "max_expires = 3600"));
+    CHECK(restart_needed(diff(*a, *b)).empty());
+    auto d = load(replace(kBase, "[registrar]", "workers = 2\nmax_message_size = 4096\n[registrar]"));
+    CHECK(restart_needed(diff(*a, *d)) ==
+          Lines{"server.workers changed: takes effect at the next start",
+                "server.max_message_size changed: takes effect at the next start"});
+}
+
 TEST_CASE("diff lists added and removed listen addresses and domains") {
     auto a = load(kBase);
     auto b = load(replace(kBase, "\"tcp://127.0.0.1:5060\"]", "\"tcp://127.0.0.1:5062\"]"));
