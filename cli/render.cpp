@@ -192,6 +192,10 @@ const std::map<std::string_view, Renderer>& renderers() {
         {"gateway_enable", gateway_enable},
         {"gateway_disable", gateway_disable},
         {"user_list", users},
+        {"call_end",
+         [](const json& a, const json&, std::ostream& o) {
+             o << "call " << cell(a, "call_id") << " ended\n";
+         }},
         {"user_add", [](const json& a, const json&, std::ostream& o) { user_changed("added", a, o); }},
         {"user_passwd",
          [](const json& a, const json&, std::ostream& o) { user_changed("changed", a, o); }},

@@ -244,6 +244,16 @@ int main(int argc, char** argv) {
         what.args = {{"name", gateway_name}};
     });
 
+    auto* call = app.add_subcommand("call", "calls in the daemon's table")->require_subcommand(1, 1);
+    std::string call_id;
+    auto* call_end = call->add_subcommand(
+        "end", "remove a call whose BYE bypassed the proxy (its record ends; no BYE is sent)");
+    call_end->add_option("CALL-ID", call_id, "the Call-ID, as show calls prints it")->required();
+    call_end->callback([&] {
+        what.cmd = "call_end";
+        what.args = {{"call_id", call_id}};
+    });
+
     // Users in the daemon's user database (HA1 only; the password is read from standard
     // input, never from the command line where `ps` shows it).
     auto* user = app.add_subcommand("user", "users in the user database (users.db)")

@@ -397,6 +397,13 @@ control::CommandTable Daemon::commands() {
     t["show_bans"] = [this](const json&) { return show_bans(); };
     t["ban_add"] = [this](const json& a) { return ban_add(a); };
     t["ban_remove"] = [this](const json& a) { return ban_remove(a); };
+    t["call_end"] = [this](const json& a) {
+        auto call_id = control::required_string(a, "call_id");
+        const auto n = services_.call_events.end_by_operator(call_id, std::chrono::steady_clock::now());
+        if (n == 0) throw control::CommandError("no call with Call-ID '" + call_id + "'");
+        log::info("call {} ended by the operator (no BYE sent)", call_id);
+        return json{{"ended", n}};
+    };
     t["gateway_enable"] = [this](const json& a) {
         auto name = control::required_string(a, "name");
         if (!gateways_.enable(name)) throw control::CommandError("no gateway named '" + name + "'");

@@ -195,6 +195,30 @@ std::size_t CallEvents::expire(SteadyTime now, std::chrono::seconds max_duration
     return n;
 }
 
+std::size_t CallEvents::end_by_operator(std::string_view call_id, SteadyTime now) {
+    std::size_t n = 0;
+    auto& s = shard(call_id);
+    std::lock_guard lock(s.mu);
+    for (auto it = s.calls.begin(); it != s.calls.end();) {
+        auto& c = it->second;
+        if (c.call_id != call_id) {
+            ++it;
+            continue;
+        }
+        c.ended = now;
+        c.ended_by = EndedBy::Proxy;
+        if (c.answered) {
+            tell(CallEvent::Ended, c);
+        } else {
+            c.outcome = CallOutcome::Failed;
+            tell(CallEvent::Failed, c);
+        }
+        it = s.calls.erase(it);
+        ++n;
+    }
+    return n;
+}
+
 void CallEvents::shutdown() {
     const auto now = std::chrono::steady_clock::now();
     for (auto& s : shards_) {

@@ -118,6 +118,10 @@ public:
     std::size_t expire(SteadyTime now, std::chrono::seconds max_duration);
     // Every call still known ends (ended_by shutdown).
     void shutdown();
+    // The operator ends the calls with this Call-ID (`sipproxyctl call end`: a call whose
+    // BYE bypassed the proxy): answered ones end (ended_by proxy), others fail. No BYE is
+    // sent. Returns how many.
+    std::size_t end_by_operator(std::string_view call_id, SteadyTime now);
 
     std::vector<CallRecord> list() const;
     std::size_t active() const;

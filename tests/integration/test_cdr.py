@@ -415,6 +415,27 @@ class CallLifetime(CdrTestCase):
         self.assertEqual((rec["outcome"], rec["ended_by"]), ("answered", "shutdown"), rec)
         self.assertGreaterEqual(rec["duration_ms"], 200, rec)
 
+    def test_the_operator_ends_a_stuck_call(self):
+        # A call whose BYE went around the proxy stays in show calls until max_call_duration;
+        # `sipproxyctl call end` removes it at once, and its record says the proxy ended it.
+        p = self.start_proxy(auth=False)
+        call = RawCall(p)
+        self.addCleanup(call.close)
+        call.answer()
+        calls = p.ctl_json("show", "calls")["calls"]
+        self.assertEqual(len(calls), 1, calls)
+        call_id = calls[0]["call_id"]
+        r = p.ctl("call", "end", call_id)
+        self.assertEqual((r.returncode, r.stdout), (0, f"call {call_id} ended\n"), r.stderr)
+        self.assertEqual(p.ctl_json("show", "calls")["calls"], [])
+        r = p.ctl("call", "end", call_id)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no call with Call-ID", r.stderr)
+        self.assertEqual(p.stop(), 0)
+        records = read_cdrs(self.cdr_path)
+        self.assertEqual(len(records), 1, records)
+        self.assertEqual((records[0]["outcome"], records[0]["ended_by"]), ("answered", "proxy"))
+
     def test_a_challenge_is_not_a_call_attempt(self):
         # With [auth], alice's INVITE without credentials gets 407: no record; a 403 for
         # credentials of another user is one (policy-refused).

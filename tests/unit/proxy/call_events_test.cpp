@@ -85,6 +85,29 @@ TEST_CASE("call events: a BYE before the answer ends nothing") {
     CHECK(ev.active() == 1);
 }
 
+TEST_CASE("call events: the operator ends a stuck call (its BYE bypassed the proxy)") {
+    CallEvents ev;
+    Recorder r;
+    CallRegistry shown;
+    ev.add(r);
+    ev.add(shown);
+    ev.started(invite("stuck"));
+    ev.answered("stuck", "ft", "tt", "sip:bob@10.0.0.2", "");
+    ev.started(invite("other"));
+    CHECK(shown.count() == 2);
+    CHECK(ev.end_by_operator("nobody", std::chrono::steady_clock::now()) == 0);
+    CHECK(ev.end_by_operator("stuck", std::chrono::steady_clock::now()) == 1);
+    CHECK(r.seen.back().first == CallEvent::Ended);
+    CHECK(r.last().call_id == "stuck");
+    CHECK(*r.last().ended_by == EndedBy::Proxy);
+    CHECK(r.last().outcome == CallOutcome::Answered);
+    CHECK(ev.active() == 1);
+    CHECK(shown.count() == 1);  // gone from show calls
+    CHECK(ev.end_by_operator("other", std::chrono::steady_clock::now()) == 1);  // never answered
+    CHECK(r.seen.back().first == CallEvent::Failed);
+    CHECK(ev.active() == 0);
+}
+
 TEST_CASE("call events: failures name their outcome and who ended them") {
     CallEvents ev;
     Recorder r;
