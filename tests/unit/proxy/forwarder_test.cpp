@@ -196,7 +196,8 @@ TEST_CASE("with tokens: both Record-Routes carry the dialog token, the branch th
     const auto token = transaction::branch_token(ours.branch);
     CHECK(tokens.via_matches(token, proxy::ViaHop::of(out->vias()[1])));
     // The Record-Route as the caller will send it back in a Route verifies, from both ends.
-    auto rr = sip::parse_uri("sip:127.0.0.1:5060;lr;dlg=" + dlg);
+    const std::string rr_text = "sip:127.0.0.1:5060;lr;dlg=" + dlg;  // the Uri views into it
+    auto rr = sip::parse_uri(rr_text);
     REQUIRE(rr);
     CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "1", "callee-tag"));
     CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "callee-tag", "1"));
