@@ -444,7 +444,7 @@ json Daemon::status() const {
     r["counts"] = {{"registrations", store_->aor_count()},
                    {"bindings", store_->count()},
                    {"transactions", transactions},
-                   {"calls", services_.calls.count()}};
+                   {"calls", services_.call_events.active()}};
     return r;
 }
 
@@ -524,14 +524,14 @@ json Daemon::show_gateways() const {
 json Daemon::show_calls() const {
     json calls = json::array();
     const auto now = std::chrono::steady_clock::now();
-    for (const auto& c : services_.calls.list()) {
+    for (const auto& c : services_.call_events.list()) {
         calls.push_back(
             {{"call_id", c.call_id},
              {"caller", c.caller},
              {"callee", c.callee},
-             {"state", c.state},
+             {"state", std::string(c.state())},
              {"duration_s",
-              std::chrono::duration_cast<std::chrono::seconds>(now - c.started).count()}});
+              std::chrono::duration_cast<std::chrono::seconds>(now - c.created).count()}});
     }
     return {{"calls", calls}};
 }
@@ -557,7 +557,7 @@ json Daemon::show_stats() const {
     stats["tcp.connections"] = workers_.empty() ? 0 : workers_.front()->transport().connections();
     stats["transactions.active"] = transactions;
     stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
-    stats["calls.active"] = services_.calls.count();
+    stats["calls.active"] = services_.call_events.active();
     stats["registrar.bindings"] = store_->count();
     stats["cdr.written"] = cdr_.written();
     stats["cdr.dropped"] = cdr_.dropped();

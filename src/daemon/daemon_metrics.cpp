@@ -128,7 +128,7 @@ std::string Daemon::render_metrics() const {
     out.push_back(std::move(exceptions));
     out.push_back(gauge("sipproxy_calls_active",
                         "Calls in progress (from INVITE to the BYE's 200).",
-                        static_cast<double>(services_.calls.count())));
+                        static_cast<double>(services_.call_events.active())));
     out.push_back(gauge("sipproxy_registrar_bindings", "Registered contacts.",
                         static_cast<double>(store_->count())));
     out.push_back(gauge("sipproxy_registrar_aors", "Addresses of record with a registered contact.",

@@ -12,7 +12,6 @@
 #include "auth/guess_limiter.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_metrics.hpp"
-#include "proxy/call_registry.hpp"
 #include "proxy/path_tokens.hpp"
 #include "proxy/refusal_log.hpp"
 #include "proxy/snapshot.hpp"
@@ -30,17 +29,15 @@ namespace sipproxy::proxy {
 
 struct Services {
     Services() {
-        call_events.add(calls);
         call_events.add(call_metrics);
     }
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
     Stats stats;
-    // A call's life is told here once; `calls` (show calls) and `call_metrics` listen, and
-    // the daemon adds the CDR writer.
+    // A call's life is told here once; it also holds the calls in progress (show calls),
+    // `call_metrics` listens, and the daemon adds the CDR writer.
     CallEvents call_events;
-    CallRegistry calls;
     CallMetrics call_metrics{stats};
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;

@@ -6,7 +6,6 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/call_registry.hpp"
 
 using namespace sipproxy::proxy;
 
@@ -88,13 +87,11 @@ TEST_CASE("call events: a BYE before the answer ends nothing") {
 TEST_CASE("call events: the operator ends a stuck call (its BYE bypassed the proxy)") {
     CallEvents ev;
     Recorder r;
-    CallRegistry shown;
     ev.add(r);
-    ev.add(shown);
     ev.started(invite("stuck"));
     ev.answered("stuck", "ft", "tt", "sip:bob@10.0.0.2", "");
     ev.started(invite("other"));
-    CHECK(shown.count() == 2);
+    CHECK(ev.active() == 2);
     CHECK(ev.end_by_operator("nobody", std::chrono::steady_clock::now()) == 0);
     CHECK(ev.end_by_operator("stuck", std::chrono::steady_clock::now()) == 1);
     CHECK(r.seen.back().first == CallEvent::Ended);
@@ -102,7 +99,7 @@ TEST_CASE("call events: the operator ends a stuck call (its BYE bypassed the pro
     CHECK(*r.last().ended_by == EndedBy::Proxy);
     CHECK(r.last().outcome == CallOutcome::Answered);
     CHECK(ev.active() == 1);
-    CHECK(shown.count() == 1);  // gone from show calls
+    CHECK(ev.active() == 1);  // gone from show calls
     CHECK(ev.end_by_operator("other", std::chrono::steady_clock::now()) == 1);  // never answered
     CHECK(r.seen.back().first == CallEvent::Failed);
     CHECK(ev.active() == 0);
@@ -158,16 +155,14 @@ TEST_CASE("call events: outcome of a final status") {
 TEST_CASE("call events: a refusal is a record of its own, never in progress") {
     CallEvents ev;
     Recorder r;
-    CallRegistry calls;
     ev.add(r);
-    ev.add(calls);
     ev.refused(invite(), 403, "Forbidden");
     REQUIRE(r.seen.size() == 1);
     CHECK(r.seen[0].first == CallEvent::Refused);
     CHECK(r.last().outcome == CallOutcome::PolicyRefused);
     CHECK(*r.last().ended_by == EndedBy::Proxy);
     CHECK(ev.active() == 0);
-    CHECK(calls.count() == 0);
+    CHECK(ev.active() == 0);
 
     // A spiral's second pass refused (482): the call in progress reports, not the refusal.
     ev.started(invite("spiral"));
@@ -181,17 +176,15 @@ TEST_CASE("call events: a refusal is a record of its own, never in progress") {
 TEST_CASE("call events: expiry ends answered calls without a BYE, shutdown ends the rest") {
     CallEvents ev;
     Recorder r;
-    CallRegistry calls;
     ev.add(r);
-    ev.add(calls);
     ev.started(invite("old"));
     ev.answered("old", "ft", "tt", "", "");
     ev.started(invite("ringing"));
-    CHECK(calls.count() == 2);
+    CHECK(ev.active() == 2);
     const auto now = std::chrono::steady_clock::now();
     CHECK(ev.expire(now, std::chrono::hours(1)) == 0);
     CHECK(ev.expire(now + std::chrono::hours(2), std::chrono::hours(1)) == 2);
-    CHECK(calls.count() == 0);
+    CHECK(ev.active() == 0);
     bool expired = false, failed = false;
     for (const auto& [e, c] : r.seen) {
         if (e == CallEvent::Expired && c.call_id == "old") expired = *c.ended_by == EndedBy::Timeout;
@@ -211,26 +204,22 @@ TEST_CASE("call events: expiry ends answered calls without a BYE, shutdown ends 
     CHECK(shut == 2);
 }
 
-TEST_CASE("call registry: shows a call from INVITE until its end, with its state") {
+TEST_CASE("call events: show calls lists a call from INVITE until its end, with its state") {
     CallEvents ev;
-    CallRegistry calls;
-    ev.add(calls);
     ev.started(invite());
-    REQUIRE(calls.list().size() == 1);
-    CHECK(calls.list()[0].state == "trying");
+    REQUIRE(ev.list().size() == 1);
+    CHECK(ev.list()[0].state() == "trying");
     ev.provisional("c1", "ft");
-    CHECK(calls.list()[0].state == "ringing");
+    CHECK(ev.list()[0].state() == "ringing");
     ev.answered("c1", "ft", "tt", "", "");
-    CHECK(calls.list()[0].state == "confirmed");
-    CHECK(calls.list()[0].callee == "sip:bob@example.test");
+    CHECK(ev.list()[0].state() == "confirmed");
+    CHECK(ev.list()[0].callee == "sip:bob@example.test");
     ev.bye_answered("c1", "ft", "tt");
-    CHECK(calls.count() == 0);
+    CHECK(ev.active() == 0);
 }
 
 TEST_CASE("call events: workers report concurrently") {
     CallEvents ev;
-    CallRegistry calls;
-    ev.add(calls);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&, t] {
@@ -243,5 +232,5 @@ TEST_CASE("call events: workers report concurrently") {
         });
     for (auto& t : threads) t.join();
     CHECK(ev.active() == 0);
-    CHECK(calls.count() == 0);
+    CHECK(ev.active() == 0);
 }
