@@ -91,6 +91,21 @@ class PhoneCalls:
         return p
 
     @classmethod
+    def started_phone(cls, user, password):
+        """A new phone, started. Its SIP port is picked free but may be taken before the
+        phone binds it (another process's ephemeral port on a busy machine): then a new
+        phone on another port, up to three times."""
+        for attempt in range(3):
+            p = cls.new_phone(user, password)
+            try:
+                p.start()
+                return p
+            except PhoneError as e:
+                if "Address already in use" not in str(e) or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
     def spread_over_workers(cls):
         """Restart TCP phones until dave's connection belongs to a worker other than the
         ones reading carol's connection and alice's UDP packets: every call to dave then
@@ -104,8 +119,7 @@ class PhoneCalls:
             user = "carol" if cls.workers == 2 and w["carol"] != w["alice"] else "dave"
             old = cls.phones[user]
             old.stop()  # unregisters
-            p = cls.phones[user] = cls.new_phone(user, old.password)
-            p.start()
+            p = cls.phones[user] = cls.started_phone(user, old.password)
             p.wait_registered(timeout=20)
             aor = p.aor
             if not poll(lambda: len(cls.proxy.ctl_json("show", "registrations", aor)
