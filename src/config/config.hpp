@@ -142,6 +142,25 @@ struct Route {
     std::vector<std::string> domains;    // Request-URI domains it applies to (empty = any)
 };
 
+// [[fraud]]: call limits for authenticated users (toll fraud). A threshold of 0 is unset.
+struct FraudThreshold {
+    std::uint32_t warning = 0;   // the call that brings the count to this is logged and counted
+    std::uint32_t critical = 0;  // the most allowed: a call beyond it is refused (403)
+    bool operator==(const FraudThreshold&) const = default;
+};
+struct FraudRule {
+    std::string user = "*";      // a user name, or "*": every user (each counted apart)
+    std::string route;           // a [[routes]] name; "": every call of the user
+    bool total = false;          // scope = "total": the calls of all users together
+    FraudThreshold calls_per_minute, calls_per_day, concurrent_calls;
+    int line = 0;                // where it is in the file (errors, diff)
+    bool operator==(const FraudRule& o) const {
+        return user == o.user && route == o.route && total == o.total &&
+               calls_per_minute == o.calls_per_minute && calls_per_day == o.calls_per_day &&
+               concurrent_calls == o.concurrent_calls;
+    }
+};
+
 struct Config {
     std::filesystem::path file;          // absolute path of the file it came from
     Server server;
@@ -155,6 +174,7 @@ struct Config {
     Metrics metrics;
     std::vector<Gateway> gateways;
     std::vector<Route> routes;
+    std::vector<FraudRule> fraud;
     // Valid but probably unintended (no [auth], a gateway no route uses, ...); the daemon
     // logs them at startup and reload. Not compared by diff().
     std::vector<std::string> warnings;

@@ -131,6 +131,21 @@ void named(Changes& c, const std::string& key, const std::vector<T>& before,
     }
 }
 
+// A [[fraud]] rule in one line: "user=* route=intl scope=user calls_per_minute=8/10".
+std::string fraud_text(const FraudRule& r) {
+    std::string out = "user=" + r.user + " route=" + (r.route.empty() ? "*" : r.route) +
+                      " scope=" + (r.total ? "total" : "user");
+    auto limit = [&](const char* name, const FraudThreshold& t) {
+        if (!t.warning && !t.critical) return;
+        auto n = [](std::uint32_t v) { return v ? std::to_string(v) : std::string("-"); };
+        out += std::string(" ") + name + "=" + n(t.warning) + "/" + n(t.critical);
+    };
+    limit("calls_per_minute", r.calls_per_minute);
+    limit("calls_per_day", r.calls_per_day);
+    limit("concurrent_calls", r.concurrent_calls);
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> diff(const Config& a, const Config& b) {
@@ -242,6 +257,14 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
             order_b.push_back(r.name);
     if (order_a != order_b)
         c.line("routes: order changed: " + text(order_a) + " -> " + text(order_b));
+
+    {
+        // Rules have no names: each is its text (warning/critical per limit).
+        std::vector<std::string> x, y;
+        for (const auto& r : a.fraud) x.push_back(fraud_text(r));
+        for (const auto& r : b.fraud) y.push_back(fraud_text(r));
+        c.members("fraud", x, y);
+    }
 
     return c.take();
 }

@@ -12,6 +12,7 @@
 
 #include "config/addresses.hpp"
 #include "config/config.hpp"
+#include "config/fraud_rules.hpp"
 #include "config/includes.hpp"
 #include "config/toml_reader.hpp"
 
@@ -73,6 +74,7 @@ class Loader {
         metrics();
         gateways();
         routes();
+        detail::read_fraud_rules(errors_, root_, config_);
         root_.node("include");  // read by merge_includes
         root_.finish();
         warnings();
