@@ -119,6 +119,17 @@ void bans(const json&, const json& r, std::ostream& out) {
     print_table_or(t, "no bans", out);
 }
 
+void limits(const json& args, const json& r, std::ostream& out) {
+    Table t({"USER", "ROUTE", "SCOPE", "LIMIT", "VALUE", "WARNING", "CRITICAL"});
+    for (std::size_t c : {4, 5, 6}) t.align_right(c);
+    for (const auto& l : list(r, "limits"))
+        t.add_row({cell(l, "user"), cell(l, "route"), cell(l, "scope"), cell(l, "limit"),
+                   cell(l, "value"), cell(l, "warning"), cell(l, "critical")});
+    std::string nothing = "no fraud limits";
+    nothing += args.contains("user") ? " for " + cell(args["user"]) : " counting";
+    print_table_or(t, nothing.c_str(), out);
+}
+
 void ban_add(const json& args, const json& r, std::ostream& out) {
     out << "banned " << cell(r, "network");
     if (args.contains("duration"))
@@ -184,6 +195,7 @@ const std::map<std::string_view, Renderer>& renderers() {
         {"show_calls", calls},
         {"show_stats", stats},
         {"show_bans", bans},
+        {"show_limits", limits},
         {"ban_add", ban_add},
         {"ban_remove", ban_remove},
         {"reload", reload},

@@ -198,6 +198,14 @@ int main(int argc, char** argv) {
     show->add_subcommand("stats", "counters")->callback(set("show_stats"));
     show->add_subcommand("bans", "banned sources: network, reason, since, until, hits")
         ->callback(set("show_bans"));
+    std::string limits_user;
+    auto* limits = show->add_subcommand(
+        "limits", "fraud-limit counters per user and route: value, warning, critical");
+    limits->add_option("USER", limits_user, "only this user's limits (zeros when idle)");
+    limits->callback([&] {
+        what.cmd = "show_limits";
+        if (!limits_user.empty()) what.args["user"] = limits_user;
+    });
 
     app.add_subcommand("reload", "re-read the config file; print what changed or the error")
         ->callback(set("reload"));

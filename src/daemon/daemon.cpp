@@ -19,6 +19,7 @@
 
 #include "auth/node_secret.hpp"
 #include "daemon/user_commands.hpp"
+#include "daemon/limit_commands.hpp"
 #include "base/log.hpp"
 #include "daemon/security_policy.hpp"
 #include "proxy/pending_commit.hpp"
@@ -394,6 +395,7 @@ control::CommandTable Daemon::commands() {
         }
     };
     add_user_commands(t, {[this] { return config_; }, [this] { return inputs_.subscribers; }});
+    add_limit_commands(t, {[this] { return config_; }, &services_.fraud});
     t["show_bans"] = [this](const json&) { return show_bans(); };
     t["ban_add"] = [this](const json& a) { return ban_add(a); };
     t["ban_remove"] = [this](const json& a) { return ban_remove(a); };

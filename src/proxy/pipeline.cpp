@@ -20,9 +20,14 @@ void run_pipeline(RequestContext& ctx) {
     };
     for (Step step : steps) {
         step(ctx);
-        if (ctx.decided()) return;
+        if (ctx.decided()) break;
     }
-    ctx.respond(500, "No routing decision");
+    if (!ctx.decided()) {
+        ctx.respond(500, "No routing decision");
+        return;
+    }
+    // What may still overturn a decision to forward, once the route is known.
+    check_fraud_limits(ctx);
 }
 
 }  // namespace sipproxy::proxy

@@ -31,5 +31,7 @@ void find_registered_targets(RequestContext& ctx);  // location service, 16.5
 void apply_dial_plan(RequestContext& ctx);       // [[routes]] to [[gateways]]
 void forward_to_host(RequestContext& ctx);       // non-local Request-URI (relay rules)
 void answer_unknown_user(RequestContext& ctx);   // 404 / 480
+// After the decision: a new call forwarded for an authenticated user, against [[fraud]].
+void check_fraud_limits(RequestContext& ctx);
 
 }  // namespace sipproxy::proxy

@@ -12,6 +12,7 @@
 #include "auth/guess_limiter.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_metrics.hpp"
+#include "proxy/fraud_call_listener.hpp"
 #include "proxy/path_tokens.hpp"
 #include "proxy/refusal_log.hpp"
 #include "proxy/snapshot.hpp"
@@ -30,6 +31,7 @@ namespace sipproxy::proxy {
 struct Services {
     Services() {
         call_events.add(call_metrics);
+        call_events.add(fraud_holds);
     }
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
@@ -39,6 +41,11 @@ struct Services {
     // `call_metrics` listens, and the daemon adds the CDR writer.
     CallEvents call_events;
     CallMetrics call_metrics{stats};
+    // [[fraud]] counters: the pipeline's check_fraud_limits counts and refuses; every
+    // call's end gives back its concurrent counts (fraud_holds listens).
+    fraud::CallLimits fraud;
+    fraud::AlertLog fraud_alerts;
+    FraudCallListener fraud_holds{fraud};
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
     // Password guessing per source (configured from [security] auth_*), and how a source

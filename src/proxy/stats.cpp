@@ -12,6 +12,7 @@ std::string_view refusal_name(Refusal r) {
     case Refusal::NonceSpent: return "nonce_spent";
     case Refusal::Credentials: return "credentials";
     case Refusal::Identity: return "identity";
+    case Refusal::Fraud: return "fraud";
     case Refusal::count_: break;
     }
     return "other";
@@ -40,6 +41,7 @@ std::map<std::string, std::uint64_t> Stats::snapshot() const {
     put("calls.failed", calls_failed_);
     put("responses.forwarded_stateless", stateless_forwards_);
     put("registrar.registers_accepted", registrations_);
+    put("fraud.warnings", fraud_warnings_);
     for (std::size_t i = 0; i < refused_.size(); ++i)
         out["refused." + std::string(refusal_name(static_cast<Refusal>(i)))] =
             refused_[i].load(std::memory_order_relaxed);

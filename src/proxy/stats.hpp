@@ -21,6 +21,7 @@ enum class Refusal : std::uint8_t {
     NonceSpent,      // right password on a nonce spent by failed attempts
     Credentials,     // wrong password, unknown user, bad nonce: an authentication failure
     Identity,        // authenticated, but as another user than the To/From one
+    Fraud,           // a call past a critical [[fraud]] threshold (403)
     count_
 };
 std::string_view refusal_name(Refusal r);
@@ -41,6 +42,7 @@ public:
     void stateless_forward() { bump(stateless_forwards_); }
     void registration() { bump(registrations_); }
     void refused(Refusal r) { bump(refused_[static_cast<std::size_t>(r)]); }
+    void fraud_warning() { bump(fraud_warnings_); }
 
     // Flat name -> value map ("requests.INVITE", "responses.200", ...), zeros left out
     // for the per-method and per-code families.
@@ -53,7 +55,7 @@ private:
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::count_)> refused_{};
     std::atomic<std::uint64_t> parse_errors_{0}, auth_challenges_{0}, auth_failures_{0},
         auth_successes_{0}, calls_started_{0}, calls_answered_{0}, calls_failed_{0},
-        stateless_forwards_{0}, registrations_{0};
+        stateless_forwards_{0}, registrations_{0}, fraud_warnings_{0};
 };
 
 }  // namespace sipproxy::proxy
