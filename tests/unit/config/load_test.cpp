@@ -75,7 +75,7 @@ TEST_CASE("the shipped conf/sipproxy.toml loads") {
     CHECK(c.tcp.max_connections == 10000);
 }
 
-TEST_CASE("the shipped config with its gateway and route examples uncommented loads") {
+TEST_CASE("the shipped config with its gateway, route and fraud examples uncommented loads") {
     std::ifstream in(SIPPROXY_TEST_DATA "/../conf/sipproxy.toml");
     std::string text, line;
     while (std::getline(in, line)) {
@@ -86,7 +86,10 @@ TEST_CASE("the shipped config with its gateway and route examples uncommented lo
             line.rfind("# strip", 0) == 0 || line.rfind("# prefix", 0) == 0 ||
             line.rfind("# gateways", 0) == 0 || line.rfind("# strategy", 0) == 0 ||
             line.rfind("# timeout_ms", 0) == 0 || line.rfind("# sources", 0) == 0 ||
-            line.rfind("# users", 0) == 0 || line.rfind("# domains", 0) == 0)
+            line.rfind("# users", 0) == 0 || line.rfind("# domains", 0) == 0 ||
+            line.rfind("# user =", 0) == 0 || line.rfind("# route =", 0) == 0 ||
+            line.rfind("# scope =", 0) == 0 || line.rfind("# concurrent_calls", 0) == 0 ||
+            line.rfind("# calls_per_", 0) == 0)
             line = line.substr(2);
         text += line + "\n";
     }
@@ -99,6 +102,11 @@ TEST_CASE("the shipped config with its gateway and route examples uncommented lo
     CHECK(c->routes[0].match == "^9");
     CHECK(c->routes[0].prefix == "+1");
     CHECK(c->routes[0].gateways == std::vector<std::string>{"carrier-a", "carrier-b"});
+    REQUIRE(c->fraud.size() == 3);
+    CHECK(c->fraud[0].user == "*");
+    CHECK(c->fraud[0].concurrent_calls.critical == 4);
+    CHECK(c->fraud[1].route == "pstn");
+    CHECK(c->fraud[2].total);
 }
 
 TEST_CASE("an empty file gives every default") {
