@@ -72,7 +72,8 @@ void CallLimits::sweep(Shard& s, Clock::time_point now) {
 }
 
 Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::string_view user,
-                          std::string_view route, std::string_view call, Clock::time_point now) {
+                          std::string_view route, std::string_view call, Clock::time_point now,
+                          bool hold) {
     Verdict v;
     struct Counted {
         Scope scope;
@@ -122,7 +123,7 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
         auto& e = shard.counters[c.key];
         e.minute.add(now);
         e.day.add(now);
-        ++e.concurrent;
+        if (hold) ++e.concurrent;
         for (Limit l : kLimits) {
             const auto warning = threshold(*c.rule, l).warning;
             if (const auto n = e.value(l, now); warning && n >= warning)
@@ -130,6 +131,7 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
         }
     }
     locks.clear();
+    if (!hold) return v;
 
     auto& h = holds_[shard_of(call)];
     std::lock_guard lock(h.mu);

@@ -65,9 +65,12 @@ const config::FraudRule* rule_for(const std::vector<config::FraudRule>& rules, c
 class CallLimits {
 public:
     // A new call of `user` (authenticated) on `route` ("" when the dial plan did not route
-    // it). `call` identifies it for release(): Call-ID '\n' From tag.
+    // it). `call` identifies it for release(): Call-ID '\n' From tag. Without `hold` the
+    // call is checked against every limit and counted per minute and per day, but holds
+    // no concurrent count (for a call whose end will never be told).
     Verdict admit(const std::vector<config::FraudRule>& rules, std::string_view user,
-                  std::string_view route, std::string_view call, Clock::time_point now);
+                  std::string_view route, std::string_view call, Clock::time_point now,
+                  bool hold = true);
     // The call ended (any way); unknown keys are ignored.
     void release(std::string_view call, Clock::time_point now);
 

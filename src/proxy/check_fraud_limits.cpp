@@ -46,12 +46,19 @@ std::string refusal_reason(const fraud::Crossing& c) {
 void check_fraud_limits(RequestContext& ctx) {
     if (ctx.decision.kind != Decision::Kind::Forward) return;
     const auto& r = ctx.request;
-    if (r.method() != sip::Method::Invite || ctx.in_dialog || ctx.authenticated.empty()) return;
+    if (r.method() != sip::Method::Invite || ctx.authenticated.empty()) return;
+    if (ctx.in_dialog && ctx.dialog_proven) return;  // a re-INVITE of a call counted already
     if (!ctx.snapshot.config || ctx.snapshot.config->fraud.empty()) return;
     const auto now = fraud::Clock::now();
+    // An INVITE with a To-tag but no dialog token of ours is relayed for an authenticated
+    // user (forward_in_dialog, even by the dial plan) without being a call the proxy core
+    // reports, so its end is never told: it meets every limit and counts per minute and
+    // per day, but holds no concurrent count. (A To-tag must not be a way around limits.)
+    const bool reported = !ctx.in_dialog;
     auto verdict = ctx.services.fraud.admit(ctx.snapshot.config->fraud, ctx.authenticated,
                                             ctx.decision.route,
-                                            fraud_call_key(r.call_id(), r.from().tag), now);
+                                            fraud_call_key(r.call_id(), r.from().tag), now,
+                                            reported);
     const std::string source = ctx.source.to_string();
     for (const auto& w : verdict.warnings) {
         ctx.services.stats.fraud_warning();

@@ -105,6 +105,7 @@ class RawCall:
         self.tag = new_call_id()[:8]
         self.ruri = f"sip:{number}@{DOMAIN}"
         self.cseq = 1
+        self.to_tag = ""  # a To-tag of a dialog this proxy never set up
 
     def close(self):
         self.caller.close()
@@ -114,7 +115,8 @@ class RawCall:
         lines = [f"INVITE {self.ruri} SIP/2.0",
                  f"Via: SIP/2.0/UDP 127.0.0.1:{self.caller.port};branch={self.branch};rport",
                  "Max-Forwards: 70", f"From: <sip:alice@{DOMAIN}>;tag={self.tag}",
-                 f"To: <{self.ruri}>", f"Call-ID: {self.call_id}", f"CSeq: {self.cseq} INVITE",
+                 f"To: <{self.ruri}>{self.to_tag}", f"Call-ID: {self.call_id}",
+                 f"CSeq: {self.cseq} INVITE",
                  f"Contact: <sip:alice@127.0.0.1:{self.caller.port}>"]
         if auth:
             lines.append(f"Proxy-Authorization: {auth}")
@@ -265,6 +267,13 @@ class ConcurrentCalls(unittest.TestCase):
         self.assertIn("fraud limit critical: user=alice route=* scope=user "
                       "limit=concurrent_calls value=3 threshold=2 action=refused", self.p.log())
         self.assertEqual(self.concurrent(), 2)
+        # A To-tag of no dialog of ours is no way around the limits (the INVITE is relayed
+        # for an authenticated user, and the dial plan routes it).
+        t = self.call()
+        t.to_tag = ";tag=made-up"
+        r = t.start()
+        self.assertEqual(status_of(r), 403, r)
+        self.assertEqual(self.concurrent(), 2)
 
         # A reload raises the limit: the two calls up still count, one more fits.
         with open(self.p.config_path) as f:
@@ -320,7 +329,7 @@ class ConcurrentCalls(unittest.TestCase):
             f.gw_respond(inv, 486, "Busy Here")
             self.assertEqual(status_of(f.final()), 486)
         self.assert_back_to_zero("the last calls")
-        self.assertEqual(self.p.stats()["refused.fraud"], 2)
+        self.assertEqual(self.p.stats()["refused.fraud"], 3)
         self.assertEqual(self.p.ctl_json("show", "calls")["calls"], [])
 
 

@@ -248,3 +248,28 @@ TEST_CASE("workers racing for the last calls under a limit: exactly the limit is
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].value == 0);
 }
+
+TEST_CASE("a call that holds nothing (its end is never told) still meets every limit") {
+    auto r = rule("*");
+    r.concurrent_calls = {0, 1};
+    r.calls_per_minute = {0, 3};
+    const std::vector rules{r};
+    CallLimits limits;
+    CHECK_FALSE(limits.admit(rules, "alice", "", call(1), t0, false).refused);
+    CHECK(limits.held() == 0);
+    CHECK_FALSE(limits.admit(rules, "alice", "", call(2), t0).refused);  // holds the one slot
+    auto v = limits.admit(rules, "alice", "", call(3), t0, false);
+    REQUIRE(v.refused);
+    CHECK(v.refused->limit == Limit::ConcurrentCalls);
+    limits.release(call(2), t0);
+    CHECK_FALSE(limits.admit(rules, "alice", "", call(4), t0, false).refused);
+    v = limits.admit(rules, "alice", "", call(5), t0, false);
+    REQUIRE(v.refused);
+    CHECK(v.refused->limit == Limit::CallsPerMinute);  // calls 1, 2 and 4
+    const auto rows = limits.list(rules, "alice", t0);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].limit == Limit::CallsPerMinute);
+    CHECK(rows[0].value == 3);
+    CHECK(rows[1].value == 0);
+    CHECK(limits.held() == 0);
+}
