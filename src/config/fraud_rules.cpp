@@ -38,36 +38,47 @@ void read_fraud_rules(Errors& errors, TableReader& root, Config& config) {
         FraudRule r;
         r.line = line_of(tables[i]);
         if (t.get("user", r.user) &&
-            (r.user.empty() || (r.user != "*" && r.user.find_first_of(":\"@ \t*") != std::string::npos)))
+            (r.user.empty() ||
+             (r.user != "*" && r.user.find_first_of(":\"@ \t*") != std::string::npos)))
             t.fail("user", "expected \"*\" (every user) or a user name, got '" + r.user + "'");
-        if (t.get("route", r.route) && !std::any_of(config.routes.begin(), config.routes.end(),
-                                                    [&](const Route& x) { return x.name == r.route; }))
+        if (t.get("route", r.route) &&
+            !std::any_of(config.routes.begin(), config.routes.end(),
+                         [&](const Route& x) { return x.name == r.route; }))
             t.fail("route", "names route '" + r.route + "', which is not defined in [[routes]]");
         std::string scope = "user";
         if (t.get("scope", scope)) {
-            if (scope == "total") r.total = true;
+            if (scope == "total")
+                r.total = true;
             else if (scope != "user")
-                t.fail("scope", "expected \"user\" (each user apart) or \"total\" (all users "
-                                "together), got '" + scope + "'");
+                t.fail("scope",
+                       "expected \"user\" (each user apart) or \"total\" (all users "
+                       "together), got '" +
+                           scope + "'");
         }
         if (r.total && r.user != "*")
-            t.fail("user", "scope = \"total\" counts every user's calls together: user must be "
-                           "\"*\" (or leave scope out to limit " + r.user + " alone)");
+            t.fail("user",
+                   "scope = \"total\" counts every user's calls together: user must be "
+                   "\"*\" (or leave scope out to limit " +
+                       r.user + " alone)");
         threshold(errors, t, "calls_per_minute", r.calls_per_minute);
         threshold(errors, t, "calls_per_day", r.calls_per_day);
         threshold(errors, t, "concurrent_calls", r.concurrent_calls);
         // No limit key at all (an unknown key such as calls_per_hour is reported as such).
-        if (std::none_of(tables[i]->begin(), tables[i]->end(), [](const auto& kv) {
-                const auto k = kv.first.str();
-                return k == "calls_per_minute" || k == "calls_per_day" || k == "concurrent_calls";
-            }) && std::all_of(tables[i]->begin(), tables[i]->end(), [](const auto& kv) {
+        if (std::none_of(tables[i]->begin(), tables[i]->end(),
+                         [](const auto& kv) {
+                             const auto k = kv.first.str();
+                             return k == "calls_per_minute" || k == "calls_per_day" ||
+                                    k == "concurrent_calls";
+                         }) &&
+            std::all_of(tables[i]->begin(), tables[i]->end(), [](const auto& kv) {
                 const auto k = kv.first.str();
                 return k == "user" || k == "route" || k == "scope";
             }))
             t.fail("", "sets no limit (calls_per_minute, calls_per_day or concurrent_calls)");
         if (!config.auth)
-            t.fail("", "needs an [auth] section (fraud limits apply to authenticated users; "
-                       "without [auth] nobody is)");
+            t.fail("",
+                   "needs an [auth] section (fraud limits apply to authenticated users; "
+                   "without [auth] nobody is)");
         auto same = std::find_if(config.fraud.begin(), config.fraud.end(), [&](const FraudRule& o) {
             return o.user == r.user && o.route == r.route && o.total == r.total;
         });

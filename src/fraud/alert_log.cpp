@@ -9,7 +9,8 @@ std::optional<std::uint64_t> AlertLog::note(std::string_view key, Clock::time_po
         if (entries_.size() >= max_keys_) {
             // Forget keys whose interval is over; when all are recent, all of them: a few
             // extra lines, bounded memory.
-            std::erase_if(entries_, [&](const auto& e) { return now - e.second.logged >= interval_; });
+            std::erase_if(entries_,
+                          [&](const auto& e) { return now - e.second.logged >= interval_; });
             if (entries_.size() >= max_keys_) entries_.clear();
         }
         entries_.emplace(std::string(key), Entry{now, 0});

@@ -9,18 +9,24 @@ namespace sipproxy::fraud {
 
 std::string_view to_string(Limit l) {
     switch (l) {
-    case Limit::CallsPerMinute: return "calls_per_minute";
-    case Limit::CallsPerDay: return "calls_per_day";
-    case Limit::ConcurrentCalls: return "concurrent_calls";
+        case Limit::CallsPerMinute:
+            return "calls_per_minute";
+        case Limit::CallsPerDay:
+            return "calls_per_day";
+        case Limit::ConcurrentCalls:
+            return "concurrent_calls";
     }
     return "calls_per_minute";
 }
 
 const config::FraudThreshold& threshold(const config::FraudRule& r, Limit l) {
     switch (l) {
-    case Limit::CallsPerMinute: return r.calls_per_minute;
-    case Limit::CallsPerDay: return r.calls_per_day;
-    case Limit::ConcurrentCalls: return r.concurrent_calls;
+        case Limit::CallsPerMinute:
+            return r.calls_per_minute;
+        case Limit::CallsPerDay:
+            return r.calls_per_day;
+        case Limit::ConcurrentCalls:
+            return r.concurrent_calls;
     }
     return r.calls_per_minute;
 }
@@ -37,9 +43,12 @@ const config::FraudRule* rule_for(const std::vector<config::FraudRule>& rules, c
 
 std::uint32_t CallLimits::Counter::value(Limit l, Clock::time_point now) const {
     switch (l) {
-    case Limit::CallsPerMinute: return minute.count(now);
-    case Limit::CallsPerDay: return day.count(now);
-    case Limit::ConcurrentCalls: return concurrent;
+        case Limit::CallsPerMinute:
+            return minute.count(now);
+        case Limit::CallsPerDay:
+            return day.count(now);
+        case Limit::ConcurrentCalls:
+            return concurrent;
     }
     return 0;
 }
@@ -136,7 +145,8 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
     auto& h = holds_[shard_of(call)];
     std::lock_guard lock(h.mu);
     auto it = h.calls.find(call);
-    if (it == h.calls.end()) it = h.calls.emplace(std::string(call), std::vector<std::string>{}).first;
+    if (it == h.calls.end())
+        it = h.calls.emplace(std::string(call), std::vector<std::string>{}).first;
     for (auto& c : counted) it->second.push_back(std::move(c.key));
     return v;
 }
@@ -177,11 +187,13 @@ std::vector<CallLimits::Row> CallLimits::list(const std::vector<config::FraudRul
     // The scopes to show: the user's own (from the rules), or those counted and the totals.
     std::vector<Scope> scopes;
     auto add = [&](Scope s) {
-        if (std::find(scopes.begin(), scopes.end(), s) == scopes.end()) scopes.push_back(std::move(s));
+        if (std::find(scopes.begin(), scopes.end(), s) == scopes.end())
+            scopes.push_back(std::move(s));
     };
     if (user) {
         for (const auto& r : rules)
-            if (!r.total && (r.user == "*" || r.user == *user)) add({std::string(*user), r.route, false});
+            if (!r.total && (r.user == "*" || r.user == *user))
+                add({std::string(*user), r.route, false});
     } else {
         for (const auto& [k, values] : counted) add(scope_of(k));
         for (const auto& r : rules)

@@ -25,9 +25,11 @@ std::string describe(const fraud::Crossing& c) {
 void alert(Services& services, std::string_view level, const fraud::Crossing& c,
            std::string_view source, fraud::Clock::time_point now) {
     const std::string what = describe(c);
-    const auto n = services.fraud_alerts.note(std::string(level) + " " + what.substr(0, what.find(" value=")), now);
+    const auto n = services.fraud_alerts.note(
+        std::string(level) + " " + what.substr(0, what.find(" value=")), now);
     if (!n) return;
-    const std::string times = *n == 1 ? "" : " (" + std::to_string(*n) + " times since the last line)";
+    const std::string times =
+        *n == 1 ? "" : " (" + std::to_string(*n) + " times since the last line)";
     if (level == "critical")
         log::warn("fraud limit critical: {} action=refused source={}{}", what, source, times);
     else
@@ -55,10 +57,9 @@ void check_fraud_limits(RequestContext& ctx) {
     // reports, so its end is never told: it meets every limit and counts per minute and
     // per day, but holds no concurrent count. (A To-tag must not be a way around limits.)
     const bool reported = !ctx.in_dialog;
-    auto verdict = ctx.services.fraud.admit(ctx.snapshot.config->fraud, ctx.authenticated,
-                                            ctx.decision.route,
-                                            fraud_call_key(r.call_id(), r.from().tag), now,
-                                            reported);
+    auto verdict =
+        ctx.services.fraud.admit(ctx.snapshot.config->fraud, ctx.authenticated, ctx.decision.route,
+                                 fraud_call_key(r.call_id(), r.from().tag), now, reported);
     const std::string source = ctx.source.to_string();
     for (const auto& w : verdict.warnings) {
         ctx.services.stats.fraud_warning();
