@@ -116,6 +116,12 @@ bool Ingress::scanner(const sip::Message& m) const {
     return false;
 }
 
+bool Ingress::exempt(const asio::ip::address& from) {
+    if (admission_.version() != view_.version) refresh();
+    const auto& allow = view_.policy->allow;
+    return !allow.empty() && allow.contains(transport::address_key(from));
+}
+
 bool Ingress::admit_connection(const asio::ip::address& from, std::size_t open_from_source) {
     const auto now = Clock::now();
     const auto key = transport::address_key(from);

@@ -46,6 +46,9 @@ public:
 
     // The transport's receive handler.
     void receive(const transport::Inbound& in);
+    // Whether `from` is exempt from every limit (security.allow, auth.trusted), for the
+    // limits kept past the ingress (the transaction layer's fair shares).
+    bool exempt(const asio::ip::address& from);
     // The transport's accept filter.
     bool admit_connection(const asio::ip::address& from, std::size_t open_from_source);
     // Once a second or so: writes the rejection counts of an interval that ended.
