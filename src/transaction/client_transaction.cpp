@@ -60,7 +60,7 @@ void ClientTransaction::send_cancel() {
 asio::awaitable<void> ClientTransaction::run() {
     auto self = shared_from_this();
     if (share_ == Share::Refused) {
-        fail(503, "Service Unavailable: too many pending requests to " + destination_.to_string());
+        fail(503, "Service Unavailable: too many pending requests to this destination");
         co_return layer_.remove(*this);
     }
     auto ec = co_await layer_.transport().send(destination_, request_);
