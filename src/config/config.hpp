@@ -91,6 +91,10 @@ struct Security {
                                                  "VaxSIPUserAgent", "pplsip", "sip-scan",
                                                  "sundayddr", "iWar", "SIVuS"};
     std::size_t max_connections_per_source = 256;  // 0: no limit
+    // Transactions waiting for a final response per source, and per next hop (an IPv4
+    // address or IPv6 /64); over it: 503 with Retry-After for that one (0: no cap).
+    std::uint32_t max_pending_per_source = 10000;
+    std::uint32_t max_pending_per_destination = 10000;
     std::chrono::seconds message_timeout{10};
     // Password guessing: auth_failures failed authentications from one source within
     // auth_window ban it for auth_ban_time (0 failures: off); a success forgets them.

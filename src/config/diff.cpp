@@ -235,6 +235,10 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("security.max_connections_per_source", a.security.max_connections_per_source,
             b.security.max_connections_per_source);
     c.value("security.message_timeout", a.security.message_timeout, b.security.message_timeout);
+    c.value("security.max_pending_per_source", a.security.max_pending_per_source,
+            b.security.max_pending_per_source);
+    c.value("security.max_pending_per_destination", a.security.max_pending_per_destination,
+            b.security.max_pending_per_destination);
     c.value("security.auth_failures", a.security.auth_failures, b.security.auth_failures);
     c.value("security.auth_window", a.security.auth_window, b.security.auth_window);
     c.value("security.auth_ban_time", a.security.auth_ban_time, b.security.auth_ban_time);

@@ -346,6 +346,8 @@ class Loader {
             }
         }
         t.get_uint("max_connections_per_source", sec.max_connections_per_source, 0, 10000000);
+        t.get_uint("max_pending_per_source", sec.max_pending_per_source, 0, 100000000);
+        t.get_uint("max_pending_per_destination", sec.max_pending_per_destination, 0, 100000000);
         if (t.get_int("message_timeout", v, 1, 3600)) sec.message_timeout = std::chrono::seconds(v);
         t.get_uint("auth_failures", sec.auth_failures, 0, 1000000);
         if (t.get_int("auth_window", v, 1, 86400)) sec.auth_window = std::chrono::seconds(v);

@@ -174,6 +174,8 @@ void Daemon::start() {
     lo.timers.t4 = cfg.transaction.t4;
     lo.max_transactions = cfg.transaction.max_transactions;
     lo.pending = std::make_shared<std::atomic<std::size_t>>(0);
+    lo.shares = shares_;
+    set_fair_shares(cfg);
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(
             std::make_unique<Worker>(i, locals_of(cfg), to, lo, services_, admission_));
@@ -238,6 +240,13 @@ void Daemon::schedule_purge() {
         else ::malloc_trim(0);
         schedule_purge();
     });
+}
+
+// Applied at start and by every reload (for the transactions to come).
+void Daemon::set_fair_shares(const config::Config& cfg) {
+    shares_->max_per_source.store(cfg.security.max_pending_per_source, std::memory_order_relaxed);
+    shares_->max_per_destination.store(cfg.security.max_pending_per_destination,
+                                       std::memory_order_relaxed);
 }
 
 void Daemon::save_bans(bool force) {
@@ -351,6 +360,7 @@ json Daemon::reload() {
     services_.snapshots.publish(*snap);
     inputs_ = std::move(inputs);
     admission_.set_policy(security_policy(*next));
+    set_fair_shares(*next);
     services_.guesses.configure(next->security.auth_failures, next->security.auth_window,
                                 next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
@@ -559,6 +569,11 @@ json Daemon::show_stats() const {
     stats["tcp.connections"] = workers_.empty() ? 0 : workers_.front()->transport().connections();
     stats["transactions.active"] = transactions;
     stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
+    stats["transactions.lingering"] = shares_->lingering.load(std::memory_order_relaxed);
+    stats["transactions.linger_cut"] = shares_->linger_cut.load(std::memory_order_relaxed);
+    stats["blocked.pending_per_source"] = shares_->refused_source.load(std::memory_order_relaxed);
+    stats["blocked.pending_per_destination"] =
+        shares_->refused_destination.load(std::memory_order_relaxed);
     stats["calls.active"] = services_.call_events.active();
     stats["registrar.bindings"] = store_->count();
     stats["cdr.written"] = cdr_.written();

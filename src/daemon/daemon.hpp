@@ -56,6 +56,7 @@ private:
     nlohmann::json ban_remove(const nlohmann::json& args);
     void schedule_ban_sweep();
     void save_bans(bool force);
+    void set_fair_shares(const config::Config& cfg);
     std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
     // GET /metrics: the Prometheus text (daemon_metrics.cpp).
     std::string render_metrics() const;
@@ -76,6 +77,8 @@ private:
     cdr::CdrWriter cdr_;  // listens to services_.call_events: declared before it
     proxy::Services services_;
     ingress::Admission admission_;
+    // Every worker's transaction layer: pending transactions per source and destination.
+    std::shared_ptr<transaction::FairShares> shares_ = std::make_shared<transaction::FairShares>();
     std::unique_ptr<registrar::LocationStore> store_;
     routing::GatewayHealthTable gateways_;
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force

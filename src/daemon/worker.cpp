@@ -22,6 +22,7 @@ Worker::Worker(unsigned index, std::vector<transport::Local> locals,
       layer_(io_, transport_, index, layer_options), proxy_(services, layer_, transport_),
       ingress_(admission, ingress_options(transport_options)), tick_(io_) {
     layer_.set_user(&proxy_);
+    layer_.set_exempt([this](const asio::ip::address& a) { return ingress_.exempt(a); });
     // transport -> ingress (admission, parsing) -> transaction layer -> proxy
     transport_.on_receive([this](const transport::Inbound& in) { ingress_.receive(in); });
     transport_.set_accept_filter([this](const asio::ip::address& from, std::size_t open) {

@@ -1,6 +1,7 @@
 #pragma once
-// What every worker's ingress shares: the policy (replaced on reload), the ban table and
-// the counters. A worker keeps its own View and refreshes it when version() moves, so the
+// What every worker's ingress shares: the policy (replaced on reload), the ban table, the
+// per-source request rates (so the flood limit is the documented one whatever the number
+// of workers) and the counters. A worker keeps its own View and refreshes it when version() moves, so the
 // per-datagram cost of sharing is one atomic load.
 #include <atomic>
 #include <memory>
@@ -9,13 +10,15 @@
 #include "ingress/ban_table.hpp"
 #include "ingress/counters.hpp"
 #include "ingress/policy.hpp"
+#include "ingress/rate_tracker.hpp"
 
 namespace sipproxy::ingress {
 
 class Admission {
 public:
-    explicit Admission(std::size_t max_bans = 100000)
-        : bans_(max_bans), policy_(std::make_shared<const Policy>()) {}
+    // tracked_sources: size of the rate table (sources counted at once, for the daemon).
+    explicit Admission(std::size_t max_bans = 100000, std::size_t tracked_sources = 65536)
+        : bans_(max_bans), rates_(tracked_sources), policy_(std::make_shared<const Policy>()) {}
 
     void set_policy(std::shared_ptr<const Policy> p) {
         {
@@ -48,11 +51,14 @@ public:
 
     BanTable& bans() { return bans_; }
     const BanTable& bans() const { return bans_; }
+    RateTracker& rates() { return rates_; }
+    const RateTracker& rates() const { return rates_; }
     Counters& counters() { return counters_; }
     const Counters& counters() const { return counters_; }
 
 private:
     BanTable bans_;
+    RateTracker rates_;
     Counters counters_;
     mutable std::mutex mutex_;
     std::shared_ptr<const Policy> policy_;

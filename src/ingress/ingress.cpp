@@ -26,7 +26,7 @@ std::string_view lower_prefix(std::string_view text, char (&buf)[256]) {
 
 Ingress::Ingress(Admission& admission, Options options)
     : admission_(admission), counters_(admission.counters()), options_(options),
-      rates_(options.tracked_sources), rejects_(options.log) {
+      rejects_(options.log) {
     refresh();
 }
 
@@ -40,7 +40,7 @@ void Ingress::ban(const AddressKey& source, const char* reason, std::string note
     r.duration = view_.policy->ban_time;
     if (admission_.bans().add(r)) {
         Counters::bump(counters_.bans);
-        rates_.forget(source_of(source));  // counted afresh when the ban ends
+        admission_.rates().forget(source_of(source));  // counted afresh when the ban ends
     }
     refresh();
 }
@@ -63,7 +63,7 @@ Ingress::Verdict Ingress::admit(const AddressKey& key, bool count, Clock::time_p
         }
     }
     if (count && p.flood_requests) {
-        const auto n = rates_.count(source_of(key), now, p.flood_window);
+        const auto n = admission_.rates().count(source_of(key), now, p.flood_window);
         if (n > p.flood_requests) {
             Counters::bump(counters_.flood);  // the ban line says why; then "banned"
             ban(key, "flood",
@@ -114,6 +114,12 @@ bool Ingress::scanner(const sip::Message& m) const {
             if (agent.find(p) != std::string_view::npos) return true;
     }
     return false;
+}
+
+bool Ingress::exempt(const asio::ip::address& from) {
+    if (admission_.version() != view_.version) refresh();
+    const auto& allow = view_.policy->allow;
+    return !allow.empty() && allow.contains(transport::address_key(from));
 }
 
 bool Ingress::admit_connection(const asio::ip::address& from, std::size_t open_from_source) {

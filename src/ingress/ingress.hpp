@@ -13,14 +13,13 @@
 // It also decides whether a TCP connection may be accepted (deny, ban, per-source cap;
 // each accept counts as a request for the flood limit).
 // One per worker, used only from that worker's thread; what it shares with the other
-// workers (policy, bans, counters) is in Admission.
+// workers (policy, bans, rates, counters) is in Admission.
 #include <asio/ip/address.hpp>
 
 #include <chrono>
 #include <functional>
 
 #include "ingress/admission.hpp"
-#include "ingress/rate_tracker.hpp"
 #include "ingress/reject_log.hpp"
 #include "sip/message.hpp"
 #include "transport/transport.hpp"
@@ -38,7 +37,6 @@ public:
 
     struct Options {
         sip::Limits limits;
-        std::size_t tracked_sources = 65536;  // size of the rate table (per worker)
         RejectLog::Options log;
     };
     Ingress(Admission& admission, Options options);
@@ -48,12 +46,14 @@ public:
 
     // The transport's receive handler.
     void receive(const transport::Inbound& in);
+    // Whether `from` is exempt from every limit (security.allow, auth.trusted), for the
+    // limits kept past the ingress (the transaction layer's fair shares).
+    bool exempt(const asio::ip::address& from);
     // The transport's accept filter.
     bool admit_connection(const asio::ip::address& from, std::size_t open_from_source);
     // Once a second or so: writes the rejection counts of an interval that ended.
     void tick(Clock::time_point now = Clock::now()) { rejects_.tick(now); }
 
-    const RateTracker& rates() const { return rates_; }
 
 private:
     enum class Verdict { Pass, Allowed, Drop };
@@ -67,7 +67,6 @@ private:
     Counters& counters_;
     Options options_;
     Admission::View view_;
-    RateTracker rates_;
     RejectLog rejects_;
     MessageHandler on_message_;
     ParseErrorHandler on_parse_error_;

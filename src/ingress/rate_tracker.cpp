@@ -15,7 +15,9 @@ std::uint32_t RateTracker::count(const AddressKey& source, Clock::time_point now
     const std::int64_t w = window.count() > 0 ? window.count() : 1;
     const std::int64_t t = ms(now);
     const std::int64_t index = t / w;
-    Slot* set = &slots_[(AddressKeyHash{}(source) & set_mask_) * kWays];
+    const std::size_t set_index = set_of(source);
+    std::lock_guard lock(stripe(set_index));
+    Slot* set = &slots_[set_index * kWays];
 
     Slot* slot = nullptr;
     Slot* free = nullptr;
@@ -31,7 +33,7 @@ std::uint32_t RateTracker::count(const AddressKey& source, Clock::time_point now
     }
     if (!slot) {
         slot = free ? free : oldest;
-        if (!free) ++evictions_;
+        if (!free) evictions_.fetch_add(1, std::memory_order_relaxed);
         *slot = Slot{source, index, t, 0, 0};
     }
     if (slot->window_index != index) {
@@ -51,7 +53,9 @@ std::uint32_t RateTracker::count(const AddressKey& source, Clock::time_point now
 }
 
 void RateTracker::forget(const AddressKey& source) {
-    Slot* set = &slots_[(AddressKeyHash{}(source) & set_mask_) * kWays];
+    const std::size_t set_index = set_of(source);
+    std::lock_guard lock(stripe(set_index));
+    Slot* set = &slots_[set_index * kWays];
     for (std::size_t i = 0; i < kWays; ++i)
         if (set[i].key == source) set[i] = Slot{};
 }
@@ -60,8 +64,13 @@ std::size_t RateTracker::active(Clock::time_point now, std::chrono::milliseconds
     const std::int64_t w = window.count() > 0 ? window.count() : 1;
     const std::int64_t index = ms(now) / w;
     std::size_t n = 0;
-    for (const auto& s : slots_)
-        if (s.window_index >= -1 && !idle(s, index)) ++n;
+    for (std::size_t set = 0; set * kWays < slots_.size(); ++set) {
+        std::lock_guard lock(stripe(set));
+        for (std::size_t i = 0; i < kWays; ++i) {
+            const Slot& s = slots_[set * kWays + i];
+            if (s.window_index >= -1 && !idle(s, index)) ++n;
+        }
+    }
     return n;
 }
 

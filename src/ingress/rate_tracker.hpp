@@ -10,9 +10,19 @@
 // takes an idle entry of its set, else the least recently seen one. A busy source is seen
 // often and stays; what gets evicted is a source that sent little, and losing its count
 // only makes the limit more lenient, never bans anybody.
+//
+// One table for the whole daemon, shared by the workers: SO_REUSEPORT spreads one
+// source's datagrams over the workers by its port, so per-worker tables would let a source
+// send workers times the limit (and dividing the limit by the workers would cut a phone,
+// whose one port lands on one worker, to a fraction of it). Each set is guarded by one of
+// kStripes mutexes (a set is 8 neighbouring slots): two workers wait for each other only
+// when they count sources of the same stripe at the same instant.
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 #include "base/address_key.hpp"
@@ -35,12 +45,13 @@ public:
 
     std::size_t capacity() const { return slots_.size(); }
     // Entries that replaced another source still inside its window.
-    std::uint64_t evictions() const { return evictions_; }
+    std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
     // Sources with a count in their window at `now`.
     std::size_t active(Clock::time_point now, std::chrono::milliseconds window) const;
 
 private:
     static constexpr std::size_t kWays = 8;
+    static constexpr std::size_t kStripes = 64;
     struct Slot {
         AddressKey key;
         std::int64_t window_index = -2;  // which fixed window `current` counts
@@ -53,9 +64,15 @@ private:
     }
     static bool idle(const Slot& s, std::int64_t index) { return s.window_index + 1 < index; }
 
+    std::size_t set_of(const AddressKey& source) const {
+        return AddressKeyHash{}(source) & set_mask_;
+    }
+    std::mutex& stripe(std::size_t set) const { return stripes_[set % kStripes]; }
+
     std::vector<Slot> slots_;
     std::size_t set_mask_ = 0;
-    std::uint64_t evictions_ = 0;
+    std::atomic<std::uint64_t> evictions_{0};
+    mutable std::array<std::mutex, kStripes> stripes_;
 };
 
 }  // namespace sipproxy::ingress

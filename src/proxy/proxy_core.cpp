@@ -66,6 +66,9 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     auto snap = snapshot_.shared();  // kept alive for this request's decision
     RequestContext ctx{req, st->source(), st->local(), *snap, services_};
     run_pipeline(ctx);
+    // Its INVITE's non-2xx final is retransmitted until the ACK (RFC 3261 17.2.1); for
+    // anybody else no more than once (ServerTransaction::run: no reflection).
+    if (!ctx.authenticated.empty() || ctx.trusted_source) st->vouch();
 
     const bool new_call = req.method() == sip::Method::Invite && !ctx.in_dialog;
     if (ctx.decision.kind == Decision::Kind::Respond) {

@@ -11,11 +11,17 @@ using transport::Protocol;
 ClientTransaction::ClientTransaction(TransactionLayer& layer, transport::Peer destination,
                                      std::string request, sip::Method method,
                                      std::string branch, std::weak_ptr<ResponseSink> sink,
-                                     std::size_t branch_index)
+                                     std::size_t branch_index, Share share)
     : layer_(layer), destination_(destination), request_(std::move(request)), method_(method),
       branch_(std::move(branch)), key_(TransactionLayer::client_key(branch_, method_)),
-      sink_(std::move(sink)), branch_index_(branch_index), inbox_(layer.executor()) {
+      sink_(std::move(sink)), branch_index_(branch_index), inbox_(layer.executor()),
+      share_(share), share_key_(source_of(transport::address_key(destination_.address))) {
     layer_.unsettled();
+}
+
+void ClientTransaction::settle() {
+    if (share_ == Share::Counted) layer_.settle(settled_, layer_.shares().destinations, share_key_);
+    else layer_.settle(settled_);
 }
 
 void ClientTransaction::receive(sip::Message response) { inbox_.push(std::move(response)); }
@@ -28,14 +34,14 @@ void ClientTransaction::cancel() {
 }
 
 void ClientTransaction::report(sip::Message m) {
-    if (m.status() >= 200) layer_.settle(settled_);
+    if (m.status() >= 200) settle();
     if (auto s = sink_.lock()) s->on_response(branch_index_, std::move(m));
     else if (m.status() >= 200 && m.status() < 300)
         layer_.forward_stray(std::move(m), destination_);
 }
 
 void ClientTransaction::fail(int status, std::string_view reason) {
-    layer_.settle(settled_);
+    settle();
     if (auto s = sink_.lock()) s->on_failure(branch_index_, status, reason);
 }
 
@@ -53,6 +59,10 @@ void ClientTransaction::send_cancel() {
 
 asio::awaitable<void> ClientTransaction::run() {
     auto self = shared_from_this();
+    if (share_ == Share::Refused) {
+        fail(503, "Service Unavailable: too many pending requests to this destination");
+        co_return layer_.remove(*this);
+    }
     auto ec = co_await layer_.transport().send(destination_, request_);
     if (ec == transport::flow_gone_error()) {
         // The peer's own connection closed; its port was an ephemeral one (RFC 5626 5.3:
@@ -69,7 +79,7 @@ asio::awaitable<void> ClientTransaction::run() {
     } else {
         co_await run_non_invite();
     }
-    layer_.settle(settled_);
+    settle();
     layer_.remove(*this);
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <variant>
 
+#include "base/address_key.hpp"
 #include "sip/message.hpp"
 #include "transaction/mailbox.hpp"
 #include "transaction/timers.hpp"
@@ -32,9 +33,13 @@ public:
 
 class ClientTransaction : public std::enable_shared_from_this<ClientTransaction> {
 public:
+    // Its place in the destination's share (TransactionLayer::start_client): counted until
+    // settled, not counted (CANCEL), or refused (the destination holds its share: the
+    // request is not sent, the transaction fails with 503).
+    enum class Share { Counted, None, Refused };
     ClientTransaction(TransactionLayer& layer, transport::Peer destination, std::string request,
                       sip::Method method, std::string branch, std::weak_ptr<ResponseSink> sink,
-                      std::size_t branch_index);
+                      std::size_t branch_index, Share share = Share::None);
 
     const std::string& branch() const { return branch_; }
     sip::Method method() const { return method_; }
@@ -59,6 +64,7 @@ private:
     void fail(int status, std::string_view reason);
     void send_cancel();
     void retransmit();
+    void settle();
 
     TransactionLayer& layer_;
     transport::Peer destination_;
@@ -73,6 +79,8 @@ private:
     bool cancel_sent_ = false;
     bool provisional_ = false;
     bool settled_ = false;  // final response or failure: no longer counts toward the cap
+    Share share_;
+    AddressKey share_key_;  // the destination, for its share
 };
 
 }  // namespace sipproxy::transaction

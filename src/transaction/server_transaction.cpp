@@ -14,7 +14,8 @@ ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message reque
                                      transport::Peer source, transport::Local local,
                                      std::string key)
     : layer_(layer), request_(std::move(request)), invite_(request_->method() == sip::Method::Invite),
-      source_(source), local_(std::move(local)), key_(std::move(key)), inbox_(layer.executor()) {
+      source_(source), local_(std::move(local)), key_(std::move(key)),
+      share_key_(source_of(transport::address_key(source_.address))), inbox_(layer.executor()) {
     destination_ = response_destination(*request_, source_);
     // A request that already has a To-tag (in-dialog) keeps it.
     if (request_->to().tag.empty()) to_tag_ = layer_.new_tag();
@@ -49,12 +50,15 @@ void ServerTransaction::send_response(std::string bytes, int status) {
     send(bytes);
     last_response_ = std::move(bytes);
     last_status_ = status;
+    if (status < 200) provisional_sent_ = true;
     if (status >= 200) {
         final_status_ = status;
-        layer_.settle(settled_);
+        settle();
         if (running_) inbox_.push(Event::Final);
     }
 }
+
+void ServerTransaction::settle() { layer_.settle(settled_, layer_.shares().sources, share_key_); }
 
 void ServerTransaction::release_request() {
     // The response context that used the request finished synchronously when it sent the
@@ -107,7 +111,7 @@ asio::awaitable<void> ServerTransaction::run() {
     while (!final_sent()) {
         auto ev = co_await inbox_.pop_until(Clock::time_point::max());
         if (!ev) {
-            layer_.settle(settled_);
+            settle();
             co_return layer_.remove(*this);
         }
         if (*ev == Event::Retransmission && !last_response_.empty()) send(last_response_);
@@ -119,23 +123,47 @@ asio::awaitable<void> ServerTransaction::run() {
     if (is_invite() && final_status_ >= 300) {
         // Completed: retransmit the final response (timer G) until the ACK, or give up
         // after timer H. Then Confirmed: absorb ACKs for timer I (in the layer's table).
+        //
+        // Over UDP to a source nobody vouched for (its address may be spoofed), timer G
+        // would make the proxy a reflector: 4 to 10 finals for one INVITE that is never
+        // ACKed. Such a source gets the final once, and once more only if it was told
+        // 100 Trying first: a UAC in Proceeding no longer retransmits its INVITE
+        // (17.1.1.2), so nothing else recovers a lost final; a UAC in Calling does, and
+        // each retransmitted INVITE gets the final again from the lingering slot, one
+        // datagram for one. What remains of timer H then lingers as a slot (the key and
+        // the final), without this coroutine.
+        const auto h = Clock::now() + t.h();
+        const bool limited = !reliable && !vouched_ && !layer_.exempt(source_.address);
+        int retransmissions_left = limited ? (provisional_sent_ ? 1 : 0) : -1;
+        auto end_limited = [&] {
+            const auto left = std::max(Clock::duration::zero(), h - Clock::now());
+            layer_.linger(*this, std::move(last_response_), left);
+        };
+        if (retransmissions_left == 0) co_return end_limited();
+        // Waiting for the ACK here counts as lingering (bounded by max_transactions).
+        if (!layer_.reserve_linger()) co_return layer_.remove(*this);
         auto interval = t.t1;
         auto next_g = Clock::now() + interval;
-        const auto h = Clock::now() + t.h();
         for (;;) {
             auto ev = co_await inbox_.pop_until(reliable ? h : std::min(next_g, h));
             if (!ev) {
                 if (inbox_.closed() || Clock::now() >= h) break;  // timer H: no ACK came
                 send(last_response_);
+                if (retransmissions_left > 0 && --retransmissions_left == 0) {
+                    layer_.release_linger();
+                    co_return end_limited();
+                }
                 interval = std::min(2 * interval, t.t2);
                 next_g = Clock::now() + interval;
             } else if (*ev == Event::Retransmission) {
                 send(last_response_);
             } else if (*ev == Event::Ack) {
+                layer_.release_linger();
                 co_return layer_.linger(*this, {}, reliable ? Clock::duration::zero()
                                                             : Clock::duration(t.t4));
             }
         }
+        layer_.release_linger();
         co_return layer_.remove(*this);
     }
     if (is_invite()) {

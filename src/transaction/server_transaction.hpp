@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/address_key.hpp"
 #include "sip/message.hpp"
 #include "sip/response.hpp"
 #include "transaction/mailbox.hpp"
@@ -52,6 +53,12 @@ public:
     int final_status() const { return final_status_; }
     std::string_view to_tag() const { return to_tag_; }
 
+    // The transaction user vouches for the source (its request was authenticated): a
+    // non-2xx final to its INVITE is retransmitted until the ACK as RFC 3261 17.2.1 says.
+    // For a source nobody vouched for (nor exempt: security.allow, auth.trusted), whose
+    // address may be spoofed, the proxy must not be a reflector: see run().
+    void vouch() { vouched_ = true; }
+
     // Set by the transaction user to learn that a CANCEL matched this transaction.
     std::function<void()> on_cancel;
     bool cancelled() const { return cancelled_; }
@@ -70,6 +77,7 @@ private:
     enum class Event { Retransmission, Ack, Final };
     void send(const std::string& bytes);
     void release_request();
+    void settle();
 
     TransactionLayer& layer_;
     std::optional<sip::Message> request_;
@@ -83,7 +91,10 @@ private:
     int last_status_ = 0;
     int final_status_ = 0;
     bool cancelled_ = false;
-    bool settled_ = false;  // final response sent: no longer counts toward the cap
+    bool settled_ = false;  // final response sent: no longer counts toward the caps
+    bool vouched_ = false;
+    bool provisional_sent_ = false;
+    AddressKey share_key_;  // the source, for its share (counted by the layer)
     bool running_ = false;  // run() was started: events go to its inbox
     Mailbox<Event> inbox_;
 };

@@ -5,6 +5,7 @@
 #include <asio/post.hpp>
 
 #include <cstdio>
+#include <optional>
 
 #include "base/log.hpp"
 #include "transaction/branch.hpp"
@@ -17,6 +18,33 @@ TransactionLayer::TransactionLayer(asio::io_context& io, transport::Transport& t
     : io_(io), transport_(transport), worker_(worker), options_(options),
       sweep_timer_(io), rng_(std::random_device{}()) {
     if (!options_.pending) options_.pending = std::make_shared<std::atomic<std::size_t>>(0);
+    if (!options_.shares) options_.shares = std::make_shared<FairShares>();
+}
+
+bool TransactionLayer::reserve_linger() {
+    auto& n = options_.shares->lingering;
+    if (n.fetch_add(1, std::memory_order_relaxed) < options_.max_transactions) return true;
+    n.fetch_sub(1, std::memory_order_relaxed);
+    options_.shares->linger_cut.fetch_add(1, std::memory_order_relaxed);
+    return false;
+}
+
+void TransactionLayer::drop_lingering(std::size_t n) {
+    lingering_ -= n;
+    options_.shares->lingering.fetch_sub(n, std::memory_order_relaxed);
+}
+
+void TransactionLayer::note_refusal(RefusalNote& note, const char* what,
+                                    const transport::Peer& who) {
+    // A flood is refused thousands of times a second: the first refusal says who and
+    // why, then one line per 10 s per worker with the count.
+    const auto now = Clock::now();
+    ++note.unlogged;
+    if (note.logged != Clock::time_point{} && now - note.logged < std::chrono::seconds(10))
+        return;
+    log::warn("{} {}: 503 ({} such since the last line)", what, who.to_string(), note.unlogged);
+    note.unlogged = 0;
+    note.logged = now;
 }
 
 std::string TransactionLayer::client_key(std::string_view branch, sip::Method method) {
@@ -114,6 +142,23 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
                   options_.max_transactions);
         return;
     }
+    // Its share: no source holds more than max_per_source of the pending transactions
+    // (issue #12 item 8). Over it, that source alone is refused, statelessly. An exempt
+    // source is counted all the same (so the count stays right across a reload that
+    // changes who is exempt), never refused.
+    auto& shares = *options_.shares;
+    const auto source = source_of(transport::address_key(from.address));
+    if (!shares.sources.try_add(source, shares.max_per_source.load(std::memory_order_relaxed))) {
+        if (!exempt(from.address)) {
+            shares.refused_source.fetch_add(1, std::memory_order_relaxed);
+            reply_stateless(m, from, 503, "Service Unavailable: too many pending requests from this source",
+                            {{"Retry-After", "5"}});
+            note_refusal(source_refusals_,
+                         "security.max_pending_per_source reached: requests refused from", from);
+            return;
+        }
+        shares.sources.try_add(source, 0);
+    }
     // The transaction user decides first; the table gets the transaction only afterwards
     // (nothing can look it up while on_request runs on this thread), and only what it
     // still needs: nothing for a challenge, a lingering slot for a non-INVITE answered at
@@ -125,7 +170,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
 
 void TransactionLayer::add_live(const std::shared_ptr<ServerTransaction>& st) {
     auto [e, added] = servers_.try_emplace(std::string(st->key()));
-    if (!added && !e->second.st) --lingering_;  // (cannot happen: the key was looked up)
+    if (!added && !e->second.st) drop_lingering(1);  // (cannot happen: the key was looked up)
     e->second = ServerSlot{st, {}, {}, 0, {}};
     update_live();
 }
@@ -157,18 +202,29 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
     // cancel the INVITE's branches. The CANCEL's own transaction needs nothing but the
     // 200 to repeat, so it starts out lingering.
     auto invite = inv->second.st;
-    const std::string_view tag = invite ? invite->to_tag() : std::string_view{};
+    std::string_view tag = invite ? invite->to_tag() : std::string_view{};
+    // An INVITE that only lingers keeps its final response, not its tag: read it there
+    // (a CANCEL after the final is rare; the slot stays small).
+    std::optional<sip::Message> final_response;
+    if (!invite && !inv->second.resend.empty()) {
+        if (auto parsed = sip::parse(inv->second.resend); parsed) {
+            final_response = std::move(parsed.value());
+            tag = final_response->to().tag;
+        }
+    }
     auto ok = transport::stamp_response_via(sip::make_response(m, 200, "OK", tag), m, from);
     const auto to = response_destination(m, from);
     count_response(200);
     transport_.post_send(to, ok);
-    if (from.protocol == transport::Protocol::Udp && !stopping_) {
+    if (from.protocol == transport::Protocol::Udp && !stopping_ && reserve_linger()) {
         const auto d = Clock::duration(options_.timers.j());
         auto [it, added] = servers_.emplace(
             key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});
         if (added) {
             schedule_end(key, it->second.until, d, true);
             update_live();
+        } else {
+            release_linger();
         }
     }
     if (invite) invite->cancel_received();
@@ -198,11 +254,33 @@ void TransactionLayer::receive_response(sip::Message m, const transport::Peer& f
 std::shared_ptr<ClientTransaction> TransactionLayer::start_client(
     const transport::Peer& destination, std::string request, sip::Method method,
     std::string branch, std::weak_ptr<ResponseSink> sink, std::size_t branch_index) {
+    // Its share: no next hop holds more than max_per_destination of the pending client
+    // transactions (a flood of INVITEs to one silent phone would keep them for timer B).
+    // Over it, the request is not sent: the branch fails with 503 (the response context
+    // answers it). A CANCEL always goes (it ends a transaction already counted).
+    auto& shares = *options_.shares;
+    const auto share = source_of(transport::address_key(destination.address));
+    auto admitted = ClientTransaction::Share::None;
+    if (method != sip::Method::Cancel) {
+        admitted = ClientTransaction::Share::Counted;
+        if (!shares.destinations.try_add(
+                share, shares.max_per_destination.load(std::memory_order_relaxed))) {
+            if (exempt(destination.address)) {
+                shares.destinations.try_add(share, 0);
+            } else {
+                admitted = ClientTransaction::Share::Refused;
+                shares.refused_destination.fetch_add(1, std::memory_order_relaxed);
+                note_refusal(destination_refusals_,
+                             "security.max_pending_per_destination reached: requests refused to",
+                             destination);
+            }
+        }
+    }
     auto ct = std::make_shared<ClientTransaction>(*this, destination, std::move(request), method,
                                                   std::move(branch), std::move(sink),
-                                                  branch_index);
+                                                  branch_index, admitted);
     auto& slot = clients_[ct->key()];
-    if (!slot.ct && slot.until != Clock::time_point{}) --lingering_;  // (a reused branch)
+    if (!slot.ct && slot.until != Clock::time_point{}) drop_lingering(1);  // (a reused branch)
     slot = ClientSlot{ct, {}, {}, {}};
     update_live();
     asio::co_spawn(io_, ct->run(), asio::detached);
@@ -229,7 +307,7 @@ TransactionLayer::LingerQueue& TransactionLayer::linger_queue(Clock::duration d,
 
 void TransactionLayer::schedule_end(const std::string& key, Clock::time_point until,
                                     Clock::duration d, bool server) {
-    ++lingering_;
+    add_lingering(1);  // its place was reserved (reserve_linger)
     linger_queue(d, server).keys.emplace_back(until, key);
     arm_sweep();
 }
@@ -239,7 +317,7 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
     auto it = servers_.find(st.key());
     // Another transaction's slot, or this one already ended: nothing to do.
     if (it != servers_.end() && it->second.st.get() != &st) return;
-    if (d <= Clock::duration::zero() || stopping_) {
+    if (d <= Clock::duration::zero() || stopping_ || !reserve_linger()) {
         if (it != servers_.end()) servers_.erase(it);
         update_live();
         return;
@@ -255,7 +333,7 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
 void TransactionLayer::linger(const ClientTransaction& ct, std::string ack, Clock::duration d) {
     auto it = clients_.find(ct.key());
     if (it == clients_.end() || it->second.ct.get() != &ct) return;
-    if (d <= Clock::duration::zero() || stopping_) {
+    if (d <= Clock::duration::zero() || stopping_ || !reserve_linger()) {
         clients_.erase(it);
         update_live();
         return;
@@ -295,13 +373,13 @@ void TransactionLayer::sweep() {
                 auto it = servers_.find(key);
                 if (it != servers_.end() && !it->second.st && it->second.until == at) {
                     servers_.erase(it);
-                    --lingering_;
+                    drop_lingering(1);
                 }
             } else {
                 auto it = clients_.find(key);
                 if (it != clients_.end() && !it->second.ct && it->second.until == at) {
                     clients_.erase(it);
-                    --lingering_;
+                    drop_lingering(1);
                 }
             }
             q.keys.pop_front();
@@ -319,7 +397,7 @@ void TransactionLayer::shutdown() {
     servers_.erase_if([](const auto& e) { return !e.second.st; });
     clients_.erase_if([](const auto& e) { return !e.second.ct; });
     linger_queues_.clear();
-    lingering_ = 0;
+    drop_lingering(lingering_);
     std::vector<std::shared_ptr<ServerTransaction>> servers;
     std::vector<std::shared_ptr<ClientTransaction>> clients;
     servers_.for_each([&](const auto& e) { servers.push_back(e.second.st); });

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -27,6 +28,7 @@
 #include "base/slot_table.hpp"
 #include "sip/message.hpp"
 #include "transaction/client_transaction.hpp"
+#include "transaction/fair_shares.hpp"
 #include "transaction/server_transaction.hpp"
 #include "transaction/timers.hpp"
 #include "transport/transport.hpp"
@@ -55,8 +57,11 @@ struct LayerOptions {
     Timers timers;
     // Transactions still waiting for a final response, across all workers that share
     // `pending` (a transaction that only lingers to absorb retransmissions does not count).
+    // Lingering transactions (done, absorbing retransmissions) are bounded by it too,
+    // counted apart: past it, a transaction that would linger ends at once.
     std::size_t max_transactions = 200000;
     std::shared_ptr<std::atomic<std::size_t>> pending;  // shared by the workers; made if null
+    std::shared_ptr<FairShares> shares;                 // shared by the workers; made if null
 };
 
 class TransactionLayer {
@@ -65,6 +70,11 @@ public:
                      LayerOptions options);
 
     void set_user(TransactionUser* tu) { tu_ = tu; }
+    // Whether a source is exempt from every limit (security.allow, auth.trusted): its
+    // requests are not capped per source, and a destination in it not per destination.
+    // Unset: nobody is.
+    void set_exempt(std::function<bool(const asio::ip::address&)> f) { exempt_ = std::move(f); }
+    bool exempt(const asio::ip::address& a) const { return exempt_ && exempt_(a); }
     // All workers' layers (index = worker), so responses reach their owner.
     void set_siblings(std::vector<TransactionLayer*> s) { siblings_ = std::move(s); }
 
@@ -108,12 +118,28 @@ public:
             options_.pending->fetch_sub(1, std::memory_order_relaxed);
         }
     }
+    // The same, and the transaction no longer counts toward the share of `share`.
+    void settle(bool& flag, AddressCounts& counts, const AddressKey& share) {
+        if (!flag) {
+            settle(flag);
+            counts.remove(share);
+        }
+    }
     void unsettled() { options_.pending->fetch_add(1, std::memory_order_relaxed); }
+    FairShares& shares() { return *options_.shares; }
+    // A transaction that wants to linger (its own coroutine, or a slot) takes one of the
+    // max_transactions places for lingering ones; false when none is left.
+    bool reserve_linger();
+    void release_linger() { options_.shares->lingering.fetch_sub(1, std::memory_order_relaxed); }
     std::size_t pending() const { return options_.pending->load(std::memory_order_relaxed); }
 
     // Server/client transactions, lingering ones included.
     std::size_t server_count() const { return servers_.size(); }
     std::size_t lingering() const { return lingering_; }
+    // Across all workers that share `shares`, live ones in INVITE Completed included.
+    std::size_t lingering_all() const {
+        return options_.shares->lingering.load(std::memory_order_relaxed);
+    }
     // Live transactions, readable from any thread (for status).
     std::size_t live() const { return live_.load(std::memory_order_relaxed); }
     std::size_t client_count() const { return clients_.size(); }
@@ -164,12 +190,22 @@ private:
     void receive_response(sip::Message m, const transport::Peer& from);
     void reply_stateless(const sip::Message& request, const transport::Peer& to, int status,
                          std::string_view reason, const std::vector<sip::ExtraHeader>& extra = {});
+    // A logged refusal: the first, then at most one line per 10 s with the count.
+    struct RefusalNote {
+        std::uint64_t unlogged = 0;
+        Clock::time_point logged{};
+    };
+    void note_refusal(RefusalNote& note, const char* what, const transport::Peer& who);
+    void add_lingering(std::size_t n) { lingering_ += n; }
+    void drop_lingering(std::size_t n);
 
     asio::io_context& io_;
     transport::Transport& transport_;
     unsigned worker_;
     LayerOptions options_;
     TransactionUser* tu_ = nullptr;
+    std::function<bool(const asio::ip::address&)> exempt_;
+    RefusalNote source_refusals_, destination_refusals_;
     std::vector<TransactionLayer*> siblings_;
     SlotTable<ServerSlot> servers_;
     SlotTable<ClientSlot> clients_;

@@ -33,6 +33,8 @@ TEST_CASE("config: [security] keys, defaults and errors") {
     CHECK(s.ban_time == 300s);
     CHECK(s.max_connections_per_source == 256);
     CHECK(s.message_timeout == 10s);
+    CHECK(s.max_pending_per_source == 10000);
+    CHECK(s.max_pending_per_destination == 10000);
     CHECK(std::find(s.scanner_user_agents.begin(), s.scanner_user_agents.end(),
                     "friendly-scanner") != s.scanner_user_agents.end());
 
@@ -46,6 +48,14 @@ TEST_CASE("config: [security] keys, defaults and errors") {
     e = config::load_string("[security]\nflod_requests = 5\n", "t.toml");
     REQUIRE_FALSE(e);
     CHECK(e.error().message.find("unknown key") != std::string::npos);
+    auto shares = config::load_string(
+        "[security]\nmax_pending_per_source = 200\nmax_pending_per_destination = 0\n", "t.toml");
+    REQUIRE(shares);
+    CHECK((*shares)->security.max_pending_per_source == 200);
+    CHECK((*shares)->security.max_pending_per_destination == 0);
+    e = config::load_string("[security]\nmax_pending_per_source = -1\n", "t.toml");
+    REQUIRE_FALSE(e);
+    CHECK(e.error().key == "security.max_pending_per_source");
     e = config::load_string("[security]\ndeny_file = \"/nonexistent/deny.txt\"\n", "t.toml");
     REQUIRE_FALSE(e);
     CHECK(e.error().key == "security.deny_file");

@@ -206,3 +206,26 @@ TEST_CASE("reject log: one line per source and reason per interval, a budget for
     log.tick(t + 31s);
     CHECK(log.lines() == 2 + 5 + 1);
 }
+
+TEST_CASE("ingress: the flood limit counts a source across every worker's ingress") {
+    // SO_REUSEPORT spreads one source's ports over the workers: each worker's ingress sees
+    // a share, and the limit must still be the documented one, not workers times it.
+    Admission admission;
+    auto p = std::make_shared<Policy>();
+    p->flood_requests = 20;
+    admission.set_policy(p);
+    Ingress a{admission, {}}, b{admission, {}};
+    int delivered = 0;
+    for (auto* in : {&a, &b})
+        in->on_message([&](sip::Message, const transport::Peer&, const transport::Local&) { ++delivered; });
+    const auto local = transport::Local::at(transport::Protocol::Udp,
+                                            asio::ip::make_address("127.0.0.1"), 5060);
+    for (int i = 0; i < 30; ++i) {
+        transport::Peer from{transport::Protocol::Udp, asio::ip::make_address("192.0.2.1"),
+                             static_cast<std::uint16_t>(5060 + i % 2), 0};
+        const auto bytes = options();
+        (i % 2 ? b : a).receive(transport::Inbound{bytes, nullptr, from, local, false});
+    }
+    CHECK(delivered == 20);
+    CHECK(admission.bans().size() == 1);
+}

@@ -1,6 +1,8 @@
 #include "ingress/rate_tracker.hpp"
 
 #include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
 
 #include "base/address_key.hpp"
 #include "ingress/ban_table.hpp"
@@ -81,4 +83,15 @@ TEST_CASE("address keys: one source is an IPv4 address or an IPv6 /64") {
     RateTracker r(1024);
     r.count(source_of(ip("2001:db8::1")), t0, 2s);
     CHECK(r.count(source_of(ip("2001:db8::2")), t0, 2s) == 2);
+}
+
+TEST_CASE("rate tracker: workers counting one source at once lose no request") {
+    RateTracker r(1024);
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w)
+        workers.emplace_back([&r] {
+            for (int i = 0; i < 10000; ++i) r.count(v4(1), t0 + 1ms, 2s);
+        });
+    for (auto& t : workers) t.join();
+    CHECK(r.count(v4(1), t0 + 1ms, 2s) == 40001);
 }

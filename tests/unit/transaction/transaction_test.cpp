@@ -36,10 +36,12 @@ struct Failure : transaction::ResponseSink {
 struct Answer : transaction::TransactionUser {
     int status = 0;
     std::string reason;
+    bool vouch = false;  // as for an authenticated request
     std::vector<std::shared_ptr<transaction::ServerTransaction>> seen;
     explicit Answer(int s = 0, std::string r = {}) : status(s), reason(std::move(r)) {}
     void on_request(const std::shared_ptr<transaction::ServerTransaction>& st) override {
         seen.push_back(st);
+        if (vouch) st->vouch();
         if (status) st->respond(status, reason);
     }
     void on_ack(sip::Message, const transport::Peer&, const transport::Local&) override {}
@@ -58,9 +60,10 @@ struct Fixture {
         return {transport::Local::at(transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"),
                                      port)};
     }
-    explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000, unsigned worker = 0)
+    explicit Fixture(transaction::Timers t, std::size_t max_transactions = 1000, unsigned worker = 0,
+                     std::shared_ptr<transaction::FairShares> shares = nullptr)
         : transport(io, worker, locals(port), {}),
-          layer(io, transport, worker, {t, max_transactions, nullptr}) {
+          layer(io, transport, worker, {t, max_transactions, nullptr, std::move(shares)}) {
         transport.on_receive([this](const transport::Inbound& in) {
             auto m = sip::parse(in.take(), in.stream);
             if (m) layer.receive(std::move(m.value()), in.from, in.local);
@@ -173,6 +176,7 @@ TEST_CASE("INVITE server transaction: final retransmitted until the ACK") {
     transaction::Timers t{20ms, 4000ms, 100ms};
     Fixture f(t);
     Answer tu(486, "Busy Here");
+    tu.vouch = true;  // authenticated: RFC 3261 17.2.1 as written
     f.layer.set_user(&tu);
     const std::uint16_t peer_port = f.peer.local_endpoint().port();
     f.send_to_proxy(request("INVITE", "z9hG4bKclient1", peer_port));
@@ -454,4 +458,137 @@ TEST_CASE("a challenged non-INVITE keeps no slot: a retransmission is challenged
     CHECK(tu.seen.size() == 2);
     REQUIRE(got.size() == 2);
     for (auto& m : got) CHECK(m.rfind("SIP/2.0 401 Unauthorized", 0) == 0);
+}
+
+namespace {
+std::size_t count_starting(const std::vector<std::string>& got, const std::string& start) {
+    std::size_t n = 0;
+    for (const auto& m : got) n += m.rfind(start, 0) == 0;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a non-2xx to an INVITE nobody vouched for is not retransmitted: no reflection") {
+    // T1 = 20 ms: an authenticated caller would get the 404 again at 20, 60, 140, 300 ms...
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms});
+    Answer tu(404, "Not Found");
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("INVITE", "z9hG4bKrefl1", peer_port));
+    REQUIRE(f.receive(1).size() == 1);
+    f.run_for(400ms);
+    CHECK(f.drain().empty());
+    // What is left of timer H is a slot: a retransmitted INVITE gets the 404 once more
+    // (one datagram for one), the TU sees nothing new, the ACK is absorbed.
+    CHECK(f.layer.lingering() == 1);
+    f.send_to_proxy(request("INVITE", "z9hG4bKrefl1", peer_port));
+    auto again = f.receive(1);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].rfind("SIP/2.0 404 Not Found", 0) == 0);
+    CHECK(tu.seen.size() == 1);
+    f.send_to_proxy(request("ACK", "z9hG4bKrefl1", peer_port));
+    f.run_for(50ms);
+    CHECK(f.drain().empty());
+    // Timer H (64*T1 = 1.28 s) ends it.
+    CHECK(f.run_until([&] { return f.layer.server_count() == 0; }));
+    CHECK(f.layer.lingering_all() == 0);
+
+    // An exempt source (security.allow, auth.trusted) gets RFC 3261 17.2.1 as written.
+    f.layer.set_exempt([](const asio::ip::address&) { return true; });
+    f.send_to_proxy(request("INVITE", "z9hG4bKrefl2", peer_port));
+    CHECK(count_starting(f.receive(3), "SIP/2.0 404") == 3);
+}
+
+TEST_CASE("after 100 Trying, a final to an INVITE nobody vouched for is retransmitted once") {
+    // In Proceeding the caller no longer retransmits its INVITE (RFC 3261 17.1.1.2):
+    // one retransmission covers one lost final, without reflecting a flood.
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms});
+    Answer tu;  // answers later
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("INVITE", "z9hG4bKrefl3", peer_port));
+    REQUIRE(count_starting(f.receive(1), "SIP/2.0 100 Trying") == 1);
+    tu.seen.at(0)->respond(480, "Temporarily Unavailable");
+    std::vector<std::string> got;
+    f.run_until([&] {
+        for (auto& m : f.drain()) got.push_back(m);
+        return false;
+    }, 500ms);
+    CHECK(count_starting(got, "SIP/2.0 480") == 2);
+    CHECK(got.size() == 2);
+}
+
+TEST_CASE("a source holding max_per_source pending transactions gets 503, others do not") {
+    auto shares = std::make_shared<transaction::FairShares>();
+    shares->max_per_source = 2;
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms}, 1000, 0, shares);
+    Answer tu;  // never answers by itself
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKshare1", peer_port));
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKshare2", peer_port));
+    REQUIRE(f.run_until([&] { return tu.seen.size() == 2; }));
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKshare3", peer_port));
+    auto got = f.receive(1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].rfind("SIP/2.0 503 Service Unavailable: too many pending requests from this source", 0) == 0);
+    CHECK(got[0].find("Retry-After: 5\r\n") != std::string::npos);
+    CHECK(tu.seen.size() == 2);
+    CHECK(shares->refused_source == 1);
+    CHECK(f.layer.pending() == 2);  // the refused one left nothing behind
+
+    // One answered: the source has room again.
+    tu.seen[0]->respond(200, "OK");
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKshare4", peer_port));
+    REQUIRE(f.run_until([&] { return tu.seen.size() == 3; }));
+
+    // Another source has its own share (the count is per address).
+    CHECK(shares->sources.count(AddressKey::from_v4(0x7f000001)) == 2);
+    CHECK(shares->sources.count(AddressKey::from_v4(0x7f000002)) == 0);
+
+    // An exempt source is counted, never refused.
+    f.layer.set_exempt([](const asio::ip::address&) { return true; });
+    f.send_to_proxy(request("OPTIONS", "z9hG4bKshare5", peer_port));
+    REQUIRE(f.run_until([&] { return tu.seen.size() == 4; }));
+    for (auto& st : tu.seen) st->respond(200, "OK");
+    CHECK(shares->sources.count(AddressKey::from_v4(0x7f000001)) == 0);
+}
+
+TEST_CASE("a destination holding max_per_destination pending client transactions gets no more") {
+    auto shares = std::make_shared<transaction::FairShares>();
+    shares->max_per_destination = 1;
+    Fixture f(transaction::Timers{20ms, 4000ms, 100ms}, 1000, 0, shares);
+    auto first = std::make_shared<Failure>(), second = std::make_shared<Failure>();
+    const auto b1 = f.layer.new_branch(0), b2 = f.layer.new_branch(0);
+    f.layer.start_client(f.peer_address(), request("INVITE", b1, f.port), sip::Method::Invite, b1,
+                         first, 0);
+    f.layer.start_client(f.peer_address(), request("INVITE", b2, f.port), sip::Method::Invite, b2,
+                         second, 0);
+    REQUIRE(f.run_until([&] { return !second->statuses.empty(); }));
+    CHECK(second->statuses == std::vector<int>{503});
+    CHECK(first->statuses.empty());
+    f.run_for(10ms);
+    auto got = f.drain();
+    REQUIRE(!got.empty());
+    for (auto& m : got) CHECK(m.find(";branch=" + b1) != std::string::npos);  // b2 never sent
+    CHECK(shares->refused_destination == 1);
+    // The first one ends (timer B): room again.
+    REQUIRE(f.run_until([&] { return !first->statuses.empty(); }));
+    CHECK(shares->destinations.count(AddressKey::from_v4(0x7f000001)) == 0);
+}
+
+TEST_CASE("lingering transactions are bounded by max_transactions") {
+    Fixture f(transaction::Timers{10ms, 4000ms, 100ms}, 2);
+    Answer tu(200, "OK");
+    f.layer.set_user(&tu);
+    const std::uint16_t peer_port = f.peer.local_endpoint().port();
+    for (int i = 0; i < 4; ++i)
+        f.send_to_proxy(request("OPTIONS", "z9hG4bKlingerb" + std::to_string(i), peer_port));
+    REQUIRE(f.run_until([&] { return tu.seen.size() == 4; }));
+    // All four answered; only two may linger (timer J) at once: the others ended at once.
+    CHECK(f.layer.lingering() <= 2);
+    CHECK(f.layer.lingering_all() == f.layer.lingering());
+    CHECK(f.layer.shares().linger_cut >= 2);
+    REQUIRE(f.run_until([&] { return f.layer.server_count() == 0; }));
+    CHECK(f.layer.lingering_all() == 0);
 }
