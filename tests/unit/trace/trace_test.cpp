@@ -43,7 +43,8 @@ const AddressKey here = ip("127.0.0.1");
 }  // namespace
 
 TEST_CASE("trace keys: Call-ID and the users of From and To, long and compact forms") {
-    auto k = trace_keys(invite("abc@host"));
+    const auto message = invite("abc@host");  // the keys are views into it
+    auto k = trace_keys(message);
     CHECK(k.call_id == "abc@host");
     CHECK(k.from_user == "alice");
     CHECK(k.to_user == "bob");
