@@ -6,7 +6,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-
 #include <ctime>
 
 #include "base/log.hpp"
@@ -46,8 +45,7 @@ struct TraceStream {
 
 std::string render(const trace::TraceBatch& batch) {
     std::string out;
-    if (batch.dropped)
-        out += json{{"dropped", batch.dropped}}.dump() + '\n';
+    if (batch.dropped) out += json{{"dropped", batch.dropped}}.dump() + '\n';
     for (const auto& e : batch.events) out += trace_event_line(*e) + '\n';
     return out;
 }

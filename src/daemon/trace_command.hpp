@@ -3,9 +3,8 @@
 // session on the Tracer and writes one JSON line per traced message until the client
 // closes (docs/control-protocol.md).
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "control/command.hpp"
 #include "trace/tracer.hpp"

@@ -39,9 +39,10 @@ TraceKeys trace_keys(std::string_view bytes) {
     std::size_t at = eol + 1;
     while (at < bytes.size()) {
         eol = bytes.find('\n', at);
-        std::string_view line = bytes.substr(at, eol == std::string_view::npos ? bytes.npos : eol - at);
+        std::string_view line =
+            bytes.substr(at, eol == std::string_view::npos ? bytes.npos : eol - at);
         at = eol == std::string_view::npos ? bytes.size() : eol + 1;
-        if (trim(line).empty()) break;                           // end of the headers
+        if (trim(line).empty()) break;                              // end of the headers
         if (line.front() == ' ' || line.front() == '\t') continue;  // a folded continuation
         auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;

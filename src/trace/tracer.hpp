@@ -24,10 +24,10 @@
 namespace sipproxy::trace {
 
 struct TraceLimits {
-    std::size_t max_sessions = 4;        // concurrent `sipproxyctl trace` clients
-    std::size_t queue_messages = 2000;   // per session, waiting to be written
-    std::size_t queue_bytes = 4 << 20;   // per session, message bytes waiting
-    std::size_t remembered_calls = 1024; // per session, Call-IDs matched by user/source
+    std::size_t max_sessions = 4;         // concurrent `sipproxyctl trace` clients
+    std::size_t queue_messages = 2000;    // per session, waiting to be written
+    std::size_t queue_bytes = 4 << 20;    // per session, message bytes waiting
+    std::size_t remembered_calls = 1024;  // per session, Call-IDs matched by user/source
 };
 
 // One message as the transport saw it.
@@ -37,8 +37,8 @@ struct TraceEvent {
     std::string transport;  // "udp", "tcp"
     std::string local;      // "127.0.0.1:5060", "[::1]:5060"
     std::string remote;
-    std::string call_id;    // "" when the message has none
-    std::string message;    // the bytes as received or sent
+    std::string call_id;  // "" when the message has none
+    std::string message;  // the bytes as received or sent
 };
 
 // A message passing the transport, described cheaply; `endpoints` renders the addresses

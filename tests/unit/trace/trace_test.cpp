@@ -1,7 +1,6 @@
 // The live trace without sockets: the header scan, the filters with their call memory,
 // and the bounded per-session queues of the Tracer.
 #include <catch2/catch.hpp>
-
 #include <stdexcept>
 #include <string>
 
@@ -16,11 +15,18 @@ namespace {
 
 std::string invite(const std::string& call_id, const std::string& from_user = "alice",
                    const std::string& to_user = "bob") {
-    return "INVITE sip:" + to_user + "@example.test SIP/2.0\r\n"
+    return "INVITE sip:" + to_user +
+           "@example.test SIP/2.0\r\n"
            "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1\r\n"
-           "From: \"A\" <sip:" + from_user + "@example.test>;tag=1\r\n"
-           "To: <sip:" + to_user + "@example.test>\r\n"
-           "Call-ID: " + call_id + "\r\n"
+           "From: \"A\" <sip:" +
+           from_user +
+           "@example.test>;tag=1\r\n"
+           "To: <sip:" +
+           to_user +
+           "@example.test>\r\n"
+           "Call-ID: " +
+           call_id +
+           "\r\n"
            "CSeq: 1 INVITE\r\n"
            "Content-Length: 0\r\n\r\n";
 }
@@ -49,10 +55,11 @@ TEST_CASE("trace keys: Call-ID and the users of From and To, long and compact fo
     CHECK(k.from_user == "alice");
     CHECK(k.to_user == "bob");
 
-    auto compact = trace_keys("SIP/2.0 180 Ringing\r\n"
-                              "f: sip:carol@example.test;tag=9\r\n"
-                              "t: Bob <sips:%62ob@example.test:5061;transport=tcp>\r\n"
-                              "i:  xyz  \r\n\r\nbody i: not-a-header\r\n");
+    auto compact = trace_keys(
+        "SIP/2.0 180 Ringing\r\n"
+        "f: sip:carol@example.test;tag=9\r\n"
+        "t: Bob <sips:%62ob@example.test:5061;transport=tcp>\r\n"
+        "i:  xyz  \r\n\r\nbody i: not-a-header\r\n");
     CHECK(compact.call_id == "xyz");
     CHECK(compact.from_user == "carol");
     CHECK(compact.to_user == "%62ob");
@@ -110,11 +117,13 @@ TEST_CASE("trace filter: --source matches received messages, then their calls bo
 TEST_CASE("trace filter: several criteria must all hold") {
     CallMatcher m(TraceFilter{{}, std::string("alice"), cidr("10.0.0.0/8")});
     CHECK_FALSE(m.matches(Direction::In, ip("10.1.1.1"), trace_keys(invite("c1", "carol", "bob"))));
-    CHECK_FALSE(m.matches(Direction::In, ip("192.0.2.1"), trace_keys(invite("c2", "alice", "bob"))));
+    CHECK_FALSE(
+        m.matches(Direction::In, ip("192.0.2.1"), trace_keys(invite("c2", "alice", "bob"))));
     CHECK(m.matches(Direction::In, ip("10.1.1.1"), trace_keys(invite("c3", "alice", "bob"))));
     CHECK(m.matches(Direction::Out, ip("192.0.2.1"), trace_keys(invite("c3", "alice", "bob"))));
     // c2 was never matched: still out, though alice is in it.
-    CHECK_FALSE(m.matches(Direction::Out, ip("10.1.1.1"), trace_keys(invite("c2", "alice", "bob"))));
+    CHECK_FALSE(
+        m.matches(Direction::Out, ip("10.1.1.1"), trace_keys(invite("c2", "alice", "bob"))));
 }
 
 TEST_CASE("trace filter: the calls remembered are bounded, the oldest forgotten") {
