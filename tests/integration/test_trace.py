@@ -183,6 +183,27 @@ class Trace(ProxyTestCase):
         # Both legs: to the callee on 127.0.0.1 too.
         self.assertIn(f"127.0.0.1:{callee.port}", {e["remote"] for e in events})
 
+    def test_udp_caller_tcp_callee_both_transports_shown(self):
+        p = self.start_proxy(auth=False)
+        callee = self.uas("proxy_uas_bye.xml", "-m", "1", "-d", "200", transport="t1")
+        tracing = self.trace("--call-id", "tcp-leg@test")
+        ruri = f"sip:service@127.0.0.1:{callee.port};transport=tcp"
+        r = self.uac("proxy_uac_recvbye.xml", ruri, "-cid_str", "tcp-leg@test")
+        self.assert_sipp_ok(r)
+        self.assert_uas_done(callee)
+        time.sleep(0.5)
+        self.assertEqual(tracing.stop(), 0, tracing.err)
+        events = tracing.events()
+        legs = [(e["direction"], e["transport"], s) for e, (_, s) in zip(events, ladder(events))]
+        self.assertTrue(in_order([("in", "udp", "INVITE"), ("out", "tcp", "INVITE"),
+                                  ("in", "tcp", "200"), ("out", "udp", "200"),
+                                  ("in", "udp", "ACK"), ("out", "tcp", "ACK"),
+                                  ("in", "tcp", "BYE"), ("out", "udp", "BYE"),
+                                  ("in", "udp", "200"), ("out", "tcp", "200")], legs), legs)
+        tcp = [e for e in events if e["transport"] == "tcp"]
+        self.assertEqual({e["remote"] for e in tcp}, {f"127.0.0.1:{callee.port}"})
+        self.assertEqual({e["local"] for e in tcp}, {f"127.0.0.1:{p.port}"})
+
     def test_session_limit_ctrl_c_and_daemon_stop(self):
         p = self.start_proxy(auth=False)
         sessions = [self.trace("--call-id", f"nothing-{i}") for i in range(4)]
