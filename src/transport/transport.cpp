@@ -440,10 +440,11 @@ asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) co_return std::make_error_code(std::errc::address_family_not_supported);
+        // Traced before it leaves: the answer, on another worker, is traced after it.
+        if (tracer_ && tracer_->active()) [[unlikely]]
+            trace_udp_out(to, bytes);
         asio::error_code ec;
         socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
-        if (!ec && tracer_ && tracer_->active()) [[unlikely]]
-            trace_udp_out(to, bytes);
         co_return ec;
     }
     co_return co_await tcp_send(std::move(to), std::move(bytes));
@@ -497,10 +498,10 @@ void Transport::post_send(const Peer& to, std::string bytes, bool may_connect) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) return;
+        if (tracer_ && tracer_->active()) [[unlikely]]
+            trace_udp_out(to, bytes);
         asio::error_code ec;
         socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
-        if (!ec && tracer_ && tracer_->active()) [[unlikely]]
-            trace_udp_out(to, bytes);
         return;
     }
     auto route = route_to(to);
