@@ -152,6 +152,31 @@ nlohmann::json ControlClient::call(std::string_view cmd, const nlohmann::json& a
     return response;
 }
 
+std::optional<std::string> ControlClient::next_line(const volatile std::sig_atomic_t& stop) {
+    for (;;) {
+        if (auto nl = pending_.find('\n'); nl != std::string::npos) {
+            std::string line = pending_.substr(0, nl);
+            pending_.erase(0, nl + 1);
+            return line;
+        }
+        if (stop) return std::nullopt;
+        if (pending_.size() > max_reply)
+            throw BadReply("a line from sipproxyd at " + socket_.string() + " is too large");
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) continue;  // a timeout, or a signal (EINTR)
+        char buf[65536];
+        auto n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) {
+            pending_.append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+            throw Unreachable("sipproxyd at " + socket_.string() +
+                              " closed the connection (stopped?)");
+        } else if (errno != EAGAIN && errno != EINTR) {
+            unreachable(errno);
+        }
+    }
+}
+
 nlohmann::json ControlClient::result(std::string_view cmd, const nlohmann::json& args) {
     nlohmann::json response = call(cmd, args);
     if (!response["ok"].get<bool>()) {

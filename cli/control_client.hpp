@@ -2,7 +2,9 @@
 // sipproxyctl's side of the control protocol (docs/control-protocol.md) over plain POSIX
 // sockets: connect, send one request line, read one response line, all within a deadline.
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -40,6 +42,10 @@ class ControlClient {
     nlohmann::json call(std::string_view cmd, const nlohmann::json& args);
     // call(), then the response's result object; throws CommandFailed for an error response.
     nlohmann::json result(std::string_view cmd, const nlohmann::json& args);
+    // After a streaming command's answer (trace): the next line the daemon sends, waiting as
+    // long as it takes. nullopt as soon as `stop` is true (checked at least every 200 ms and
+    // after a signal). Throws Unreachable when the daemon closes the connection.
+    std::optional<std::string> next_line(const volatile std::sig_atomic_t& stop);
 
   private:
     void send_all(const std::string& data, std::chrono::steady_clock::time_point deadline);

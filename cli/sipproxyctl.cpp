@@ -16,6 +16,7 @@
 #include "list_registrations.hpp"
 #include "render.hpp"
 #include "table.hpp"
+#include "trace.hpp"
 
 #ifndef SIPPROXY_VERSION
 #define SIPPROXY_VERSION "0.1.0"
@@ -103,6 +104,10 @@ int control_command(const Options& options, const Invocation& what) {
             listing.json = options.json;
             sipproxyctl::list_registrations(client, listing, std::cout);
             return exit_ok;
+        }
+        if (what.cmd == "trace") {
+            sipproxyctl::trace(client, what.args, options.json, std::cout);
+            return exit_ok;  // Ctrl-C
         }
         json response = client.call(what.cmd, what.args);
         if (!response["ok"].get<bool>()) {
@@ -336,6 +341,23 @@ int main(int argc, char** argv) {
     ban_remove->callback([&] {
         what.cmd = "ban_remove";
         what.args = {{"network", ban_network}};
+    });
+
+    auto* trace = app.add_subcommand(
+        "trace", "live SIP messages in and out of sipproxyd, until Ctrl-C (filters: all must hold)");
+    std::string trace_call_id, trace_user, trace_source;
+    trace->add_option("--call-id", trace_call_id, "only this call (exact Call-ID)")->type_name("ID");
+    trace->add_option("--user", trace_user,
+                      "only calls whose From or To URI has this user part, e.g. alice")
+        ->type_name("USER");
+    trace->add_option("--source", trace_source,
+                      "only calls whose messages come from this network, e.g. 192.0.2.0/24")
+        ->type_name("CIDR");
+    trace->callback([&] {
+        what.cmd = "trace";
+        if (!trace_call_id.empty()) what.args["call_id"] = trace_call_id;
+        if (!trace_user.empty()) what.args["user"] = trace_user;
+        if (!trace_source.empty()) what.args["source"] = trace_source;
     });
 
     auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1, 1);

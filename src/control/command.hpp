@@ -29,6 +29,19 @@ using CommandTable = std::map<std::string, Handler, std::less<>>;
 using AsyncHandler = std::function<asio::awaitable<nlohmann::json>(nlohmann::json args)>;
 using AsyncCommandTable = std::map<std::string, AsyncHandler, std::less<>>;
 
+// A command that keeps its connection after answering (trace): the server sends `result`
+// as the answer, then whatever `next` returns, until the client closes the connection.
+// Destroying the stream ends whatever feeds it.
+struct CommandStream {
+    nlohmann::json result;
+    // Waits for more to send: one or more complete lines, each ending in '\n' ("" when there is
+    // nothing yet; it is called again). Runs on the control io_context and may be cancelled.
+    std::function<asio::awaitable<std::string>()> next;
+};
+// Throws as a Handler does (then the connection goes on as after any failed command).
+using StreamHandler = std::function<CommandStream(const nlohmann::json& args)>;
+using StreamCommandTable = std::map<std::string, StreamHandler, std::less<>>;
+
 // Argument helpers for handlers: they throw CommandError with the protocol's wording,
 // e.g. "missing argument 'aor'", "argument 'expires' must be an integer".
 std::string required_string(const nlohmann::json& args, std::string_view name);

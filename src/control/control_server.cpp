@@ -5,6 +5,7 @@
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -30,16 +31,18 @@ class ConnectionEntry;
 
 struct ControlServerState {
     ControlServerState(asio::io_context& io, std::filesystem::path p, CommandTable c,
-                       ControlLimits l, AsyncCommandTable w)
+                       ControlLimits l, AsyncCommandTable w, StreamCommandTable s)
         : path(std::move(p)),
           commands(std::move(c)),
           waiting(std::move(w)),
+          streams(std::move(s)),
           limits(l),
           acceptor(io) {}
 
     std::filesystem::path path;
     CommandTable commands;
     AsyncCommandTable waiting;
+    StreamCommandTable streams;
     ControlLimits limits;
     stream_protocol::acceptor acceptor;
     SocketFileId file_id;
@@ -108,8 +111,7 @@ awaitable<std::error_code> write_line(stream_protocol::socket& socket, std::stri
 
 // The response to one request line: a plain command runs at once, a waiting one as a
 // coroutine.
-awaitable<std::string> answer(const ControlServerState& state, std::string_view line) {
-    auto request = parse_request(line);  // copies what it needs of `line`
+awaitable<std::string> answer(const ControlServerState& state, Expected<Request, std::string> request) {
     if (!request) co_return request.error();
     auto waiting = state.waiting.find(request->cmd);
     if (waiting == state.waiting.end()) co_return run_request(state.commands, *request);
@@ -123,6 +125,37 @@ awaitable<std::string> answer(const ControlServerState& state, std::string_view 
     }
     if (failure) co_return exception_response(request->id, failure);
     co_return result_response(request->id, std::move(result));
+}
+
+// The answer to a streaming command; `stream` is set when it succeeded.
+std::string open_stream(const StreamHandler& handler, const Request& request,
+                        std::optional<CommandStream>& stream) {
+    try {
+        stream = handler(request.args);
+    } catch (...) {
+        return exception_response(request.id, std::current_exception());
+    }
+    return result_response(request.id, std::move(stream->result));
+}
+
+awaitable<void> write_stream(stream_protocol::socket& socket, CommandStream& stream) {
+    for (;;) {
+        std::string lines = co_await stream.next();
+        if (lines.empty()) continue;
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(lines), use_tuple);
+        (void)n;
+        if (ec) co_return;
+    }
+}
+
+// Whatever the client sends after a streaming command is ignored; its end ends the stream.
+awaitable<void> until_closed(stream_protocol::socket& socket) {
+    char ignored[512];
+    for (;;) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(ignored), use_tuple);
+        (void)n;
+        if (ec) co_return;
+    }
 }
 
 // One conversation with one client: request line in, response line out, until the client
@@ -171,13 +204,26 @@ awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol
         std::string_view line(buffer.data(), length - 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // from `socat -` etc.
         std::string response;
-        if (line.find_first_not_of(" \t") != std::string_view::npos)
-            response = co_await answer(*state, line);
+        std::optional<CommandStream> stream;
+        if (line.find_first_not_of(" \t") != std::string_view::npos) {
+            auto request = parse_request(line);  // copies what it needs of `line`
+            auto streaming = request ? state->streams.find(request->cmd) : state->streams.end();
+            if (streaming != state->streams.end())
+                response = open_stream(streaming->second, *request, stream);
+            else
+                response = co_await answer(*state, std::move(request));
+        }
         buffer.erase(0, length);
         if (response.empty()) continue;  // blank lines are ignored
 
         auto written = co_await (write_line(socket, std::move(response)) || watchdog(timeout));
         if (written.index() == 1 || std::get<0>(written)) co_return;
+        if (stream) {
+            // No idle timeout from here on: the stream lasts until the client closes (or
+            // stop() closes the socket).
+            co_await (write_stream(socket, *stream) || until_closed(socket));
+            co_return;
+        }
     }
 }
 
@@ -201,9 +247,10 @@ awaitable<void> accept_loop(std::shared_ptr<ControlServerState> state) {
 }  // namespace
 
 ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_path,
-                             CommandTable commands, ControlLimits limits, AsyncCommandTable waiting)
+                             CommandTable commands, ControlLimits limits, AsyncCommandTable waiting,
+                             StreamCommandTable streams)
     : state_(std::make_shared<ControlServerState>(io, std::move(socket_path), std::move(commands),
-                                                  limits, std::move(waiting))) {
+                                                  limits, std::move(waiting), std::move(streams))) {
     auto& st = *state_;
     claim_socket_path(st.path);
 

@@ -37,9 +37,11 @@ class ControlServer {
     // names the path and the reason) if the socket cannot be set up, e.g. another sipproxyd answers
     // on it.
     // `waiting` holds the commands that are coroutines (they may wait without holding up
-    // other connections).
+    // other connections); `streams` those that keep writing to their connection after the
+    // answer (trace), free of the idle timeout.
     ControlServer(asio::io_context& io, std::filesystem::path socket_path, CommandTable commands,
-                  ControlLimits limits = {}, AsyncCommandTable waiting = {});
+                  ControlLimits limits = {}, AsyncCommandTable waiting = {},
+                  StreamCommandTable streams = {});
     // Stops (see stop()).
     ~ControlServer();
 

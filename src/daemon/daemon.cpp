@@ -22,6 +22,7 @@
 #include "daemon/limit_commands.hpp"
 #include "base/log.hpp"
 #include "daemon/security_policy.hpp"
+#include "daemon/trace_command.hpp"
 #include "proxy/pending_commit.hpp"
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
@@ -182,6 +183,7 @@ void Daemon::start() {
     std::vector<Worker*> all;
     for (auto& w : workers_) all.push_back(w.get());
     for (auto& w : workers_) w->link(all);
+    for (auto& w : workers_) w->transport().set_tracer(tracer_.get());
     // One DNS resolver thread for the process (RFC 3263 next hops), from resolv.conf.
     auto dns = std::make_shared<transport::DnsResolver>();
     for (auto& w : workers_) w->transport().set_resolver(dns);
@@ -217,7 +219,9 @@ void Daemon::start() {
 
     control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands(),
                                                         control::ControlLimits{},
-                                                        waiting_commands());
+                                                        waiting_commands(),
+                                                        control::StreamCommandTable{
+                                                            {"trace", trace_command(tracer_, main_io_)}});
     std::string listening;
     for (const auto& l : cfg.server.listen) listening += (listening.empty() ? "" : ", ") + l.text;
     log::info("sipproxyd {} started: {} worker(s), listening on {}, control socket {}",

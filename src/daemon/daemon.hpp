@@ -23,6 +23,7 @@
 #include "proxy/services.hpp"
 #include "registrar/location_store.hpp"
 #include "routing/gateway_health.hpp"
+#include "trace/tracer.hpp"
 
 namespace sipproxy::daemon {
 
@@ -82,6 +83,8 @@ private:
     std::unique_ptr<registrar::LocationStore> store_;
     routing::GatewayHealthTable gateways_;
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
+    // Shared with the trace sessions of the control socket, which may outlive the workers.
+    std::shared_ptr<trace::Tracer> tracer_ = std::make_shared<trace::Tracer>();
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;

@@ -53,6 +53,14 @@ public:
 
     void write(std::string bytes) {
         if (closed_) return;
+        if (transport_.tracer_ && transport_.tracer_->active()) [[unlikely]]
+            transport_.trace(trace::Direction::Out, local_, remote_, bytes);
+        queue(std::move(bytes));
+    }
+
+    // Bytes that are not a SIP message (the CRLF pong) bypass the trace.
+    void queue(std::string bytes) {
+        if (closed_) return;
         out_.push_back(std::move(bytes));
         if (!writing_) {
             writing_ = true;
@@ -88,7 +96,7 @@ private:
                 auto r = framer_.next();
                 if (r.event == sip::StreamFramer::Event::NeedMore) break;
                 if (r.event == sip::StreamFramer::Event::Ping) {
-                    write("\r\n");  // RFC 5626 3.5.1 pong
+                    queue("\r\n");  // RFC 5626 3.5.1 pong
                 } else if (r.event == sip::StreamFramer::Event::Message) {
                     transport_.deliver(Inbound{r.message, &r.message, remote_, local_, true});
                     if (closed_) co_return;  // the message's source was banned
@@ -398,6 +406,22 @@ void Transport::write_owned(std::uint64_t connection, std::string bytes) {
     it->second->write(std::move(bytes));
 }
 
+void Transport::trace(trace::Direction d, const Local& local, const Peer& remote,
+                      std::string_view bytes) {
+    if (bytes.empty()) return;  // a stream that could not be framed
+    trace::Tap tap{d, uri_name(remote.protocol), address_key(remote.address), bytes};
+    tracer_->record(tap, [&] {
+        return trace::Endpoints{local.hostport(), uri_host(remote.address) + ":" +
+                                                      std::to_string(remote.port)};
+    });
+}
+
+void Transport::trace_udp_out(const Peer& to, std::string_view bytes) {
+    static const Local none{};
+    const Local* local = local_for(Protocol::Udp, to.address.is_v6());
+    trace(trace::Direction::Out, local ? *local : none, to, bytes);
+}
+
 std::size_t Transport::connections() const { return directory_->size(); }
 
 const Local* Transport::local_for(Protocol p, bool v6) const {
@@ -416,6 +440,9 @@ asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) co_return std::make_error_code(std::errc::address_family_not_supported);
+        // Traced before it leaves: the answer, on another worker, is traced after it.
+        if (tracer_ && tracer_->active()) [[unlikely]]
+            trace_udp_out(to, bytes);
         asio::error_code ec;
         socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
         co_return ec;
@@ -471,6 +498,8 @@ void Transport::post_send(const Peer& to, std::string bytes, bool may_connect) {
     if (to.protocol == Protocol::Udp) {
         auto* socket = udp_socket_for(to.address.is_v6());
         if (!socket) return;
+        if (tracer_ && tracer_->active()) [[unlikely]]
+            trace_udp_out(to, bytes);
         asio::error_code ec;
         socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
         return;

@@ -21,6 +21,7 @@
 
 #include "base/cidr.hpp"
 #include "sip/message.hpp"
+#include "trace/tracer.hpp"
 #include "transport/peer.hpp"
 
 namespace sipproxy::transport {
@@ -96,6 +97,8 @@ public:
     // a private one until the daemon links them).
     void set_directory(std::shared_ptr<ConnectionDirectory> d) { directory_ = std::move(d); }
     const std::shared_ptr<ConnectionDirectory>& directory() const { return directory_; }
+    // The live trace every message in and out is offered to (set before start()).
+    void set_tracer(trace::Tracer* t) { tracer_ = t; }
 
     // Opens the sockets; throws std::system_error naming the address on failure.
     void start();
@@ -140,8 +143,13 @@ private:
     asio::awaitable<void> tcp_accept_loop(std::shared_ptr<Listener> l);
     asio::awaitable<std::error_code> tcp_send(Peer to, std::string bytes);
     void deliver(const Inbound& in) {
+        if (tracer_ && tracer_->active()) [[unlikely]]
+            trace(trace::Direction::In, in.local, in.from, in.bytes);
         if (on_receive_) on_receive_(in);
     }
+    // Offers a message to the live trace (only while someone traces).
+    void trace(trace::Direction d, const Local& local, const Peer& remote, std::string_view bytes);
+    void trace_udp_out(const Peer& to, std::string_view bytes);
     void connection_closed(TcpConnection& c);
     void add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound);
 
@@ -173,6 +181,7 @@ private:
     std::vector<Transport*> siblings_;
     std::shared_ptr<DnsLookups> resolver_;
     std::shared_ptr<ConnectionDirectory> directory_;
+    trace::Tracer* tracer_ = nullptr;
     std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
     std::uint64_t next_connection_ = 1;
     bool stopped_ = false;

@@ -13,6 +13,7 @@
 #include <asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +64,35 @@ AsyncCommandTable waiting() {
     return t;
 }
 
+// Streaming commands: "ticks" writes {"tick":n} every 20 ms until the client closes
+// (`open_streams` counts the streams alive); "refused" fails as trace does at its limit.
+std::atomic<int> open_streams{0};
+
+struct TickState {
+    explicit TickState(asio::any_io_executor ex) : timer(ex) { ++open_streams; }
+    ~TickState() { --open_streams; }
+    asio::steady_timer timer;
+    int n = 0;
+};
+
+asio::awaitable<std::string> next_tick(std::shared_ptr<TickState> s) {
+    s->timer.expires_after(std::chrono::milliseconds(20));
+    co_await s->timer.async_wait(asio::use_awaitable);
+    co_return json{{"tick", ++s->n}}.dump() + "\n";
+}
+
+StreamCommandTable streams(asio::io_context& io) {
+    StreamCommandTable t;
+    t["ticks"] = [&io](const json&) {
+        auto state = std::make_shared<TickState>(io.get_executor());
+        return CommandStream{json{{"streaming", true}}, [state] { return next_tick(state); }};
+    };
+    t["refused"] = [](const json&) -> CommandStream {
+        throw CommandError("too many trace sessions");
+    };
+    return t;
+}
+
 // The daemon side: a ControlServer on its own io_context thread.
 struct Daemon {
     fs::path dir = make_temp_dir();
@@ -73,7 +103,7 @@ struct Daemon {
 
     void start(ControlLimits limits = {}) {
         sipproxy::log::set_level(sipproxy::log::Level::warn);
-        server.emplace(io, socket_path, table(), limits, waiting());
+        server.emplace(io, socket_path, table(), limits, waiting(), streams(io));
         thread = std::thread([this] { io.run(); });
     }
     void stop() {
@@ -372,4 +402,51 @@ TEST_CASE("control socket: a server whose io_context never ran is torn down clea
         CHECK(fs::is_socket(d.socket_path));
     }
     CHECK_FALSE(fs::exists(d.socket_path));
+}
+
+TEST_CASE("control socket: a streaming command writes until the client closes, free of timeouts") {
+    Daemon d;
+    d.start({.idle_timeout = std::chrono::milliseconds(200),
+             .first_request_timeout = std::chrono::milliseconds(200)});
+    {
+        Client c(d.socket_path);
+        auto r = c.request({{"v", 1}, {"id", 5}, {"cmd", "ticks"}});
+        CHECK(r == json{{"v", 1}, {"id", 5}, {"ok", true}, {"result", {{"streaming", true}}}});
+        // Well past the idle timeout: the lines keep coming, in order.
+        for (int n = 1; n <= 30; ++n) {
+            auto line = c.read_line();
+            REQUIRE(line);
+            CHECK(json::parse(*line) == json{{"tick", n}});
+        }
+        CHECK(open_streams == 1);
+    }
+    // The client closed: the server notices and ends the stream.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (open_streams != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(open_streams == 0);
+}
+
+TEST_CASE("control socket: a refused streaming command is an error, the connection goes on") {
+    Daemon d;
+    d.start();
+    Client c(d.socket_path);
+    auto r = c.request({{"v", 1}, {"id", 1}, {"cmd", "refused"}});
+    CHECK(r["ok"] == false);
+    CHECK(r["error"] == "too many trace sessions");
+    CHECK(c.request({{"v", 1}, {"id", 2}, {"cmd", "status"}})["ok"] == true);
+}
+
+TEST_CASE("control socket: stop ends a streaming connection") {
+    Daemon d;
+    d.start();
+    Client c(d.socket_path);
+    CHECK(c.request({{"v", 1}, {"id", 1}, {"cmd", "ticks"}})["ok"] == true);
+    REQUIRE(c.read_line());
+    d.stop();
+    // The lines already sent, then the end.
+    for (int i = 0; i < 1000; ++i)
+        if (!c.read_line()) break;
+    CHECK_FALSE(c.read_line());
+    CHECK(open_streams == 0);
 }
