@@ -28,6 +28,8 @@ struct Server {
     unsigned workers = 0;                // 0 = one per core
     std::filesystem::path state_dir;     // absolute (resolved against the config's folder)
     std::string log_level = "info";
+    bool log_syslog = false;                  // also to syslog(3), besides stderr
+    std::string syslog_facility = "daemon";   // daemon | user | local0 .. local7
     std::size_t max_message_size = 65535;
 };
 

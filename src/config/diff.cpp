@@ -147,6 +147,8 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("server.workers", a.server.workers, b.server.workers);
     c.value("server.state_dir", a.server.state_dir, b.server.state_dir);
     c.value("server.log_level", a.server.log_level, b.server.log_level);
+    c.value("server.log_syslog", a.server.log_syslog, b.server.log_syslog);
+    c.value("server.syslog_facility", a.server.syslog_facility, b.server.syslog_facility);
     c.value("server.max_message_size", a.server.max_message_size, b.server.max_message_size);
 
     c.value("control.socket", a.control.socket, b.control.socket);

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "config/includes.hpp"
 #include "config/toml_reader.hpp"
+#include "base/log.hpp"
 
 namespace sipproxy::config {
 namespace fs = std::filesystem;
@@ -152,6 +153,12 @@ class Loader {
                        "expected trace|debug|info|warn|error, got '" + s.log_level + "'");
                 s.log_level = "info";
             }
+        }
+        t.get("log_syslog", s.log_syslog);
+        if (t.get("syslog_facility", s.syslog_facility) && log::syslog_facility(s.syslog_facility) < 0) {
+            t.fail("syslog_facility",
+                   "expected daemon|user|local0..local7, got '" + s.syslog_facility + "'");
+            s.syslog_facility = "daemon";
         }
         t.get_uint("max_message_size", s.max_message_size, 1024, 1048576);
         t.finish();

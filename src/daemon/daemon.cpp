@@ -22,6 +22,7 @@
 #include "base/log.hpp"
 #include "daemon/security_policy.hpp"
 #include "proxy/pending_commit.hpp"
+#include "proxy/registration_log.hpp"
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
 #include "registrar/sqlite_location_store.hpp"
@@ -99,6 +100,7 @@ Daemon::~Daemon() {
 
 void Daemon::apply_log_level(const config::Config& cfg) {
     log::set_level(log_level_override_ ? *log_level_override_ : cfg.server.log_level);
+    log::set_syslog(cfg.server.log_syslog, cfg.server.syslog_facility);
 }
 
 void Daemon::start() {
@@ -195,7 +197,12 @@ void Daemon::start() {
         w->transport().on_connection_closed([this](std::uint64_t flow) {
             auto snap = services_.snapshots.get();
             if (snap && snap->registrar)
-                snap->registrar->flow_failed(flow, std::chrono::system_clock::now());
+                snap->registrar->flow_failed(flow, std::chrono::system_clock::now(),
+                                             [](const registrar::Binding& b) {
+                                                 log::info("{}", proxy::registration_log_line(
+                                                                     "removed", b, 0, proxy::binding_source(b),
+                                                                     b.user_agent, "connection"));
+                                             });
         });
     }
     // A ban closes the source's TCP connections on every worker.
@@ -225,7 +232,9 @@ void Daemon::schedule_purge() {
     purge_timer_->expires_after(std::chrono::seconds(30));
     purge_timer_->async_wait([this](const asio::error_code& ec) {
         if (ec) return;
-        const auto removed = store_->purge_expired(std::chrono::system_clock::now());
+        const auto removed = store_->purge_expired(
+            std::chrono::system_clock::now(),
+            [](const registrar::Binding& b) { log::info("{}", proxy::expired_line(b)); });
         if (removed) log::debug("registrar: {} expired bindings purged", removed);
         if (auto n = services_.call_events.expire(std::chrono::steady_clock::now(),
                                                   config_->cdr.max_call_duration))

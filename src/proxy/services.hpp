@@ -11,6 +11,7 @@
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
 #include "proxy/call_events.hpp"
+#include "proxy/call_log.hpp"
 #include "proxy/call_metrics.hpp"
 #include "proxy/path_tokens.hpp"
 #include "proxy/refusal_log.hpp"
@@ -30,15 +31,17 @@ namespace sipproxy::proxy {
 struct Services {
     Services() {
         call_events.add(call_metrics);
+        call_events.add(call_log);
     }
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
     Stats stats;
     // A call's life is told here once; it also holds the calls in progress (show calls),
-    // `call_metrics` listens, and the daemon adds the CDR writer.
+    // `call_metrics` and `call_log` listen, and the daemon adds the CDR writer.
     CallEvents call_events;
     CallMetrics call_metrics{stats};
+    CallLog call_log;  // one info line per finished call attempt
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
     // Password guessing per source (configured from [security] auth_*), and how a source
