@@ -225,6 +225,8 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("security.auth_failures", a.security.auth_failures, b.security.auth_failures);
     c.value("security.auth_window", a.security.auth_window, b.security.auth_window);
     c.value("security.auth_ban_time", a.security.auth_ban_time, b.security.auth_ban_time);
+    c.value("security.user_auth_failures", a.security.user_auth_failures, b.security.user_auth_failures);
+    c.value("security.user_known_time", a.security.user_known_time, b.security.user_known_time);
 
     named(
         c, "gateways", a.gateways, b.gateways, [](const Gateway& g) { return g.name; },

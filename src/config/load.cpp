@@ -355,6 +355,8 @@ class Loader {
         t.get_uint("auth_failures", sec.auth_failures, 0, 1000000);
         if (t.get_int("auth_window", v, 1, 86400)) sec.auth_window = std::chrono::seconds(v);
         if (t.get_int("auth_ban_time", v, 1, 31536000)) sec.auth_ban_time = std::chrono::seconds(v);
+        t.get_uint("user_auth_failures", sec.user_auth_failures, 0, 1000000);
+        if (t.get_int("user_known_time", v, 1, 31536000)) sec.user_known_time = std::chrono::seconds(v);
         std::string file;
         bool given = t.get("secret_file", file);
         if (given && file.empty()) t.fail("secret_file", "must not be empty");

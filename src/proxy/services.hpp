@@ -10,6 +10,7 @@
 
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
+#include "auth/user_throttle.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_log.hpp"
 #include "proxy/call_metrics.hpp"
@@ -48,6 +49,8 @@ struct Services {
     // that guessed too often is banned (set by the daemon: the ingress's ban table).
     auth::GuessLimiter guesses;
     std::function<void(const asio::ip::address& source, const std::string& note)> ban_guesser;
+    // Password guessing per user name from many sources ([security] user_auth_failures).
+    auth::UserThrottle user_throttle;
     RefusalLog refusals;
     // Keyed by the node secret; the daemon replaces this random one before the workers
     // start (the secret must survive restarts: auth/node_secret.hpp).

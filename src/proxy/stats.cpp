@@ -12,6 +12,7 @@ std::string_view refusal_name(Refusal r) {
     case Refusal::NonceSpent: return "nonce_spent";
     case Refusal::Credentials: return "credentials";
     case Refusal::Identity: return "identity";
+    case Refusal::UserThrottled: return "user_throttled";
     case Refusal::count_: break;
     }
     return "other";

@@ -21,6 +21,7 @@ enum class Refusal : std::uint8_t {
     NonceSpent,      // right password on a nonce spent by failed attempts
     Credentials,     // wrong password, unknown user, bad nonce: an authentication failure
     Identity,        // authenticated, but as another user than the To/From one
+    UserThrottled,   // credentials for a throttled user from a source it does not know
     count_
 };
 std::string_view refusal_name(Refusal r);
