@@ -19,6 +19,7 @@
 
 #include "auth/node_secret.hpp"
 #include "daemon/user_commands.hpp"
+#include "daemon/reload_answer.hpp"
 #include "base/log.hpp"
 #include "daemon/security_policy.hpp"
 #include "proxy/pending_commit.hpp"
@@ -333,14 +334,13 @@ json Daemon::reload() {
     }
     auto snap = build_snapshot(next, inputs);
     if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
-    auto changed = config::diff(*config_, *next);
+    const auto changes = config::changes(*config_, *next);
     // New listeners must be bindable before anything changes (SO_REUSEPORT lets the
     // test bind succeed next to our own sockets, and fail next to somebody else's).
     const auto new_locals = locals_of(*next);
     for (const auto& l : new_locals) {
         if (auto err = try_bind(l)) throw control::CommandError(*err);
     }
-    json notes = config::restart_needed(changed);
     std::unique_ptr<MetricsServer> metrics;
     const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
     if (metrics_moved) {
@@ -376,12 +376,9 @@ json Daemon::reload() {
     apply_log_level(*next);
     for (const auto& w : next->warnings) log::warn("{}: {}", next->file.string(), w);
     config_ = next;
-    for (const auto& c : changed) log::info("reload: {}", c);
-    if (changed.empty()) log::info("reload: no change");
-    json r;
-    r["changed"] = changed;
-    if (!notes.empty()) r["restart_needed"] = notes;
-    return r;
+    for (const auto& c : changes) log::info("reload: {}", c.text);
+    if (changes.empty()) log::info("reload: no change");
+    return reload_answer(changes);
 }
 
 control::CommandTable Daemon::commands() {

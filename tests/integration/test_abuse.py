@@ -210,7 +210,10 @@ class AccessLists(unittest.TestCase):
             with open(deny, "w") as f:
                 f.write("127.0.0.9\n")
             r = proxy.ctl_json("reload")
-            self.assertIn("security.deny_file: 1 added, 2 removed (1 networks)", r["changed"])
+            self.assertIn({"key": "security.deny_file.networks", "old": 2, "new": 1},
+                          r["changed"])
+            self.assertIn("reload: security.deny_file: 1 added, 2 removed (1 networks)",
+                          proxy.log())
             self.assertEqual(status_of(options_from(proxy, "127.0.0.6")), 200)
             self.assertIsNone(options_from(proxy, "127.0.0.9"))
 
