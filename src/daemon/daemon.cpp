@@ -46,6 +46,12 @@ std::string aor_argument(std::string s) {
     return registrar::canonical_aor(s);
 }
 
+// JSON answers say "none" with null, never with "" (sipproxyctl(8), JSON OUTPUT).
+json text_or_null(const std::string& s) {
+    if (s.empty()) return nullptr;
+    return s;
+}
+
 std::string iso8601(std::chrono::steady_clock::time_point t) {
     const auto wall = std::chrono::system_clock::now() -
                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -487,9 +493,9 @@ json Daemon::show_registrations(const json& args) const {
                         {"expires_in", b.expires_in(now)},
                         {"q", b.q_permille / 1000.0},
                         {"transport", b.transport},
-                        {"source", source},
-                        {"user_agent", b.user_agent},
-                        {"instance", b.instance},
+                        {"source", text_or_null(source)},
+                        {"user_agent", text_or_null(b.user_agent)},
+                        {"instance", text_or_null(b.instance)},
                         {"path", path}});
     }
     json result{{"registrations", regs}};
@@ -505,7 +511,7 @@ json Daemon::show_routes() const {
         routes.push_back({{"name", r.spec.name},
                           {"match", !r.spec.regex.empty() ? r.spec.regex : "prefix " + r.spec.prefix},
                           {"strip", r.spec.strip},
-                          {"prefix", r.spec.prepend},
+                          {"prefix", text_or_null(r.spec.prepend)},
                           {"gateways", r.spec.gateways},
                           {"strategy", std::string(routing::to_string(r.spec.strategy))}});
     }
@@ -522,7 +528,7 @@ json Daemon::show_gateways() const {
                        {"state", std::string(routing::to_string(g.state))},
                        {"probing", g.probing},
                        {"last_probe", last},
-                       {"last_result", g.last_result}});
+                       {"last_result", text_or_null(g.last_result)}});
     }
     return {{"gateways", gws}};
 }
@@ -604,7 +610,7 @@ json Daemon::show_bans() const {
         }
         bans.push_back({{"network", b.network},
                         {"reason", b.reason},
-                        {"note", b.note},
+                        {"note", text_or_null(b.note)},
                         {"since", utc_text(b.since)},
                         {"until", until},
                         {"expires_in", left},

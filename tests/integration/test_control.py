@@ -89,7 +89,8 @@ class ShowRegistrationsTest(ControlTestCase):
     def test_defaults_for_a_plain_binding(self):
         port, _ = self.reg(user="bob")
         (b,) = self.regs(BOB)
-        self.assertEqual((b["q"], b["instance"], b["path"]), (1.0, "", []))
+        # Absent values are null, not "" (sipproxyctl(8), JSON OUTPUT).
+        self.assertEqual((b["q"], b["instance"], b["path"]), (1.0, None, []))
 
     def test_filter_by_aor(self):
         a1, _ = self.reg()
