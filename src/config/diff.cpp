@@ -278,7 +278,7 @@ namespace {
 // Read once at start; everything else is applied by a reload.
 const char* const at_start[] = {
         "server.workers",           "server.state_dir",
-        "server.max_message_size",  "control.socket",
+        "server.max_message_size",
         "registrar.store",          "transaction.t1_ms",
         "transaction.t2_ms",        "transaction.t4_ms",
         "transaction.max_transactions", "tcp.idle_timeout",

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <limits>
 #include <set>
@@ -226,6 +227,7 @@ void Daemon::start() {
     prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
     asio::post(workers_.front()->io(), [this]() { prober_->start(); });
 
+    started_socket_ = cfg.control.socket;
     control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands(),
                                                         control::ControlLimits{},
                                                         waiting_commands());
@@ -288,6 +290,7 @@ int Daemon::run() {
         }
         log::info("signal {}: stopping", sig);
         if (control_) control_->stop();
+        for (auto& m : moved_control_) m.second->stop();
         if (metrics_) metrics_->stop();
         purge_timer_->cancel();
         ban_timer_->cancel();
@@ -347,6 +350,20 @@ json Daemon::reload() {
     for (const auto& l : new_locals) {
         if (auto err = try_bind(l)) throw control::CommandError(*err);
     }
+    // control.socket moved: the new socket opens now (before anything changes: another
+    // daemon may answer there), the old one stays for scripts that name it until restart.
+    std::unique_ptr<control::ControlServer> moved_control;
+    const auto& socket = next->control.socket;
+    if (socket != started_socket_ &&
+        std::none_of(moved_control_.begin(), moved_control_.end(),
+                     [&](const auto& m) { return m.first == socket; })) {
+        try {
+            moved_control = std::make_unique<control::ControlServer>(
+                main_io_, socket, commands(), control::ControlLimits{}, waiting_commands());
+        } catch (const std::exception& e) {
+            throw control::CommandError(e.what());
+        }
+    }
     std::unique_ptr<MetricsServer> metrics;
     const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
     if (metrics_moved) {
@@ -369,6 +386,11 @@ json Daemon::reload() {
                                 next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
     if (metrics_moved) metrics_ = std::move(metrics);
+    if (moved_control) {
+        log::info("control: also listening on {} (control.socket; {} stays until the next start)",
+                  socket.string(), started_socket_.string());
+        moved_control_.emplace_back(socket, std::move(moved_control));
+    }
     // Reopened at every reload (and SIGHUP): logrotate moves the file away first.
     cdr_.open(next->cdr.path);
     for (auto& w : workers_) {

@@ -291,6 +291,28 @@ class ReloadTest(ControlTestCase):
             time.sleep(0.1)
         self.fail(f"log never matched {pattern!r}:\n{self.proxy.log_tail(15)}")
 
+    def test_a_moved_control_socket_answers_at_once_and_the_old_one_until_restart(self):
+        # The operator's `sipproxyctl -c FILE` reads the new path: it must reach the
+        # running daemon right after the reload, not report it down (issue #17).
+        new_socket = os.path.join(self.proxy.dir, "moved", "ctl.sock")
+        edit_config(self.proxy.config_path, "control", socket=json.dumps(new_socket))
+        r = self.proxy.ctl("reload", json_out=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertIn({"key": "control.socket", "old": self.proxy.socket_path, "new": new_socket},
+                      out["changed"])
+        self.assertEqual(out["restart_needed"], [])
+        by_file = subprocess.run([SIPPROXYCTL, "-c", self.proxy.config_path, "--json", "status"],
+                                 capture_output=True, text=True, timeout=20)
+        self.assertEqual(by_file.returncode, 0, by_file.stderr)
+        self.assertEqual(json.loads(by_file.stdout)["pid"], self.proxy.proc.pid)
+        self.assertEqual(self.proxy.status()["pid"], self.proxy.proc.pid)  # the old path too
+        self.assertEqual(self.proxy.ctl("reload").returncode, 0)  # no second socket
+        self.wait_log(r"control: also listening on .*moved/ctl\.sock")
+        self.proxy.stop()
+        self.assertFalse(os.path.exists(new_socket))
+        self.assertFalse(os.path.exists(self.proxy.socket_path))
+
     def test_reload_prints_changes_and_takes_effect(self):
         self.assertEqual(self.granted(99999), 7200)
         edit_config(self.proxy.config_path, "registrar", max_expires=4000)
