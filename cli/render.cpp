@@ -143,16 +143,40 @@ void ban_remove(const json&, const json& r, std::ostream& out) {
     out << "ban on " << cell(r, "network") << " lifted\n";
 }
 
+// One value of a reload change as the daemon's log writes it: true/false, [a, b].
+std::string change_value(const json& v) {
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_array()) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + cell(v[i]);
+        return s + "]";
+    }
+    return cell(v);
+}
+
+// {key, old, new} -> "key: old -> new", "key: added X" (old null), "key: removed X".
+std::string change_text(const json& c) {
+    if (!c.is_object()) return cell(c);
+    const std::string key = cell(c, "key");
+    const auto& before = field(c, "old");
+    const auto& after = field(c, "new");
+    if (before.is_null()) return key + ": added " + change_value(after);
+    if (after.is_null()) return key + ": removed " + change_value(before);
+    if (before == "<hidden>" && after == "<hidden>") return key + ": changed";
+    return key + ": " + change_value(before) + " -> " + change_value(after);
+}
+
 void reload(const json&, const json& r, std::ostream& out) {
     const auto& changed = list(r, "changed");
     if (changed.empty()) {
         out << "reloaded: no changes\n";
     } else {
         out << "reloaded: " << changed.size() << (changed.size() == 1 ? " change\n" : " changes\n");
-        for (const auto& c : changed) out << "  " << cell(c) << '\n';
+        for (const auto& c : changed) out << "  " << change_text(c) << '\n';
     }
     // Keys read only at start: the running daemon still uses the old value.
-    for (const auto& note : list(r, "restart_needed")) out << "restart needed: " << cell(note) << '\n';
+    for (const auto& key : list(r, "restart_needed"))
+        out << "restart needed: " << cell(key) << " changed: takes effect at the next start\n";
 }
 
 void registration_add(const json& args, const json&, std::ostream& out) {

@@ -16,6 +16,17 @@ Level level();
 inline bool enabled(Level l) { return l >= level(); }
 std::string_view level_name(Level l);
 
+// Besides stderr, each line also to syslog(3) ([server] log_syslog), without the time
+// (syslog stamps its own), at the priority of its level (priority_of). `facility` is a
+// name: "daemon", "user", "local0" .. "local7". Returns false (and changes nothing) for
+// an unknown facility name. Calling it again (reload) reopens with the new facility.
+bool set_syslog(bool enabled, std::string_view facility);
+bool syslog_enabled();
+// The syslog facility code of a name (LOG_LOCAL0, ...), or -1 when unknown.
+int syslog_facility(std::string_view name);
+// LOG_DEBUG for trace and debug, LOG_INFO, LOG_WARNING, LOG_ERR.
+int syslog_priority(Level l);
+
 // Writes one line: "<time> <level> [call-id] message". call_id may be empty.
 void write(Level l, std::string_view call_id, std::string_view message);
 

@@ -28,6 +28,8 @@ struct Server {
     unsigned workers = 0;                // 0 = one per core
     std::filesystem::path state_dir;     // absolute (resolved against the config's folder)
     std::string log_level = "info";
+    bool log_syslog = false;                  // also to syslog(3), besides stderr
+    std::string syslog_facility = "daemon";   // daemon | user | local0 .. local7
     std::size_t max_message_size = 65535;
 };
 
@@ -101,6 +103,11 @@ struct Security {
     std::uint32_t auth_failures = 10;
     std::chrono::seconds auth_window{600};
     std::chrono::seconds auth_ban_time{3600};
+    // One user guessed at from many sources: user_auth_failures failed authentications
+    // for one user name (from any source) within auth_window throttle the name; then only
+    // sources that authenticated as that user within user_known_time may try (0: off).
+    std::uint32_t user_auth_failures = 20;
+    std::chrono::seconds user_known_time{86400};
     // The node secret that signs Record-Route and Via branch tokens (32 random bytes as
     // 64 hex digits); created 0600 on first start when missing. Absolute.
     std::filesystem::path secret_file;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "config/config.hpp"
+#include "config/changes.hpp"
 
 namespace sipproxy::config {
 namespace {
@@ -31,11 +31,26 @@ std::string text(const std::vector<std::string>& v) {
     return out + "]";
 }
 
+ChangeValue data(const std::string& s) { return s; }
+ChangeValue data(const std::filesystem::path& p) { return p.string(); }
+ChangeValue data(bool b) { return b; }
+template <class Rep, class Period>
+ChangeValue data(std::chrono::duration<Rep, Period> d) {
+    return static_cast<std::int64_t>(d.count());
+}
+template <class T>
+requires std::is_integral_v<T> ChangeValue data(T v) {
+    return static_cast<std::int64_t>(v);
+}
+ChangeValue data(const std::vector<std::string>& v) { return v; }
+
 class Changes {
   public:
     template <class T>
     void value(const std::string& key, const T& before, const T& after) {
-        if (before != after) lines_.push_back(key + ": " + text(before) + " -> " + text(after));
+        if (before != after)
+            out_.push_back({key, data(before), data(after),
+                            key + ": " + text(before) + " -> " + text(after)});
     }
 
     // Unordered members (listen addresses, domains, CIDRs): added / removed.
@@ -43,51 +58,50 @@ class Changes {
                  const std::vector<std::string>& after) {
         for (const auto& b : before)
             if (std::find(after.begin(), after.end(), b) == after.end())
-                lines_.push_back(key + ": removed " + b);
+                out_.push_back({key, b, {}, key + ": removed " + b});
         for (const auto& a : after)
             if (std::find(before.begin(), before.end(), a) == before.end())
-                lines_.push_back(key + ": added " + a);
+                out_.push_back({key, {}, a, key + ": added " + a});
     }
 
-    void line(std::string l) { lines_.push_back(std::move(l)); }
-    std::vector<std::string> take() { return std::move(lines_); }
+    void add(Change c) { out_.push_back(std::move(c)); }
+    std::vector<Change> take() { return std::move(out_); }
 
   private:
-    std::vector<std::string> lines_;
+    std::vector<Change> out_;
 };
 
-// "field old -> new" for each differing field, joined with ", ".
+// The fields of one named entry (a gateway, a route, a user): "routes['pstn'].strip".
 class FieldChanges {
   public:
+    FieldChanges(Changes& c, std::string prefix) : c_(c), prefix_(std::move(prefix)) {}
     template <class T>
     void value(const char* key, const T& before, const T& after) {
         if (before == after) return;
-        add(std::string(key) + " " + text(before) + " -> " + text(after));
+        const std::string k = prefix_ + "." + key;
+        c_.add({k, data(before), data(after), k + ": " + text(before) + " -> " + text(after)});
     }
     void secret(const char* key, const std::string& before, const std::string& after) {
-        if (before != after) add(std::string(key) + " changed");
+        if (before == after) return;
+        const std::string k = prefix_ + "." + key;
+        c_.add({k, std::string(kHidden), std::string(kHidden), k + ": changed"});
     }
-    bool empty() const { return out_.empty(); }
-    const std::string& str() const { return out_; }
 
   private:
-    void add(const std::string& s) { out_ += (out_.empty() ? "" : ", ") + s; }
-    std::string out_;
+    Changes& c_;
+    std::string prefix_;
 };
 
-std::string gateway_fields(const Gateway& a, const Gateway& b) {
-    FieldChanges f;
+void gateway_fields(FieldChanges& f, const Gateway& a, const Gateway& b) {
     f.value("uri", a.uri, b.uri);
     f.value("probe", a.probe, b.probe);
     f.value("probe_interval", a.probe_interval, b.probe_interval);
     f.value("failures_before_down", a.failures_before_down, b.failures_before_down);
     f.value("successes_before_up", a.successes_before_up, b.successes_before_up);
     f.value("weight", a.weight, b.weight);
-    return f.str();
 }
 
-std::string route_fields(const Route& a, const Route& b) {
-    FieldChanges f;
+void route_fields(FieldChanges& f, const Route& a, const Route& b) {
     f.value("match", a.match, b.match);
     f.value("match_prefix", a.match_prefix, b.match_prefix);
     f.value("strip", a.strip, b.strip);
@@ -98,16 +112,13 @@ std::string route_fields(const Route& a, const Route& b) {
     f.value("sources", a.sources, b.sources);
     f.value("users", a.users, b.users);
     f.value("domains", a.domains, b.domains);
-    return f.str();
 }
 
-std::string user_fields(const User& a, const User& b) {
-    FieldChanges f;
+void user_fields(FieldChanges& f, const User& a, const User& b) {
     f.secret("password", a.password, b.password);
     f.secret("ha1_md5", a.ha1_md5, b.ha1_md5);
     f.secret("ha1_sha256", a.ha1_sha256, b.ha1_sha256);
     f.value("algorithms", a.algorithms, b.algorithms);
-    return f.str();
 }
 
 // Named entries (gateways, routes, users): removed, added, changed. `quote` puts the
@@ -120,14 +131,16 @@ void named(Changes& c, const std::string& key, const std::vector<T>& before,
         return std::find_if(v.begin(), v.end(), [&](const T& x) { return name(x) == n; });
     };
     for (const auto& b : before)
-        if (find(after, name(b)) == after.end()) c.line(key + ": removed " + q(name(b)));
+        if (find(after, name(b)) == after.end())
+            c.add({key, name(b), {}, key + ": removed " + q(name(b))});
     for (const auto& a : after)
-        if (find(before, name(a)) == before.end()) c.line(key + ": added " + q(name(a)));
+        if (find(before, name(a)) == before.end())
+            c.add({key, {}, name(a), key + ": added " + q(name(a))});
     for (const auto& a : after) {
         auto b = find(before, name(a));
         if (b == before.end()) continue;
-        std::string f = fields(*b, a);
-        if (!f.empty()) c.line(key + "['" + name(a) + "']: changed: " + f);
+        FieldChanges f(c, key + "['" + name(a) + "']");
+        fields(f, *b, a);
     }
 }
 
@@ -149,6 +162,12 @@ std::string fraud_text(const FraudRule& r) {
 }  // namespace
 
 std::vector<std::string> diff(const Config& a, const Config& b) {
+    std::vector<std::string> lines;
+    for (auto& c : changes(a, b)) lines.push_back(std::move(c.text));
+    return lines;
+}
+
+std::vector<Change> changes(const Config& a, const Config& b) {
     Changes c;
     c.value("file", a.file, b.file);
 
@@ -162,6 +181,8 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("server.workers", a.server.workers, b.server.workers);
     c.value("server.state_dir", a.server.state_dir, b.server.state_dir);
     c.value("server.log_level", a.server.log_level, b.server.log_level);
+    c.value("server.log_syslog", a.server.log_syslog, b.server.log_syslog);
+    c.value("server.syslog_facility", a.server.syslog_facility, b.server.syslog_facility);
     c.value("server.max_message_size", a.server.max_message_size, b.server.max_message_size);
 
     c.value("control.socket", a.control.socket, b.control.socket);
@@ -172,10 +193,11 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("registrar.max_contacts", a.registrar.max_contacts, b.registrar.max_contacts);
     c.value("registrar.store", a.registrar.store, b.registrar.store);
 
+    // "auth": whether there is an [auth] section.
     if (a.auth && !b.auth) {
-        c.line("auth: removed (nobody is authenticated now)");
+        c.add({"auth", true, false, "auth: removed (nobody is authenticated now)"});
     } else if (!a.auth && b.auth) {
-        c.line("auth: added (requests are authenticated now)");
+        c.add({"auth", false, true, "auth: added (requests are authenticated now)"});
     }
     if (b.auth) {
         static const Auth none;  // compare an added [auth] against nothing
@@ -222,10 +244,13 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
         std::size_t added = 0, removed = 0;
         for (const auto& n : y) added += !x.count(n);
         for (const auto& n : x) removed += !y.count(n);
+        // The numbers of networks before and after.
         if (added || removed)
-            c.line("security.deny_file: " + std::to_string(added) + " added, " +
-                   std::to_string(removed) + " removed (" + std::to_string(y.size()) +
-                   " networks)");
+            c.add({"security.deny_file.networks", static_cast<std::int64_t>(x.size()),
+                   static_cast<std::int64_t>(y.size()),
+                   "security.deny_file: " + std::to_string(added) + " added, " +
+                       std::to_string(removed) + " removed (" + std::to_string(y.size()) +
+                       " networks)"});
     }
     c.value("security.flood_window", a.security.flood_window, b.security.flood_window);
     c.value("security.flood_requests", a.security.flood_requests, b.security.flood_requests);
@@ -242,6 +267,8 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     c.value("security.auth_failures", a.security.auth_failures, b.security.auth_failures);
     c.value("security.auth_window", a.security.auth_window, b.security.auth_window);
     c.value("security.auth_ban_time", a.security.auth_ban_time, b.security.auth_ban_time);
+    c.value("security.user_auth_failures", a.security.user_auth_failures, b.security.user_auth_failures);
+    c.value("security.user_known_time", a.security.user_known_time, b.security.user_known_time);
 
     named(
         c, "gateways", a.gateways, b.gateways, [](const Gateway& g) { return g.name; },
@@ -260,7 +287,8 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
                         [&](auto& o) { return o.name == r.name; }))
             order_b.push_back(r.name);
     if (order_a != order_b)
-        c.line("routes: order changed: " + text(order_a) + " -> " + text(order_b));
+        c.add({"routes.order", order_a, order_b,
+               "routes: order changed: " + text(order_a) + " -> " + text(order_b)});
 
     {
         // Rules have no names: each is its text (warning/critical per limit).
@@ -273,16 +301,28 @@ std::vector<std::string> diff(const Config& a, const Config& b) {
     return c.take();
 }
 
-std::vector<std::string> restart_needed(const std::vector<std::string>& lines) {
-    // Read once at start; everything else is applied by a reload.
-    static const char* const at_start[] = {
+namespace {
+// Read once at start; everything else is applied by a reload.
+const char* const at_start[] = {
         "server.workers",           "server.state_dir",
-        "server.max_message_size",  "control.socket",
+        "server.max_message_size",
         "registrar.store",          "transaction.t1_ms",
         "transaction.t2_ms",        "transaction.t4_ms",
         "transaction.max_transactions", "tcp.idle_timeout",
         "tcp.max_connections",      "security.secret_file",
-    };
+};
+}  // namespace
+
+std::vector<std::string> restart_keys(const std::vector<Change>& changes) {
+    std::vector<std::string> out;
+    for (const auto& c : changes)
+        for (const char* k : at_start)
+            if (c.key == k && std::find(out.begin(), out.end(), c.key) == out.end())
+                out.push_back(c.key);
+    return out;
+}
+
+std::vector<std::string> restart_needed(const std::vector<std::string>& lines) {
     std::vector<std::string> out;
     for (const auto& line : lines) {
         const auto key = line.substr(0, line.find(':'));

@@ -15,6 +15,7 @@
 #include "config/fraud_rules.hpp"
 #include "config/includes.hpp"
 #include "config/toml_reader.hpp"
+#include "base/log.hpp"
 
 namespace sipproxy::config {
 namespace fs = std::filesystem;
@@ -154,6 +155,12 @@ class Loader {
                        "expected trace|debug|info|warn|error, got '" + s.log_level + "'");
                 s.log_level = "info";
             }
+        }
+        t.get("log_syslog", s.log_syslog);
+        if (t.get("syslog_facility", s.syslog_facility) && log::syslog_facility(s.syslog_facility) < 0) {
+            t.fail("syslog_facility",
+                   "expected daemon|user|local0..local7, got '" + s.syslog_facility + "'");
+            s.syslog_facility = "daemon";
         }
         t.get_uint("max_message_size", s.max_message_size, 1024, 1048576);
         t.finish();
@@ -352,6 +359,8 @@ class Loader {
         t.get_uint("auth_failures", sec.auth_failures, 0, 1000000);
         if (t.get_int("auth_window", v, 1, 86400)) sec.auth_window = std::chrono::seconds(v);
         if (t.get_int("auth_ban_time", v, 1, 31536000)) sec.auth_ban_time = std::chrono::seconds(v);
+        t.get_uint("user_auth_failures", sec.user_auth_failures, 0, 1000000);
+        if (t.get_int("user_known_time", v, 1, 31536000)) sec.user_known_time = std::chrono::seconds(v);
         std::string file;
         bool given = t.get("secret_file", file);
         if (given && file.empty()) t.fail("secret_file", "must not be empty");

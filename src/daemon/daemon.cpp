@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <limits>
 #include <set>
@@ -20,10 +21,12 @@
 #include "auth/node_secret.hpp"
 #include "daemon/user_commands.hpp"
 #include "daemon/limit_commands.hpp"
+#include "daemon/reload_answer.hpp"
 #include "base/log.hpp"
 #include "daemon/security_policy.hpp"
 #include "daemon/trace_command.hpp"
 #include "proxy/pending_commit.hpp"
+#include "proxy/registration_log.hpp"
 #include "registrar/memory_location_store.hpp"
 #include "registrar/registrar.hpp"
 #include "registrar/sqlite_location_store.hpp"
@@ -44,6 +47,12 @@ std::string aor_argument(std::string s) {
     if (s.find('@') == std::string::npos)
         throw control::CommandError("AOR must be user@domain, got '" + s + "'");
     return registrar::canonical_aor(s);
+}
+
+// JSON answers say "none" with null, never with "" (sipproxyctl(8), JSON OUTPUT).
+json text_or_null(const std::string& s) {
+    if (s.empty()) return nullptr;
+    return s;
 }
 
 std::string iso8601(std::chrono::steady_clock::time_point t) {
@@ -101,6 +110,7 @@ Daemon::~Daemon() {
 
 void Daemon::apply_log_level(const config::Config& cfg) {
     log::set_level(log_level_override_ ? *log_level_override_ : cfg.server.log_level);
+    log::set_syslog(cfg.server.log_syslog, cfg.server.syslog_facility);
 }
 
 void Daemon::start() {
@@ -200,7 +210,12 @@ void Daemon::start() {
         w->transport().on_connection_closed([this](std::uint64_t flow) {
             auto snap = services_.snapshots.get();
             if (snap && snap->registrar)
-                snap->registrar->flow_failed(flow, std::chrono::system_clock::now());
+                snap->registrar->flow_failed(flow, std::chrono::system_clock::now(),
+                                             [](const registrar::Binding& b) {
+                                                 log::info("{}", proxy::registration_log_line(
+                                                                     "removed", b, 0, proxy::binding_source(b),
+                                                                     b.user_agent, "connection"));
+                                             });
         });
     }
     // A ban closes the source's TCP connections on every worker.
@@ -217,6 +232,7 @@ void Daemon::start() {
     prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
     asio::post(workers_.front()->io(), [this]() { prober_->start(); });
 
+    started_socket_ = cfg.control.socket;
     control_ = std::make_unique<control::ControlServer>(main_io_, cfg.control.socket, commands(),
                                                         control::ControlLimits{},
                                                         waiting_commands(),
@@ -232,7 +248,9 @@ void Daemon::schedule_purge() {
     purge_timer_->expires_after(std::chrono::seconds(30));
     purge_timer_->async_wait([this](const asio::error_code& ec) {
         if (ec) return;
-        const auto removed = store_->purge_expired(std::chrono::system_clock::now());
+        const auto removed = store_->purge_expired(
+            std::chrono::system_clock::now(),
+            [](const registrar::Binding& b) { log::info("{}", proxy::expired_line(b)); });
         if (removed) log::debug("registrar: {} expired bindings purged", removed);
         if (auto n = services_.call_events.expire(std::chrono::steady_clock::now(),
                                                   config_->cdr.max_call_duration))
@@ -286,6 +304,7 @@ int Daemon::run() {
         }
         log::info("signal {}: stopping", sig);
         if (control_) control_->stop();
+        for (auto& m : moved_control_) m.second->stop();
         if (metrics_) metrics_->stop();
         purge_timer_->cancel();
         ban_timer_->cancel();
@@ -338,14 +357,27 @@ json Daemon::reload() {
     }
     auto snap = build_snapshot(next, inputs);
     if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
-    auto changed = config::diff(*config_, *next);
+    const auto changes = config::changes(*config_, *next);
     // New listeners must be bindable before anything changes (SO_REUSEPORT lets the
     // test bind succeed next to our own sockets, and fail next to somebody else's).
     const auto new_locals = locals_of(*next);
     for (const auto& l : new_locals) {
         if (auto err = try_bind(l)) throw control::CommandError(*err);
     }
-    json notes = config::restart_needed(changed);
+    // control.socket moved: the new socket opens now (before anything changes: another
+    // daemon may answer there), the old one stays for scripts that name it until restart.
+    std::unique_ptr<control::ControlServer> moved_control;
+    const auto& socket = next->control.socket;
+    if (socket != started_socket_ &&
+        std::none_of(moved_control_.begin(), moved_control_.end(),
+                     [&](const auto& m) { return m.first == socket; })) {
+        try {
+            moved_control = std::make_unique<control::ControlServer>(
+                main_io_, socket, commands(), control::ControlLimits{}, waiting_commands());
+        } catch (const std::exception& e) {
+            throw control::CommandError(e.what());
+        }
+    }
     std::unique_ptr<MetricsServer> metrics;
     const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
     if (metrics_moved) {
@@ -369,6 +401,11 @@ json Daemon::reload() {
                                 next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
     if (metrics_moved) metrics_ = std::move(metrics);
+    if (moved_control) {
+        log::info("control: also listening on {} (control.socket; {} stays until the next start)",
+                  socket.string(), started_socket_.string());
+        moved_control_.emplace_back(socket, std::move(moved_control));
+    }
     // Reopened at every reload (and SIGHUP): logrotate moves the file away first.
     cdr_.open(next->cdr.path);
     for (auto& w : workers_) {
@@ -382,12 +419,9 @@ json Daemon::reload() {
     apply_log_level(*next);
     for (const auto& w : next->warnings) log::warn("{}: {}", next->file.string(), w);
     config_ = next;
-    for (const auto& c : changed) log::info("reload: {}", c);
-    if (changed.empty()) log::info("reload: no change");
-    json r;
-    r["changed"] = changed;
-    if (!notes.empty()) r["restart_needed"] = notes;
-    return r;
+    for (const auto& c : changes) log::info("reload: {}", c.text);
+    if (changes.empty()) log::info("reload: no change");
+    return reload_answer(changes);
 }
 
 control::CommandTable Daemon::commands() {
@@ -497,9 +531,9 @@ json Daemon::show_registrations(const json& args) const {
                         {"expires_in", b.expires_in(now)},
                         {"q", b.q_permille / 1000.0},
                         {"transport", b.transport},
-                        {"source", source},
-                        {"user_agent", b.user_agent},
-                        {"instance", b.instance},
+                        {"source", text_or_null(source)},
+                        {"user_agent", text_or_null(b.user_agent)},
+                        {"instance", text_or_null(b.instance)},
                         {"path", path}});
     }
     json result{{"registrations", regs}};
@@ -515,7 +549,7 @@ json Daemon::show_routes() const {
         routes.push_back({{"name", r.spec.name},
                           {"match", !r.spec.regex.empty() ? r.spec.regex : "prefix " + r.spec.prefix},
                           {"strip", r.spec.strip},
-                          {"prefix", r.spec.prepend},
+                          {"prefix", text_or_null(r.spec.prepend)},
                           {"gateways", r.spec.gateways},
                           {"strategy", std::string(routing::to_string(r.spec.strategy))}});
     }
@@ -532,7 +566,7 @@ json Daemon::show_gateways() const {
                        {"state", std::string(routing::to_string(g.state))},
                        {"probing", g.probing},
                        {"last_probe", last},
-                       {"last_result", g.last_result}});
+                       {"last_result", text_or_null(g.last_result)}});
     }
     return {{"gateways", gws}};
 }
@@ -619,7 +653,7 @@ json Daemon::show_bans() const {
         }
         bans.push_back({{"network", b.network},
                         {"reason", b.reason},
-                        {"note", b.note},
+                        {"note", text_or_null(b.note)},
                         {"since", utc_text(b.since)},
                         {"until", until},
                         {"expires_in", left},

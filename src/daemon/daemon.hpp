@@ -88,6 +88,11 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;
+    // Sockets a reload moved control.socket to: opened at once, so `sipproxyctl -c FILE`
+    // reaches the daemon; the first one (control_) stays until the next start.
+    std::vector<std::pair<std::filesystem::path, std::unique_ptr<control::ControlServer>>>
+        moved_control_;
+    std::filesystem::path started_socket_;  // control_'s path
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
     std::unique_ptr<asio::steady_timer> ban_timer_;

@@ -5,9 +5,11 @@
 // or From.
 #include <algorithm>
 
+#include "auth/digest_credentials.hpp"
 #include "auth/digest_uri.hpp"
 #include "auth/identity.hpp"
 #include "base/cidr.hpp"
+#include "base/log.hpp"
 #include "proxy/pipeline.hpp"
 
 namespace sipproxy::proxy {
@@ -36,6 +38,25 @@ std::string guess_key(const asio::ip::address& a) {
         return transport::address_text(asio::ip::address_v6(b)) + "/64";
     }
     return transport::address_text(a);
+}
+
+// [security] limits of the per-user throttle, from the snapshot in force.
+auth::UserThrottle::Limits user_limits(const Snapshot& snapshot) {
+    auth::UserThrottle::Limits l;
+    if (const auto& cfg = snapshot.config) {
+        l.max_failures = cfg->security.user_auth_failures;
+        l.window = cfg->security.auth_window;
+        l.known_for = cfg->security.user_known_time;
+    }
+    return l;
+}
+
+// The user name credentials claim (the userhash as sent, when userhash): "" when they are
+// not Digest credentials for this realm.
+std::string_view claimed_user(std::string_view credentials, std::string_view realm) {
+    auto c = auth::parse_digest_credentials(credentials);
+    if (!c || c->realm != realm) return {};
+    return c->username.substr(0, 256);
 }
 }  // namespace
 
@@ -78,9 +99,23 @@ void authenticate(RequestContext& ctx) {
     const auto& a = *ctx.snapshot.authenticator;
     const auto header = registrar ? sip::HeaderId::Authorization : sip::HeaderId::ProxyAuthorization;
     const auto now = auth::Clock::now();
+    const auto limits = user_limits(ctx.snapshot);
+    const std::string source_key = guess_key(ctx.source.address);
     bool stale = false;
     for (const auto& h : r.headers()) {
         if (h.id != header) continue;
+        // One user guessed at from many sources: only the sources its devices
+        // authenticated from may try now; the others get the same 403 whatever the
+        // password, before any digest is computed (auth/user_throttle.hpp).
+        const auto user = claimed_user(h.value, a.realm());
+        if (!user.empty() && !ctx.trusted_source &&
+            ctx.services.user_throttle.refuses(user, source_key, now, limits)) {
+            refuse(ctx.services, Refusal::UserThrottled, ctx.source,
+                   "user throttled user=" + std::string(user.substr(0, 64)) + " method=" +
+                       std::string(r.method_text()));
+            ctx.respond(403, "Forbidden: too many failed attempts for this user");
+            return;
+        }
         auto verdict = a.verify(r.method_text(), h.value, now);
         if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
             // RFC 7616 3.4.6: credentials signed for another target do not open this one
@@ -107,7 +142,11 @@ void authenticate(RequestContext& ctx) {
             }
             ctx.authenticated = ok->user;
             ctx.services.stats.auth_success();
-            ctx.services.guesses.success(guess_key(ctx.source.address));
+            ctx.services.guesses.success(source_key);
+            // Known from now on: this source keeps working while the user is throttled
+            // (under the name the credentials carry too: a userhash).
+            ctx.services.user_throttle.success(ok->user, source_key, now);
+            if (user != ok->user) ctx.services.user_throttle.success(user, source_key, now);
             // RFC 3261 22.3: the credentials were for this proxy's realm; the next hop
             // has no use for them (and should not see them).
             if (!registrar) ctx.route_edit.consumed_credentials = std::size_t(&h - r.headers().data());
@@ -129,8 +168,12 @@ void authenticate(RequestContext& ctx) {
                    "auth failure user=" + failed->user.substr(0, 64) + " method=" +
                        std::string(r.method_text()) + " reason=\"" + std::string(failed->reason) +
                        "\"");
+            // Too many for one user from any sources: throttled (said once, at warn).
+            if (!user.empty() && ctx.services.user_throttle.failure(user, now, limits))
+                log::warn("user throttled: user={} failures={} window={}s known_sources_only",
+                          user.substr(0, 64), limits.max_failures, limits.window.count());
             // Too many from one source: banned (dropped before parsing from now on).
-            if (auto n = ctx.services.guesses.failure(guess_key(ctx.source.address), now);
+            if (auto n = ctx.services.guesses.failure(source_key, now);
                 n && ctx.services.ban_guesser && !ctx.trusted_source)
                 ctx.services.ban_guesser(ctx.source.address,
                                          std::to_string(n) + " failed authentications, last user=" +

@@ -28,6 +28,9 @@ struct Decision {
     // When set, the response goes out only once this location store change is durable;
     // if it fails, 500 instead (a REGISTER's 200 OK must not promise a lost binding).
     std::unique_ptr<PendingResponse, AbandonPendingResponse> after_commit;
+    // Info lines written when the response goes out (not when the store failed): what a
+    // REGISTER changed.
+    std::vector<std::string> log_when_sent;
 
     // Forward
     std::vector<std::vector<Target>> groups;

@@ -105,6 +105,7 @@ void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
         st.respond(500, reason);
         return;
     }
+    for (const auto& line : d.log_when_sent) log::info("{}", line);
     if (d.status >= 300)
         log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
                   req.request_uri().raw, st.source().to_string(), d.status, d.reason);

@@ -10,7 +10,9 @@
 
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
+#include "auth/user_throttle.hpp"
 #include "proxy/call_events.hpp"
+#include "proxy/call_log.hpp"
 #include "proxy/call_metrics.hpp"
 #include "proxy/fraud_call_listener.hpp"
 #include "proxy/path_tokens.hpp"
@@ -32,13 +34,14 @@ struct Services {
     Services() {
         call_events.add(call_metrics);
         call_events.add(fraud_holds);
+        call_events.add(call_log);
     }
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
     Stats stats;
     // A call's life is told here once; it also holds the calls in progress (show calls),
-    // `call_metrics` listens, and the daemon adds the CDR writer.
+    // `call_metrics` and `call_log` listen, and the daemon adds the CDR writer.
     CallEvents call_events;
     CallMetrics call_metrics{stats};
     // [[fraud]] counters: the pipeline's check_fraud_limits counts and refuses; every
@@ -46,12 +49,15 @@ struct Services {
     fraud::CallLimits fraud;
     fraud::AlertLog fraud_alerts;
     FraudCallListener fraud_holds{fraud};
+    CallLog call_log;  // one info line per finished call attempt
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
     // Password guessing per source (configured from [security] auth_*), and how a source
     // that guessed too often is banned (set by the daemon: the ingress's ban table).
     auth::GuessLimiter guesses;
     std::function<void(const asio::ip::address& source, const std::string& note)> ban_guesser;
+    // Password guessing per user name from many sources ([security] user_auth_failures).
+    auth::UserThrottle user_throttle;
     RefusalLog refusals;
     // Keyed by the node secret; the daemon replaces this random one before the workers
     // start (the secret must survive restarts: auth/node_secret.hpp).

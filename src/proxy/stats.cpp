@@ -13,6 +13,7 @@ std::string_view refusal_name(Refusal r) {
     case Refusal::Credentials: return "credentials";
     case Refusal::Identity: return "identity";
     case Refusal::Fraud: return "fraud";
+    case Refusal::UserThrottled: return "user_throttled";
     case Refusal::count_: break;
     }
     return "other";

@@ -22,6 +22,7 @@ enum class Refusal : std::uint8_t {
     Credentials,     // wrong password, unknown user, bad nonce: an authentication failure
     Identity,        // authenticated, but as another user than the To/From one
     Fraud,           // a call past a critical [[fraud]] threshold (403)
+    UserThrottled,   // credentials for a throttled user from a source it does not know
     count_
 };
 std::string_view refusal_name(Refusal r);

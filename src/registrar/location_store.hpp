@@ -64,8 +64,11 @@ class LocationStore {
     // Addresses-of-record held (cheap: no binding is copied).
     virtual std::size_t aor_count() const = 0;
 
-    // Drops bindings with expires_at <= now; returns how many.
-    virtual std::size_t purge_expired(TimePoint now) = 0;
+    // Drops bindings with expires_at <= now; returns how many. `expired`, when given, sees
+    // each one as it goes (the daemon logs it), under the AOR's lock: quick, no store calls.
+    using Expired = std::function<void(const Binding&)>;
+    virtual std::size_t purge_expired(TimePoint now, const Expired& expired) = 0;
+    std::size_t purge_expired(TimePoint now) { return purge_expired(now, Expired{}); }
 
     // AORs with a binding whose flow_id is `flow_id` (RFC 5626 flow failure).
     virtual std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const = 0;

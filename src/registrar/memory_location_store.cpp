@@ -203,7 +203,8 @@ LocationStore::Page MemoryLocationStore::list_after(std::string_view after, Time
     return page;
 }
 
-std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::string>* touched) {
+std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::string>* touched,
+                                               const Expired& expired) {
     std::size_t removed = 0;
     for (auto& shard : shards_) {
         std::lock_guard lock(shard.mu);
@@ -226,6 +227,8 @@ std::size_t MemoryLocationStore::purge_expired(TimePoint now, std::vector<std::s
                 auto kept = flows_of(bindings.begin(), first_dead);
                 update_flow_ids(it->first, all, kept);
             }
+            if (expired)
+                for (auto d = first_dead; d != bindings.end(); ++d) expired(d->unpack(it->first));
             bindings.erase(first_dead, bindings.end());
             removed += static_cast<std::size_t>(dead);
             if (touched) touched->push_back(it->first);

@@ -34,12 +34,16 @@ class MemoryLocationStore final : public LocationStore {
     Page list_after(std::string_view after, TimePoint now, std::size_t max_aors) const override;
     std::size_t count() const override { return total_.load(std::memory_order_relaxed); }
     std::size_t aor_count() const override;
-    std::size_t purge_expired(TimePoint now) override { return purge_expired(now, nullptr); }
+    using LocationStore::purge_expired;
+    std::size_t purge_expired(TimePoint now, const Expired& expired) override {
+        return purge_expired(now, nullptr, expired);
+    }
     std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
     void load(std::vector<Binding> bindings) override;
 
     // The same, also appending the AORs that lost bindings to `touched` when not null.
-    std::size_t purge_expired(TimePoint now, std::vector<std::string>* touched);
+    std::size_t purge_expired(TimePoint now, std::vector<std::string>* touched,
+                              const Expired& expired = {});
     // remove_aor that also runs `while_locked` with the AOR's shard still locked when there
     // was something to remove (SqliteLocationStore marks the AOR dirty there).
     std::size_t erase(std::string_view aor, const std::function<void()>& while_locked);

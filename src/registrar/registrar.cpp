@@ -122,6 +122,8 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
                 result = failure(500, "Out of order CSeq");
                 return false;
             }
+            for (auto& b : bindings)
+                result.changes.push_back({BindingChange::Kind::Removed, std::move(b), 0});
             bindings.clear();
             result.bindings.clear();
             return true;
@@ -131,6 +133,9 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
         // same binding in one request is not "out of order".
         std::vector<bool> touched(bindings.size(), false);
         std::vector<bool> removed(bindings.size(), false);
+        // Per binding: Added or Updated when this request made it a change to log; Evicted
+        // stands for "refreshed or untouched" here.
+        std::vector<BindingChange::Kind> change(bindings.size(), BindingChange::Kind::Evicted);
         for (const auto& u : updates) {
             std::size_t i = 0;
             for (; i < bindings.size(); ++i)
@@ -141,13 +146,19 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
                 return false;
             }
             if (u.expires == 0) {  // remove (nothing to do if there is no such binding)
-                if (i < bindings.size()) removed[i] = true;
+                if (i < bindings.size()) {
+                    removed[i] = true;
+                    result.changes.push_back({BindingChange::Kind::Removed, bindings[i], 0});
+                }
                 continue;
             }
             if (i == bindings.size()) {
                 bindings.emplace_back();
                 touched.push_back(false);
                 removed.push_back(false);
+                change.push_back(BindingChange::Kind::Added);
+            } else if (!touched[i] && !same_contact_uri(bindings[i].contact, u.spec->uri)) {
+                change[i] = BindingChange::Kind::Updated;
             }
             Binding& b = bindings[i];
             b.contact = u.spec->uri;
@@ -169,11 +180,13 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
 
         std::vector<Binding> kept;
         std::vector<bool> kept_touched;
+        std::vector<BindingChange::Kind> kept_change;
         kept.reserve(bindings.size());
         for (std::size_t i = 0; i < bindings.size(); ++i) {
             if (removed[i]) continue;
             kept.push_back(std::move(bindings[i]));
             kept_touched.push_back(touched[i]);
+            kept_change.push_back(change[i]);
         }
 
         // max_contacts: the bindings this request asks for win; among the others, the one
@@ -197,15 +210,27 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
             std::size_t excess = kept.size() - max_contacts;
             for (std::size_t k = 0; k < excess; ++k) evict[order[k]] = true;
             std::vector<Binding> limited;
+            std::vector<BindingChange::Kind> limited_change;
             limited.reserve(max_contacts);
-            for (std::size_t i = 0; i < kept.size(); ++i)
-                if (!evict[i]) limited.push_back(std::move(kept[i]));
+            for (std::size_t i = 0; i < kept.size(); ++i) {
+                if (evict[i]) {
+                    result.changes.push_back({BindingChange::Kind::Evicted, std::move(kept[i]), 0});
+                    continue;
+                }
+                limited.push_back(std::move(kept[i]));
+                limited_change.push_back(kept_change[i]);
+            }
             kept = std::move(limited);
+            kept_change = std::move(limited_change);
             result.evicted = excess;
         }
 
         bindings = std::move(kept);
         for (auto& b : bindings) b.aor = aor;
+        for (std::size_t i = 0; i < bindings.size(); ++i)
+            if (kept_change[i] != BindingChange::Kind::Evicted)
+                result.changes.push_back({kept_change[i], bindings[i], bindings[i].expires_in(now)});
+        for (auto& c : result.changes) c.binding.aor = aor;
         result.bindings = current(bindings, now);  // RFC 3261 10.3 step 8
         return true;
     };
@@ -214,13 +239,17 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
     return result;
 }
 
-std::size_t Registrar::flow_failed(std::uint64_t flow_id, TimePoint now) {
+std::size_t Registrar::flow_failed(std::uint64_t flow_id, TimePoint now,
+                               const std::function<void(const Binding&)>& on_removed) {
     std::size_t removed = 0;
     for (const auto& aor : store_.aors_using_flow(flow_id)) {
         store_.apply(aor, now, [&](std::vector<Binding>& bindings) {
             auto before = bindings.size();
-            std::erase_if(bindings,
-                          [&](const Binding& b) { return b.flow_id == flow_id && b.outbound(); });
+            std::erase_if(bindings, [&](const Binding& b) {
+                const bool gone = b.flow_id == flow_id && b.outbound();
+                if (gone && on_removed) on_removed(b);
+                return gone;
+            });
             removed += before - bindings.size();
             for (auto& b : bindings)
                 if (b.flow_id == flow_id) b.flow_id = 0;

@@ -4,6 +4,7 @@
 // authorization, To -> AOR), turns the parsed REGISTER into a RegisterRequest and builds the
 // response from the RegisterResult. No SIP parser, no I/O here.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,12 +58,27 @@ struct CurrentBinding {
     std::uint32_t expires_in = 0;
 };
 
+// What a REGISTER changed, for the log line of each (issue #17). A refresh (same contact,
+// new expiry) is no change: a phone refreshing every minute would fill the log.
+struct BindingChange {
+    enum class Kind {
+        Added,    // a new binding
+        Updated,  // the same binding (instance, or contact URI) now at another contact URI
+        Removed,  // expires=0 or "Contact: *"
+        Evicted,  // dropped to respect max_contacts
+    };
+    Kind kind = Kind::Added;
+    Binding binding;            // as it is now (Added, Updated) or was (Removed, Evicted)
+    std::uint32_t expires = 0;  // seconds granted (Added, Updated); 0 otherwise
+};
+
 struct RegisterResult {
     int status = 200;
     std::string reason = "OK";
     std::uint32_t min_expires = 0;         // with 423: the Min-Expires header value
     std::vector<CurrentBinding> bindings;  // with 200: every binding of the AOR, best first
     std::size_t evicted = 0;               // bindings dropped to respect max_contacts
+    std::vector<BindingChange> changes;    // with 200: what changed (not the refreshes)
 
     bool ok() const { return status == 200; }
 };
@@ -86,7 +102,9 @@ class Registrar {
     // used it are removed: the device re-registers on another flow. Other bindings only
     // forget the flow (the proxy may open a new connection to them). Returns how many
     // bindings were removed.
-    std::size_t flow_failed(std::uint64_t flow_id, TimePoint now);
+    // `removed`, when given, sees each removed binding.
+    std::size_t flow_failed(std::uint64_t flow_id, TimePoint now,
+                            const std::function<void(const Binding&)>& removed = {});
 
     // Called periodically by the daemon; lookups skip expired bindings even before.
     std::size_t purge_expired(TimePoint now) { return store_.purge_expired(now); }

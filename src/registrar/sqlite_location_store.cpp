@@ -233,9 +233,9 @@ std::vector<Binding> SqliteLocationStore::list(std::string_view aor, TimePoint n
     return index_.list(aor, now, limit);
 }
 
-std::size_t SqliteLocationStore::purge_expired(TimePoint now) {
+std::size_t SqliteLocationStore::purge_expired(TimePoint now, const Expired& expired) {
     std::vector<std::string> touched;
-    std::size_t n = index_.purge_expired(now, &touched);
+    std::size_t n = index_.purge_expired(now, &touched, expired);
     if (!touched.empty()) mark_dirty(std::move(touched));
     return n;
 }

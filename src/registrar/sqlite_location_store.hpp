@@ -60,7 +60,8 @@ class SqliteLocationStore final : public LocationStore {
     }
     std::size_t count() const override { return index_.count(); }
     std::size_t aor_count() const override { return index_.aor_count(); }
-    std::size_t purge_expired(TimePoint now) override;
+    using LocationStore::purge_expired;
+    std::size_t purge_expired(TimePoint now, const Expired& expired) override;
     std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
     void load(std::vector<Binding> bindings) override;
     bool flush() override;

@@ -210,7 +210,10 @@ class AccessLists(unittest.TestCase):
             with open(deny, "w") as f:
                 f.write("127.0.0.9\n")
             r = proxy.ctl_json("reload")
-            self.assertIn("security.deny_file: 1 added, 2 removed (1 networks)", r["changed"])
+            self.assertIn({"key": "security.deny_file.networks", "old": 2, "new": 1},
+                          r["changed"])
+            self.assertIn("reload: security.deny_file: 1 added, 2 removed (1 networks)",
+                          proxy.log())
             self.assertEqual(status_of(options_from(proxy, "127.0.0.6")), 200)
             self.assertIsNone(options_from(proxy, "127.0.0.9"))
 
@@ -364,6 +367,42 @@ class BruteForce(unittest.TestCase):
             for _ in range(3):
                 register(proxy, "alice", "wrong", free_port(), timeout=1.0)
             self.assertEqual(bans(proxy)["127.0.0.1"]["reason"], "auth")
+
+
+class UserThrottle(unittest.TestCase):
+    """alice guessed at from several addresses, each below the per-source ban."""
+
+    def test_many_sources_throttle_the_user_but_not_her_phone(self):
+        extra = ("[security]\nauth_failures = 3\nauth_window = 6\nuser_auth_failures = 6\n")
+        with Proxy(log_level="info", extra_toml=extra) as proxy:
+            phone = "127.0.0.9"
+            self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port(),
+                                                source=phone)), 200)
+            # 3 attackers x 2 wrong passwords: none is banned, alice is throttled.
+            for attacker in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+                for _ in range(2):
+                    self.assertEqual(status_of(register(proxy, "alice", "wrong", free_port(),
+                                                        source=attacker)), 401)
+            self.assertEqual(bans(proxy), {})
+            # A new source gets 403 before its digest is looked at, right password or not.
+            r = register(proxy, "alice", "wrong", free_port(), source="127.0.0.5")
+            self.assertEqual(status_of(r), 403, r)
+            self.assertIn("too many failed attempts for this user", r.splitlines()[0])
+            # alice's phone still registers; bob is not affected.
+            self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port(),
+                                                source=phone)), 200)
+            self.assertEqual(status_of(register(proxy, "bob", "bob-secret", free_port(),
+                                                source="127.0.0.5")), 200)
+            self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port(),
+                                                source="127.0.0.6")), 403)
+            stats = proxy.stats()
+            self.assertEqual(stats["auth.failures"], 6, stats)  # refused ones were not judged
+            self.assertGreaterEqual(stats["refused.user_throttled"], 2, stats)
+            self.assertIn("user throttled: user=alice failures=6 window=6s", proxy.log())
+            # After a quiet window, a new phone of alice's gets in.
+            time.sleep(6.5)
+            self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port(),
+                                                source="127.0.0.6")), 200)
 
 
 if __name__ == "__main__":

@@ -293,12 +293,22 @@ class WithFakeDaemon(unittest.TestCase):
                 self.assertNotIn(ch, out)
 
     def test_reload_says_what_needs_a_restart(self):
-        self.daemon({"reload": {"changed": ["server.workers: 2 -> 4"],
-                                "restart_needed": ["server.workers changed: takes effect at "
-                                                   "the next start"]}})
+        self.daemon({"reload": {"changed": [{"key": "server.workers", "old": 2, "new": 4},
+                                            {"key": "server.listen", "old": None,
+                                             "new": "tcp://127.0.0.1:5062"},
+                                            {"key": "auth.users", "old": "bob", "new": None},
+                                            {"key": "auth.users['alice'].password",
+                                             "old": "<hidden>", "new": "<hidden>"},
+                                            {"key": "auth.algorithms", "old": ["SHA-256", "MD5"],
+                                             "new": ["MD5"]}],
+                                "restart_needed": ["server.workers"]}})
         r = self.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "reloaded: 1 change\n  server.workers: 2 -> 4\n"
+        self.assertEqual(r.stdout, "reloaded: 5 changes\n  server.workers: 2 -> 4\n"
+                                   "  server.listen: added tcp://127.0.0.1:5062\n"
+                                   "  auth.users: removed bob\n"
+                                   "  auth.users['alice'].password: changed\n"
+                                   "  auth.algorithms: [SHA-256, MD5] -> [MD5]\n"
                                    "restart needed: server.workers changed: takes effect at "
                                    "the next start\n")
 

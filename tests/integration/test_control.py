@@ -89,7 +89,8 @@ class ShowRegistrationsTest(ControlTestCase):
     def test_defaults_for_a_plain_binding(self):
         port, _ = self.reg(user="bob")
         (b,) = self.regs(BOB)
-        self.assertEqual((b["q"], b["instance"], b["path"]), (1.0, "", []))
+        # Absent values are null, not "" (sipproxyctl(8), JSON OUTPUT).
+        self.assertEqual((b["q"], b["instance"], b["path"]), (1.0, None, []))
 
     def test_filter_by_aor(self):
         a1, _ = self.reg()
@@ -290,6 +291,28 @@ class ReloadTest(ControlTestCase):
             time.sleep(0.1)
         self.fail(f"log never matched {pattern!r}:\n{self.proxy.log_tail(15)}")
 
+    def test_a_moved_control_socket_answers_at_once_and_the_old_one_until_restart(self):
+        # The operator's `sipproxyctl -c FILE` reads the new path: it must reach the
+        # running daemon right after the reload, not report it down (issue #17).
+        new_socket = os.path.join(self.proxy.dir, "moved", "ctl.sock")
+        edit_config(self.proxy.config_path, "control", socket=json.dumps(new_socket))
+        r = self.proxy.ctl("reload", json_out=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertIn({"key": "control.socket", "old": self.proxy.socket_path, "new": new_socket},
+                      out["changed"])
+        self.assertEqual(out["restart_needed"], [])
+        by_file = subprocess.run([SIPPROXYCTL, "-c", self.proxy.config_path, "--json", "status"],
+                                 capture_output=True, text=True, timeout=20)
+        self.assertEqual(by_file.returncode, 0, by_file.stderr)
+        self.assertEqual(json.loads(by_file.stdout)["pid"], self.proxy.proc.pid)
+        self.assertEqual(self.proxy.status()["pid"], self.proxy.proc.pid)  # the old path too
+        self.assertEqual(self.proxy.ctl("reload").returncode, 0)  # no second socket
+        self.wait_log(r"control: also listening on .*moved/ctl\.sock")
+        self.proxy.stop()
+        self.assertFalse(os.path.exists(new_socket))
+        self.assertFalse(os.path.exists(self.proxy.socket_path))
+
     def test_reload_prints_changes_and_takes_effect(self):
         self.assertEqual(self.granted(99999), 7200)
         edit_config(self.proxy.config_path, "registrar", max_expires=4000)
@@ -308,8 +331,8 @@ class ReloadTest(ControlTestCase):
         r = self.proxy.ctl("reload", json_out=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         changed = json.loads(r.stdout)["changed"]
-        self.assertIn("registrar.max_expires: 7200 -> 5000", changed)
-        self.assertIn("registrar.min_expires: 60 -> 120", changed)
+        self.assertIn({"key": "registrar.max_expires", "old": 7200, "new": 5000}, changed)
+        self.assertIn({"key": "registrar.min_expires", "old": 60, "new": 120}, changed)
         port = free_port()
         rr = register(self.proxy, "alice", "alice-secret", port, expires=90)
         self.assertEqual(status_of(rr), 423, rr)
@@ -322,9 +345,8 @@ class ReloadTest(ControlTestCase):
         r = self.proxy.ctl("reload", json_out=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         out = json.loads(r.stdout)
-        self.assertIn("transaction.t1_ms: 500 -> 250", out["changed"])
-        self.assertEqual(out["restart_needed"],
-                         ["transaction.t1_ms changed: takes effect at the next start"])
+        self.assertIn({"key": "transaction.t1_ms", "old": 500, "new": 250}, out["changed"])
+        self.assertEqual(out["restart_needed"], ["transaction.t1_ms"])
 
     def test_reload_adds_a_user_without_printing_the_password(self):
         port = free_port()

@@ -75,7 +75,7 @@ class ReloadDuringCallTest(unittest.TestCase):
             f.write(text.replace('gateways = ["gw-a"]', 'gateways = ["gw-b"]'))
         r = self.proxy.ctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("routes['pstn']: changed", r.stdout)
+        self.assertIn("routes['pstn'].gateways: [gw-a] -> [gw-b]", r.stdout)
 
         # The next call takes the new route while the first one is still up.
         second = []

@@ -357,9 +357,9 @@ class Routing(RoutingTestCase):
         self.assertEqual(json.loads(r.stdout)["routes"], [
             {"name": "zeta", "match": "prefix 00", "strip": 2, "prefix": "+",
              "gateways": ["a"], "strategy": "failover"},
-            {"name": "alpha", "match": "^9", "strip": 0, "prefix": "",
+            {"name": "alpha", "match": "^9", "strip": 0, "prefix": None,
              "gateways": ["b", "a"], "strategy": "round-robin"},
-            {"name": "mid", "match": "^", "strip": 0, "prefix": "",
+            {"name": "mid", "match": "^", "strip": 0, "prefix": None,
              "gateways": ["a", "b"], "strategy": "weighted"}])
         names = [g["name"] for g in p.ctl_json("show", "gateways")["gateways"]]
         self.assertEqual(names, ["a", "b"])

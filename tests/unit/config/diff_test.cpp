@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "config/changes.hpp"
 #include "config/config.hpp"
 
 using namespace sipproxy::config;
@@ -127,8 +128,7 @@ TEST_CASE("diff of routes: added, removed, changed, reordered") {
     auto changed = load(replace(kBase, "strip = 1", "strip = 0"));
     auto lines = diff(*a, *changed);
     REQUIRE(lines.size() == 1);
-    CHECK(lines[0].rfind("routes['pstn']: changed", 0) == 0);
-    CHECK(lines[0] == "routes['pstn']: changed: strip 1 -> 0");
+    CHECK(lines[0] == "routes['pstn'].strip: 1 -> 0");
 
     auto reordered = load(std::string(R"(
 [server]
@@ -161,8 +161,8 @@ TEST_CASE("diff of gateways") {
     auto a = load(kBase);
     auto b =
         load(replace(kBase, "uri = \"sip:192.0.2.1\"", "uri = \"sip:192.0.2.2\"\nprobe = true"));
-    CHECK(diff(*a, *b) == Lines{"gateways['carrier-a']: changed: uri sip:192.0.2.1 -> "
-                                "sip:192.0.2.2, probe false -> true"});
+    CHECK(diff(*a, *b) == Lines{"gateways['carrier-a'].uri: sip:192.0.2.1 -> sip:192.0.2.2",
+                                "gateways['carrier-a'].probe: false -> true"});
     auto c = load(std::string(kBase) + "[[gateways]]\nname = \"carrier-b\"\nuri = \"sip:b\"\n");
     CHECK(diff(*a, *c) == Lines{"gateways: added 'carrier-b'"});
 }
@@ -175,7 +175,7 @@ TEST_CASE("diff of auth never prints secrets") {
     CHECK(diff(*bob, *a) == Lines{"auth.users: removed bob"});
 
     auto newpass = load(replace(kBase, "password = \"a\"", "password = \"secret2\""));
-    CHECK(diff(*a, *newpass) == Lines{"auth.users['alice']: changed: password changed"});
+    CHECK(diff(*a, *newpass) == Lines{"auth.users['alice'].password: changed"});
 
     auto trusted = load(replace(kBase, "realm = \"example.test\"",
                                 "realm = \"example.test\"\ntrusted = [\"10.0.0.0/8\"]\n"
@@ -190,4 +190,30 @@ TEST_CASE("diff of auth never prints secrets") {
     CHECK(diff(*noauth, *withauth) ==
           Lines{"auth: added (requests are authenticated now)", "auth.users: added alice"});
     CHECK(diff(*withauth, *noauth) == Lines{"auth: removed (nobody is authenticated now)"});
+}
+
+TEST_CASE("changes: each as key, old and new values, for the reload's JSON") {
+    using V = ChangeValue;
+    auto a = load(kBase);
+    auto b = load(replace(replace(replace(kBase, "max_expires = 7200", "max_expires = 3600"),
+                                  "\"tcp://127.0.0.1:5060\"]", "\"tcp://127.0.0.1:5062\"]"),
+                          "password = \"a\"", "password = \"secret2\"") +
+                  "[transaction]\nt1_ms = 250\n");
+    auto c = changes(*a, *b);
+    REQUIRE(c.size() == 5);
+    CHECK(c[0].key == "server.listen");
+    CHECK(c[0].before == V(std::string("tcp://127.0.0.1:5060")));
+    CHECK(std::holds_alternative<std::monostate>(c[0].after));  // removed
+    CHECK(c[1].key == "server.listen");
+    CHECK(std::holds_alternative<std::monostate>(c[1].before));  // added
+    CHECK(c[1].after == V(std::string("tcp://127.0.0.1:5062")));
+    CHECK(c[2].key == "registrar.max_expires");
+    CHECK(c[2].before == V(std::int64_t{7200}));
+    CHECK(c[2].after == V(std::int64_t{3600}));
+    CHECK(c[2].text == "registrar.max_expires: 7200 -> 3600");
+    CHECK(c[3].key == "auth.users['alice'].password");  // never the secret itself
+    CHECK(c[3].before == V(std::string(kHidden)));
+    CHECK(c[3].after == V(std::string(kHidden)));
+    CHECK(c[4].key == "transaction.t1_ms");
+    CHECK(restart_keys(c) == Lines{"transaction.t1_ms"});  // listen addresses change live
 }

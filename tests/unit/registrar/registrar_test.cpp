@@ -455,3 +455,84 @@ TEST_CASE("registrar rejects a REGISTER without AOR or with an empty Contact", "
     CHECK(registrar.handle(reg({contact("")}, 1)).status == 400);
     CHECK(store.count() == 0);
 }
+
+TEMPLATE_TEST_CASE("registrar reports what changed, not the refreshes", "[registrar]", MemoryStore,
+                   SqliteStore) {
+    TestType fixture;
+    auto o = options();
+    o.max_contacts = 2;
+    Registrar registrar(fixture.get(), o);
+    using K = BindingChange::Kind;
+
+    auto r = registrar.handle(reg({contact("sip:alice@198.51.100.1:5060")}, 1));
+    REQUIRE(r.changes.size() == 1);
+    CHECK(r.changes[0].kind == K::Added);
+    CHECK(r.changes[0].binding.aor == "alice@example.test");
+    CHECK(r.changes[0].binding.contact == "sip:alice@198.51.100.1:5060");
+    CHECK(r.changes[0].expires == 3600);
+
+    // A refresh (the host's case may differ: the same URI) is no change.
+    r = registrar.handle(reg({contact("sip:alice@198.51.100.1:5060", 1800)}, 2, "call-1@ua", t0 + 60s));
+    REQUIRE(r.ok());
+    CHECK(r.changes.empty());
+    r = registrar.handle(reg({contact("SIP:alice@198.51.100.1:5060")}, 3, "call-1@ua", t0 + 90s));
+    CHECK(r.changes.empty());
+
+    // A query changes nothing.
+    CHECK(registrar.handle(reg({}, 4)).changes.empty());
+
+    // A third contact evicts the oldest-expiring one (max_contacts = 2).
+    registrar.handle(reg({contact("sip:alice@192.0.2.2")}, 5));
+    r = registrar.handle(reg({contact("sip:alice@192.0.2.3")}, 6, "call-1@ua", t0 + 100s));
+    REQUIRE(r.changes.size() == 2);
+    CHECK(r.changes[0].kind == K::Evicted);
+    CHECK(r.changes[1].kind == K::Added);
+    CHECK(r.changes[1].binding.contact == "sip:alice@192.0.2.3");
+
+    // expires=0 of one: Removed; a removal of a binding that does not exist: nothing.
+    r = registrar.handle(reg({contact("sip:alice@192.0.2.3", 0), contact("sip:alice@192.0.2.99", 0)}, 7));
+    REQUIRE(r.changes.size() == 1);
+    CHECK(r.changes[0].kind == K::Removed);
+    CHECK(r.changes[0].binding.contact == "sip:alice@192.0.2.3");
+    CHECK(r.changes[0].binding.user_agent == "TestPhone/1.0");
+
+    // A failed request reports nothing (out of order CSeq).
+    r = registrar.handle(reg({contact("sip:alice@192.0.2.4"), contact("sip:alice@198.51.100.1:5060")}, 2));
+    CHECK(r.status == 500);
+    CHECK(r.changes.empty());
+}
+
+TEMPLATE_TEST_CASE("registrar reports an instance that moved and Contact: *", "[registrar]",
+                   MemoryStore, SqliteStore) {
+    TestType fixture;
+    Registrar registrar(fixture.get(), options());
+    using K = BindingChange::Kind;
+    registrar.handle(reg({outbound("sip:alice@192.0.2.1", "<urn:uuid:1>", 1)}, 1));
+    auto r = registrar.handle(reg({outbound("sip:alice@192.0.2.50", "<urn:uuid:1>", 1)}, 2));
+    REQUIRE(r.changes.size() == 1);
+    CHECK(r.changes[0].kind == K::Updated);
+    CHECK(r.changes[0].binding.contact == "sip:alice@192.0.2.50");
+
+    registrar.handle(reg({contact("sip:alice@192.0.2.7")}, 3));
+    auto star = reg({}, 4);
+    star.star = true;
+    star.expires = 0;
+    r = registrar.handle(star);
+    REQUIRE(r.ok());
+    REQUIRE(r.changes.size() == 2);
+    CHECK(r.changes[0].kind == K::Removed);
+    CHECK(r.changes[1].kind == K::Removed);
+}
+
+TEMPLATE_TEST_CASE("a store's purge shows each expired binding", "[registrar]", MemoryStore,
+                   SqliteStore) {
+    TestType fixture;
+    Registrar registrar(fixture.get(), options());
+    registrar.handle(reg({contact("sip:alice@192.0.2.1", 60), contact("sip:alice@192.0.2.2", 600)}, 1));
+    std::vector<Binding> expired;
+    CHECK(fixture.get().purge_expired(t0 + 61s, [&](const Binding& b) { expired.push_back(b); }) == 1);
+    REQUIRE(expired.size() == 1);
+    CHECK(expired[0].contact == "sip:alice@192.0.2.1");
+    CHECK(expired[0].aor == "alice@example.test");
+    CHECK(expired[0].source_address == "203.0.113.7");
+}

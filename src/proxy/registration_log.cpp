@@ -1,0 +1,47 @@
+#include "proxy/registration_log.hpp"
+
+namespace sipproxy::proxy {
+
+namespace {
+void field(std::string& out, std::string_view key, std::string_view value) {
+    out += ' ';
+    out += key;
+    out += '=';
+    if (value.empty()) {
+        out += '-';
+        return;
+    }
+    for (char c : value) out += (c == ' ' || c == '"') ? '?' : c;
+}
+}  // namespace
+
+std::string binding_source(const registrar::Binding& b) {
+    if (b.source_address.empty()) return {};
+    const bool v6 = b.source_address.find(':') != std::string::npos;
+    return b.transport + ":" + (v6 ? "[" + b.source_address + "]" : b.source_address) + ":" +
+           std::to_string(b.source_port);
+}
+
+std::string registration_log_line(std::string_view what, const registrar::Binding& b,
+                                  std::uint32_t expires, std::string_view source,
+                                  std::string_view user_agent, std::string_view by) {
+    std::string out = "registration ";
+    out += what;
+    out += ':';
+    field(out, "aor", b.aor);
+    field(out, "contact", b.contact);
+    out += " expires=" + std::to_string(expires);
+    field(out, "source", source);
+    // Free text: quoted, a quote inside becomes ' (control characters: the logger's '?').
+    out += " user_agent=\"";
+    for (char c : user_agent.substr(0, 200)) out += c == '"' ? '\'' : c;
+    out += '"';
+    field(out, "by", by);
+    return out;
+}
+
+std::string expired_line(const registrar::Binding& b) {
+    return registration_log_line("expired", b, 0, binding_source(b), b.user_agent, "expiry");
+}
+
+}  // namespace sipproxy::proxy
