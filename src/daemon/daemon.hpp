@@ -2,6 +2,11 @@
 // The running daemon: the workers, the location store, gateway health and its prober,
 // the control socket, the CDR writer, the metrics endpoint, signals (SIGTERM/SIGINT stop, SIGHUP reload) and reload itself.
 // The main thread runs the control plane; the workers run SIP.
+//
+// One file per concern: daemon.cpp (life cycle), reload.cpp, housekeeping.cpp (timers),
+// control_commands.cpp (the command table, status, show routes/gateways/calls),
+// registration_commands.cpp, ban_commands.cpp, user_commands.cpp, daemon_metrics.cpp
+// (show stats and /metrics).
 #include <asio/io_context.hpp>
 
 #include <chrono>

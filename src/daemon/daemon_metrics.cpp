@@ -176,4 +176,34 @@ std::string Daemon::render_metrics() const {
     return metrics::render(out);
 }
 
+using nlohmann::json;
+
+json Daemon::show_stats() const {
+    json stats = json::object();
+    for (const auto& [k, v] : services_.stats.snapshot()) stats[k] = v;
+    std::size_t transactions = 0, failures = 0;
+    for (const auto& w : workers_) {
+        transactions += w->layer().live();
+        failures += w->failures();
+    }
+    stats["workers.exceptions"] = failures;
+    for (const auto& [k, v] : admission_.counters().snapshot()) stats[k] = v;
+    stats["bans.active"] = admission_.bans().size();
+    std::uint64_t accept_failures = 0, message_timeouts = 0;
+    for (const auto& w : workers_) {
+        accept_failures += w->transport().accept_failures();
+        message_timeouts += w->transport().message_timeouts();
+    }
+    stats["tcp.accept_failures"] = accept_failures;
+    stats["tcp.message_timeouts"] = message_timeouts;
+    stats["tcp.connections"] = workers_.empty() ? 0 : workers_.front()->transport().connections();
+    stats["transactions.active"] = transactions;
+    stats["transactions.pending"] = workers_.empty() ? 0 : workers_.front()->layer().pending();
+    stats["calls.active"] = services_.call_events.active();
+    stats["registrar.bindings"] = store_->count();
+    stats["cdr.written"] = cdr_.written();
+    stats["cdr.dropped"] = cdr_.dropped();
+    return {{"stats", stats}};
+}
+
 }  // namespace sipproxy::daemon
