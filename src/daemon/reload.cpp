@@ -63,7 +63,9 @@ json Daemon::reload() {
     for (const auto& l : new_locals) {
         if (auto err = try_bind(l)) throw control::CommandError(*err);
     }
-    json notes = config::restart_needed(changed);
+    // Against the config of the start, not the last reload: a restart-only key changed by
+    // an earlier reload is still not in force (issue #13 item 6).
+    json notes = config::restart_pending(*started_config_, *next);
     std::unique_ptr<MetricsServer> metrics;
     const bool metrics_moved = next->metrics.listen != config_->metrics.listen;
     if (metrics_moved) {
@@ -101,6 +103,7 @@ json Daemon::reload() {
     config_ = next;
     for (const auto& c : changed) log::info("reload: {}", c);
     if (changed.empty()) log::info("reload: no change");
+    for (const auto& n : notes) log::warn("reload: {}", n.get<std::string>());
     json r;
     r["changed"] = changed;
     if (!notes.empty()) r["restart_needed"] = notes;
