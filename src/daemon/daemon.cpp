@@ -41,6 +41,7 @@ void Daemon::apply_log_level(const config::Config& cfg) {
 
 void Daemon::start() {
     const auto& cfg = *config_;
+    started_config_ = config_;
     apply_log_level(cfg);
 
     std::error_code ec;
@@ -117,6 +118,7 @@ void Daemon::start() {
     std::vector<Worker*> all;
     for (auto& w : workers_) all.push_back(w.get());
     for (auto& w : workers_) w->link(all);
+    register_metrics();
     // One DNS resolver thread for the process (RFC 3263 next hops), from resolv.conf.
     auto dns = std::make_shared<transport::DnsResolver>();
     for (auto& w : workers_) w->transport().set_resolver(dns);

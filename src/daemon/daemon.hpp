@@ -62,6 +62,8 @@ private:
     void schedule_ban_sweep();
     void save_bans(bool force);
     std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
+    // The daemon's families in services_.metrics (daemon_metrics.cpp): once the workers exist.
+    void register_metrics();
     // GET /metrics: the Prometheus text (daemon_metrics.cpp).
     std::string render_metrics() const;
     // Opens [metrics] listen (nothing when empty); throws std::runtime_error naming it.
@@ -75,6 +77,8 @@ private:
     void apply_log_level(const config::Config& cfg);
 
     std::shared_ptr<const config::Config> config_;
+    // The config the daemon started with: what the restart-only keys still are (reload.cpp).
+    std::shared_ptr<const config::Config> started_config_;
     std::optional<std::string> log_level_override_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     asio::io_context main_io_;

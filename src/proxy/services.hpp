@@ -10,6 +10,7 @@
 
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_metrics.hpp"
 #include "proxy/path_tokens.hpp"
@@ -34,11 +35,14 @@ struct Services {
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
-    Stats stats;
+    // What is counted, for /metrics and `show stats` alike: the proxy's families are
+    // registered by Stats and CallMetrics, the daemon's (gauges, ingress, CDR) by the daemon.
+    metrics::Registry metrics;
+    Stats stats{metrics};
     // A call's life is told here once; it also holds the calls in progress (show calls),
     // `call_metrics` listens, and the daemon adds the CDR writer.
     CallEvents call_events;
-    CallMetrics call_metrics{stats};
+    CallMetrics call_metrics{stats, metrics};
     SnapshotSource snapshots;
     auth::FailureCounters auth_failures;
     // Password guessing per source (configured from [security] auth_*), and how a source

@@ -51,6 +51,7 @@ void ServerTransaction::send_response(std::string bytes, int status) {
     last_status_ = status;
     if (status >= 200) {
         final_status_ = status;
+        layer_.count_final(request_->method(), status, Clock::now() - received_);
         layer_.settle(settled_);
         if (running_) inbox_.push(Event::Final);
     }
