@@ -1,5 +1,6 @@
 #include "metrics/registry.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace sipproxy::metrics {
@@ -10,20 +11,16 @@ std::size_t this_shard() {
     return shard;
 }
 
-namespace {
-constexpr std::size_t cells_per_line = 64 / sizeof(std::atomic<std::uint64_t>);
-}  // namespace
-
 Counter::Counter(std::size_t series)
-    : stride_((series + cells_per_line - 1) / cells_per_line * cells_per_line),
-      cells_(new std::atomic<std::uint64_t>[stride_ * shard_count]) {
-    for (std::size_t i = 0; i < stride_ * shard_count; ++i) cells_[i].store(0);
+    : stride_((series + per_line - 1) / per_line * per_line),
+      lines_(new Line[stride_ * shard_count / per_line]) {
+    for (std::size_t i = 0; i < stride_ * shard_count; ++i) cell(i).store(0);
 }
 
 std::uint64_t Counter::value(std::size_t series) const {
     std::uint64_t v = 0;
     for (std::size_t s = 0; s < shard_count; ++s)
-        v += cells_[s * stride_ + series].load(std::memory_order_relaxed);
+        v += cell(s * stride_ + series).load(std::memory_order_relaxed);
     return v;
 }
 
@@ -175,7 +172,7 @@ std::map<std::string, double> Registry::json_values() const {
             if (e->histogram) {
                 const auto d = e->histogram->snapshot(i);
                 out[json + ".count"] = static_cast<double>(d.count);
-                out[json + ".sum"] = d.sum;
+                out[json + ".sum_ms"] = std::round(d.sum * 1000);  // show stats has integers only
                 continue;
             }
             const double v = e->value(i);

@@ -41,13 +41,20 @@ class Counter {
 public:
     Counter(std::size_t series);
     void inc(std::size_t series, std::uint64_t n = 1) {
-        cells_[this_shard() * stride_ + series].fetch_add(n, std::memory_order_relaxed);
+        cell(this_shard() * stride_ + series).fetch_add(n, std::memory_order_relaxed);
     }
     std::uint64_t value(std::size_t series) const;
 
 private:
-    std::size_t stride_;  // series rounded up to a cache line of cells
-    std::unique_ptr<std::atomic<std::uint64_t>[]> cells_;
+    static constexpr std::size_t per_line = 8;
+    struct alignas(64) Line {
+        std::atomic<std::uint64_t> cells[per_line];
+    };
+    std::atomic<std::uint64_t>& cell(std::size_t i) const {
+        return lines_[i / per_line].cells[i % per_line];
+    }
+    std::size_t stride_;  // series rounded up to whole cache lines: shards share none
+    std::unique_ptr<Line[]> lines_;
 };
 
 // A family of histograms with the same bucket bounds, sharded like Counter.
@@ -95,7 +102,8 @@ public:
     void counter_from(std::string name, std::string help, std::string json_name, Read read);
     void gauge_from(std::string name, std::string help, std::string json_name, Read read);
 
-    // In `show stats` as <json_name>.count and <json_name>.sum (seconds).
+    // In `show stats` as <json_name>.count and <json_name>.sum_ms (whole milliseconds:
+    // every value of `show stats` is an integer).
     ShardedHistogram& histogram(std::string name, std::string help, std::vector<double> bounds,
                                 std::vector<std::string> label_names,
                                 std::vector<SeriesSpec> series);
