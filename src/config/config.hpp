@@ -223,5 +223,9 @@ std::vector<std::string> diff(const Config& before, const Config& after);
 // TCP limits, the message size, the node secret): a reload reports them, and they take
 // effect at the next start. One table (diff.cpp) decides.
 std::vector<std::string> restart_needed(const std::vector<std::string>& diff_lines);
+// The restart-only keys ("transaction.t1_ms") whose value in `next` differs from the one the
+// daemon `running` since its start still uses: a change stays pending, reload after reload,
+// until a restart or until the file says the running value again.
+std::vector<std::string> restart_pending(const Config& running, const Config& next);
 
 }  // namespace sipproxy::config

@@ -332,4 +332,8 @@ std::vector<std::string> restart_needed(const std::vector<std::string>& lines) {
     return out;
 }
 
+std::vector<std::string> restart_pending(const Config& running, const Config& next) {
+    return restart_keys(changes(running, next));
+}
+
 }  // namespace sipproxy::config

@@ -45,6 +45,12 @@ using StreamCommandTable = std::map<std::string, StreamHandler, std::less<>>;
 // Argument helpers for handlers: they throw CommandError with the protocol's wording,
 // e.g. "missing argument 'aor'", "argument 'expires' must be an integer".
 std::string required_string(const nlohmann::json& args, std::string_view name);
+
+// JSON answers say "none" with null, never with "" (sipproxyctl(8), JSON OUTPUT).
+inline nlohmann::json text_or_null(const std::string& s) {
+    if (s.empty()) return nullptr;
+    return s;
+}
 std::optional<std::string> optional_string(const nlohmann::json& args, std::string_view name);
 std::optional<std::int64_t> optional_integer(const nlohmann::json& args, std::string_view name);
 

@@ -2,6 +2,11 @@
 // The running daemon: the workers, the location store, gateway health and its prober,
 // the control socket, the CDR writer, the metrics endpoint, signals (SIGTERM/SIGINT stop, SIGHUP reload) and reload itself.
 // The main thread runs the control plane; the workers run SIP.
+//
+// One file per concern: daemon.cpp (life cycle), reload.cpp, housekeeping.cpp (timers),
+// control_commands.cpp (the command table, status, show routes/gateways/calls),
+// registration_commands.cpp, ban_commands.cpp, user_commands.cpp, daemon_metrics.cpp
+// (show stats and /metrics).
 #include <asio/io_context.hpp>
 
 #include <chrono>
@@ -46,6 +51,8 @@ private:
     control::CommandTable commands();
     // The commands that answer only once the location store has the change on disk.
     control::AsyncCommandTable waiting_commands();
+    // The commands that stream lines until the client closes (trace).
+    control::StreamCommandTable stream_commands();
     nlohmann::json status() const;
     nlohmann::json show_registrations(const nlohmann::json& args) const;
     nlohmann::json show_routes() const;
@@ -59,6 +66,8 @@ private:
     void save_bans(bool force);
     void set_fair_shares(const config::Config& cfg);
     std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
+    // The daemon's families in services_.metrics (daemon_metrics.cpp): once the workers exist.
+    void register_metrics();
     // GET /metrics: the Prometheus text (daemon_metrics.cpp).
     std::string render_metrics() const;
     // Opens [metrics] listen (nothing when empty); throws std::runtime_error naming it.
@@ -72,6 +81,8 @@ private:
     void apply_log_level(const config::Config& cfg);
 
     std::shared_ptr<const config::Config> config_;
+    // The config the daemon started with: what the restart-only keys still are (reload.cpp).
+    std::shared_ptr<const config::Config> started_config_;
     std::optional<std::string> log_level_override_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     asio::io_context main_io_;

@@ -1,9 +1,13 @@
-// The metrics endpoint's content: the counters of `show stats` as Prometheus families
-// (labels instead of names: requests by method, responses by code, refusals by reason),
-// the gauges, the call-timing histograms, the process and the build.
-#include <algorithm>
+// What the daemon adds to the metrics registry (the proxy's counters are registered by
+// proxy::Stats and proxy::CallMetrics), and its two readers: GET /metrics and `sipproxyctl
+// show stats`. Both iterate the same registry, so they cannot disagree.
+//
+// To add a gauge or a counter kept by another part (the ingress, the CDR writer, the
+// transport): one registration in register_metrics() with its Prometheus name, help, labels
+// and `show stats` name.
 #include <asio/ip/address.hpp>
-#include <map>
+
+#include <cmath>
 
 #include "base/log.hpp"
 #include "daemon/daemon.hpp"
@@ -12,35 +16,104 @@
 
 namespace sipproxy::daemon {
 
+using nlohmann::json;
 using metrics::Family;
 using metrics::MetricType;
 
 namespace {
 
-bool all_digits(std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// "auth.failures" -> "sipproxy_auth_failures_total"
-std::string counter_name(std::string_view dotted) {
-    std::string n = "sipproxy_";
-    for (char c : dotted) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        n += ok ? c : '_';
-    }
-    return n + "_total";
-}
-
-Family counter(std::string name, std::string help) {
-    return Family{std::move(name), std::move(help), MetricType::Counter, {}, {}};
-}
-
-Family gauge(std::string name, std::string help, double v) {
-    return Family{std::move(name), std::move(help), MetricType::Gauge, {{{}, v}}, {}};
+double number(std::uint64_t v) { return static_cast<double>(v); }
+template <typename T>
+double number(const std::atomic<T>& c) {
+    return static_cast<double>(c.load(std::memory_order_relaxed));
 }
 
 }  // namespace
+
+void Daemon::register_metrics() {
+    auto& r = services_.metrics;
+    auto sum = [this](auto of) {
+        return [this, of]() {
+            double total = 0;
+            for (const auto& w : workers_) total += static_cast<double>(of(*w));
+            return total;
+        };
+    };
+
+    r.counter_from("sipproxy_cdr_written_total", "Call records written to the CDR file.",
+                   "cdr.written", [this] { return number(cdr_.written()); });
+    r.counter_from("sipproxy_cdr_dropped_total",
+                   "Call records lost (queue full or CDR file not writable).", "cdr.dropped",
+                   [this] { return number(cdr_.dropped()); });
+    r.counter_from("sipproxy_worker_exceptions_total",
+                   "Exceptions caught on the worker threads (never expected).",
+                   "workers.exceptions", sum([](Worker& w) { return w.failures(); }));
+    r.gauge_from("sipproxy_calls_active", "Calls in progress (from INVITE to the BYE's 200).",
+                 "calls.active", [this] { return number(services_.call_events.active()); });
+    r.gauge_from("sipproxy_registrar_bindings", "Registered contacts.", "registrar.bindings",
+                 [this] { return number(store_->count()); });
+    r.gauge_from("sipproxy_registrar_aors", "Addresses of record with a registered contact.",
+                 "registrar.aors", [this] { return number(store_->aor_count()); });
+    r.gauge_from("sipproxy_transactions_active", "Live SIP transactions.", "transactions.active",
+                 sum([](Worker& w) { return w.layer().live(); }));
+    // One count shared by every worker's layer: read from the first.
+    r.gauge_from("sipproxy_transactions_pending",
+                 "Transactions whose request is still being processed.", "transactions.pending",
+                 [this] { return workers_.empty() ? 0.0 : number(workers_.front()->layer().pending()); });
+
+    // Fair shares of the transaction table (shared by the workers).
+    r.gauge_from("sipproxy_transactions_lingering",
+                 "Finished transactions kept to absorb retransmissions (bounded by max_transactions).",
+                 "transactions.lingering", [this] { return number(shares_->lingering); });
+    r.counter_from("sipproxy_transactions_linger_cut_total",
+                   "Finished transactions that ended at once: the lingering bound was reached.",
+                   "transactions.linger_cut", [this] { return number(shares_->linger_cut); });
+
+    // Transports. The connection table is shared by the workers: read from the first.
+    r.gauge_from("sipproxy_connections_open", "Open SIP connections, by transport.",
+                 {"transport"},
+                 {{{{"tcp"}, "tcp.connections"}, [this] {
+                       return workers_.empty()
+                                  ? 0.0
+                                  : number(workers_.front()->transport().connections());
+                   }}});
+    r.counter_from("sipproxy_tcp_accept_failures_total", "TCP accepts that failed.",
+                   "tcp.accept_failures",
+                   sum([](Worker& w) { return w.transport().accept_failures(); }));
+    r.counter_from("sipproxy_tcp_message_timeouts_total",
+                   "TCP connections closed for a message not completed in time.",
+                   "tcp.message_timeouts",
+                   sum([](Worker& w) { return w.transport().message_timeouts(); }));
+
+    // Abuse protection (the ingress): what it dropped, by reason, and the bans.
+    const auto& c = admission_.counters();
+    auto blocked = [&c](const char* reason, const std::atomic<std::uint64_t>& n) {
+        return metrics::Registry::ReadSeries{{{reason}, std::string("blocked.") + reason},
+                                             [&n] { return number(n); }};
+    };
+    r.counter_from("sipproxy_blocked_total",
+                   "Messages and connections dropped by the ingress, by reason.", {"reason"},
+                   {blocked("flood", c.flood), blocked("banned", c.banned), blocked("deny", c.deny),
+                    blocked("scanner", c.scanner), blocked("connections", c.connections),
+                    {{{"pending_per_source"}, "blocked.pending_per_source"},
+                     [this] { return number(shares_->refused_source); }},
+                    {{{"pending_per_destination"}, "blocked.pending_per_destination"},
+                     [this] { return number(shares_->refused_destination); }}});
+    r.counter_from("sipproxy_bans_added_total", "Sources banned (any reason).", "bans.added",
+                   [&c] { return number(c.bans); });
+    r.gauge_from("sipproxy_bans_active", "Sources banned now.", "bans.active",
+                 [this] { return number(admission_.bans().size()); });
+
+    r.families_from([] {
+        auto out = metrics::process_families();
+        out.push_back(Family{"sipproxy_build_info",
+                             "sipproxyd build: version.",
+                             MetricType::Gauge,
+                             {{{{"version", SIPPROXY_VERSION}}, 1}},
+                             {}});
+        return out;
+    });
+}
 
 std::unique_ptr<MetricsServer> Daemon::open_metrics(const config::Config& cfg) {
     if (cfg.metrics.listen.empty()) return nullptr;
@@ -60,120 +133,19 @@ std::unique_ptr<MetricsServer> Daemon::open_metrics(const config::Config& cfg) {
 }
 
 std::string Daemon::render_metrics() const {
-    std::vector<Family> out;
-    auto requests = counter("sipproxy_requests_total", "SIP requests received, by method.");
-    auto responses = counter("sipproxy_responses_total", "SIP responses sent, by status code.");
-    auto refused = counter("sipproxy_refused_total",
-                           "Requests and responses refused by the relay rules, by reason.");
-    std::vector<Family> others;
-    // Help for the counters whose name says less than it should; the rest get their name.
-    static const std::map<std::string, std::string, std::less<>> help = {
-        {"calls.started", "Calls (INVITEs out of dialog) accepted for routing."},
-        {"calls.answered", "Calls answered (2xx)."},
-        {"calls.failed", "Calls that ended without an answer (incl. cancelled)."},
-        {"auth.challenges", "Digest challenges sent (401/407)."},
-        {"auth.failures", "Digest credentials that failed verification."},
-        {"auth.successes", "Digest credentials verified."},
-        {"messages.parse_errors", "Messages that did not parse."},
-        {"responses.forwarded_stateless", "Responses forwarded without a transaction."},
-        {"registrar.registers_accepted", "REGISTER requests accepted."},
-    };
-    for (const auto& [k, v] : services_.stats.snapshot()) {
-        const auto dot = k.find('.');
-        const std::string_view family = std::string_view(k).substr(0, dot);
-        const std::string_view rest = std::string_view(k).substr(dot + 1);
-        const double value = static_cast<double>(v);
-        if (family == "requests") {
-            requests.samples.push_back({{{"method", std::string(rest)}}, value});
-        } else if (family == "responses" && all_digits(rest)) {
-            responses.samples.push_back(
-                {{{"code", std::string(rest)}, {"class", std::string(1, rest.front()) + "xx"}},
-                 value});
-        } else if (family == "refused") {
-            refused.samples.push_back({{{"reason", std::string(rest)}}, value});
-        } else {
-            auto h = help.find(k);
-            auto f = counter(counter_name(k), h != help.end() ? h->second : k);
-            f.samples.push_back({{}, value});
-            others.push_back(std::move(f));
-        }
+    return metrics::render(services_.metrics.collect());
+}
+
+json Daemon::show_stats() const {
+    json stats = json::object();
+    for (const auto& [name, v] : services_.metrics.json_values()) {
+        // Counts stay JSON integers; only sums of seconds have a fraction.
+        if (v >= 0 && v == std::floor(v) && v < 9.0e15)
+            stats[name] = static_cast<std::uint64_t>(v);
+        else
+            stats[name] = v;
     }
-    out.push_back(std::move(requests));
-    out.push_back(std::move(responses));
-    out.push_back(std::move(refused));
-    for (auto& f : others) out.push_back(std::move(f));
-
-    auto outcomes = counter("sipproxy_call_attempts_total",
-                            "Call attempts that ended (one CDR each), by outcome.");
-    for (const auto& [name, n] : services_.call_metrics.outcomes())
-        outcomes.samples.push_back({{{"outcome", std::string(name)}}, static_cast<double>(n)});
-    out.push_back(std::move(outcomes));
-    auto cdr_written =
-        counter("sipproxy_cdr_written_total", "Call records written to the CDR file.");
-    cdr_written.samples.push_back({{}, static_cast<double>(cdr_.written())});
-    out.push_back(std::move(cdr_written));
-    auto cdr_dropped = counter("sipproxy_cdr_dropped_total",
-                               "Call records lost (queue full or CDR file not writable).");
-    cdr_dropped.samples.push_back({{}, static_cast<double>(cdr_.dropped())});
-    out.push_back(std::move(cdr_dropped));
-
-    std::size_t transactions = 0, failures = 0;
-    for (const auto& w : workers_) {
-        transactions += w->layer().live();
-        failures += w->failures();
-    }
-    auto exceptions = counter("sipproxy_worker_exceptions_total",
-                              "Exceptions caught on the worker threads (never expected).");
-    exceptions.samples.push_back({{}, static_cast<double>(failures)});
-    out.push_back(std::move(exceptions));
-    out.push_back(gauge("sipproxy_calls_active",
-                        "Calls in progress (from INVITE to the BYE's 200).",
-                        static_cast<double>(services_.call_events.active())));
-    out.push_back(gauge("sipproxy_registrar_bindings", "Registered contacts.",
-                        static_cast<double>(store_->count())));
-    out.push_back(gauge("sipproxy_registrar_aors", "Addresses of record with a registered contact.",
-                        static_cast<double>(store_->aor_count())));
-    out.push_back(gauge("sipproxy_transactions_active", "Live SIP transactions.",
-                        static_cast<double>(transactions)));
-    out.push_back(gauge(
-        "sipproxy_tcp_connections", "Open SIP TCP connections.",
-        workers_.empty() ? 0.0 : static_cast<double>(workers_.front()->transport().connections())));
-
-    // Abuse protection (the ingress): what it dropped, by reason, and the bans.
-    auto blocked = counter("sipproxy_blocked_total",
-                           "Messages and connections dropped by the ingress, by reason.");
-    auto bans_added = counter("sipproxy_bans_added_total", "Sources banned (any reason).");
-    for (const auto& [k, v] : admission_.counters().snapshot()) {
-        if (k.rfind("blocked.", 0) == 0)
-            blocked.samples.push_back({{{"reason", k.substr(8)}}, static_cast<double>(v)});
-        else if (k == "bans.added")
-            bans_added.samples.push_back({{}, static_cast<double>(v)});
-    }
-    out.push_back(std::move(blocked));
-    out.push_back(std::move(bans_added));
-    out.push_back(gauge("sipproxy_bans_active", "Sources banned now.",
-                        static_cast<double>(admission_.bans().size())));
-
-    Family setup{"sipproxy_call_setup_seconds",
-                 "Time from INVITE to its 2xx, answered calls.",
-                 MetricType::Histogram,
-                 {},
-                 {{{}, services_.call_metrics.setup_time.snapshot()}}};
-    out.push_back(std::move(setup));
-    Family pdd{"sipproxy_call_post_dial_delay_seconds",
-               "Time from INVITE to its first 18x (post-dial delay).",
-               MetricType::Histogram,
-               {},
-               {{{}, services_.call_metrics.post_dial_delay.snapshot()}}};
-    out.push_back(std::move(pdd));
-
-    for (auto& f : metrics::process_families()) out.push_back(std::move(f));
-    out.push_back(Family{"sipproxy_build_info",
-                         "sipproxyd build: version.",
-                         MetricType::Gauge,
-                         {{{{"version", SIPPROXY_VERSION}}, 1}},
-                         {}});
-    return metrics::render(out);
+    return {{"stats", stats}};
 }
 
 }  // namespace sipproxy::daemon

@@ -15,11 +15,12 @@ nlohmann::json value(const config::ChangeValue& v) {
 }
 }  // namespace
 
-nlohmann::json reload_answer(const std::vector<config::Change>& changes) {
+nlohmann::json reload_answer(const std::vector<config::Change>& changes,
+                             const std::vector<std::string>& restart_needed) {
     auto changed = nlohmann::json::array();
     for (const auto& c : changes)
         changed.push_back({{"key", c.key}, {"old", value(c.before)}, {"new", value(c.after)}});
-    return {{"changed", std::move(changed)}, {"restart_needed", config::restart_keys(changes)}};
+    return {{"changed", std::move(changed)}, {"restart_needed", restart_needed}};
 }
 
 }  // namespace sipproxy::daemon

@@ -10,6 +10,8 @@
 
 namespace sipproxy::daemon {
 
-nlohmann::json reload_answer(const std::vector<config::Change>& changes);
+// `restart_needed`: the restart-only keys still pending (config::restart_pending()).
+nlohmann::json reload_answer(const std::vector<config::Change>& changes,
+                             const std::vector<std::string>& restart_needed);
 
 }  // namespace sipproxy::daemon

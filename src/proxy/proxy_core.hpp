@@ -25,6 +25,10 @@ public:
     void on_stray_response(sip::Message response, const transport::Peer& from) override;
     void on_response_sent(int status) override { services_.stats.response_sent(status); }
     void on_request_absorbed(sip::Method m) override { services_.stats.request(m); }
+    void on_transaction_final(sip::Method m, int status,
+                              transaction::Clock::duration elapsed) override {
+        services_.stats.transaction_final(m, status, elapsed);
+    }
     // A message that did not parse: a request gets "400 <what is wrong>" (or 505, 513)
     // when it has enough of a header to be answered.
     void on_parse_error(std::string_view raw, const sip::ParseError& error,

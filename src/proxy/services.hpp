@@ -11,6 +11,7 @@
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
 #include "auth/user_throttle.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_log.hpp"
 #include "proxy/call_metrics.hpp"
@@ -39,11 +40,14 @@ struct Services {
     Services(const Services&) = delete;
     Services& operator=(const Services&) = delete;
 
-    Stats stats;
+    // What is counted, for /metrics and `show stats` alike: the proxy's families are
+    // registered by Stats and CallMetrics, the daemon's (gauges, ingress, CDR) by the daemon.
+    metrics::Registry metrics;
+    Stats stats{metrics};
     // A call's life is told here once; it also holds the calls in progress (show calls),
     // `call_metrics` and `call_log` listen, and the daemon adds the CDR writer.
     CallEvents call_events;
-    CallMetrics call_metrics{stats};
+    CallMetrics call_metrics{stats, metrics};
     // [[fraud]] counters: the pipeline's check_fraud_limits counts and refuses; every
     // call's end gives back its concurrent counts (fraud_holds listens).
     fraud::CallLimits fraud;

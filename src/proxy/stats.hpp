@@ -1,11 +1,15 @@
 #pragma once
-// Counters for `sipproxyctl show stats`, shared by every worker (relaxed atomics).
-#include <array>
-#include <atomic>
+// What the proxy counts, as families of the metrics registry (metrics/registry.hpp): the
+// same counters feed GET /metrics and `sipproxyctl show stats`. Each count is one relaxed
+// add on this worker's shard.
+//
+// To add a counter: a method here, its metrics::Counter& member, and its registration (name,
+// help, labels, show-stats name) in the constructor in stats.cpp.
+#include <chrono>
 #include <cstdint>
-#include <map>
-#include <string>
+#include <string_view>
 
+#include "metrics/registry.hpp"
 #include "sip/message.hpp"
 
 namespace sipproxy::proxy {
@@ -29,34 +33,47 @@ std::string_view refusal_name(Refusal r);
 
 class Stats {
 public:
-    void request(sip::Method m) { bump(requests_[static_cast<std::size_t>(m)]); }
-    void response_sent(int status) {
-        if (status >= 100 && status < 700) bump(responses_[static_cast<std::size_t>(status - 100)]);
-    }
-    void parse_error() { bump(parse_errors_); }
-    void auth_challenge() { bump(auth_challenges_); }
-    void auth_failure() { bump(auth_failures_); }
-    void auth_success() { bump(auth_successes_); }
-    void call_started() { bump(calls_started_); }
-    void call_answered() { bump(calls_answered_); }
-    void call_failed() { bump(calls_failed_); }
-    void stateless_forward() { bump(stateless_forwards_); }
-    void registration() { bump(registrations_); }
-    void refused(Refusal r) { bump(refused_[static_cast<std::size_t>(r)]); }
-    void fraud_warning() { bump(fraud_warnings_); }
+    explicit Stats(metrics::Registry& registry);
 
-    // Flat name -> value map ("requests.INVITE", "responses.200", ...), zeros left out
-    // for the per-method and per-code families.
-    std::map<std::string, std::uint64_t> snapshot() const;
+    void request(sip::Method m) { requests_.inc(static_cast<std::size_t>(m)); }
+    void response_sent(int status) {
+        if (status >= 100 && status < 700) responses_.inc(static_cast<std::size_t>(status - 100));
+    }
+    void parse_error() { parse_errors_.inc(0); }
+    void auth_challenge() { auth_challenges_.inc(0); }
+    void auth_failure() { auth_failures_.inc(0); }
+    void auth_success() { auth_successes_.inc(0); }
+    void call_started() { calls_started_.inc(0); }
+    void call_answered() { calls_answered_.inc(0); }
+    void call_failed() { calls_failed_.inc(0); }
+    void stateless_forward() { stateless_forwards_.inc(0); }
+    void registration() { registrations_.inc(0); }
+    void refused(Refusal r) { refused_.inc(static_cast<std::size_t>(r)); }
+    void fraud_warning() { fraud_warnings_.inc(0); }
+    // A server transaction's final response, `elapsed` after its request; a REGISTER
+    // accepted (2xx) also counts as REGISTER processing time (store write included).
+    void transaction_final(sip::Method m, int status, std::chrono::steady_clock::duration elapsed) {
+        const double s = std::chrono::duration<double>(elapsed).count();
+        transaction_time_.observe(static_cast<std::size_t>(m), s);
+        if (m == sip::Method::Register && status < 300) register_time_.observe(0, s);
+    }
 
 private:
-    static void bump(std::atomic<std::uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
-    std::array<std::atomic<std::uint64_t>, 16> requests_{};
-    std::array<std::atomic<std::uint64_t>, 600> responses_{};
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::count_)> refused_{};
-    std::atomic<std::uint64_t> parse_errors_{0}, auth_challenges_{0}, auth_failures_{0},
-        auth_successes_{0}, calls_started_{0}, calls_answered_{0}, calls_failed_{0},
-        stateless_forwards_{0}, registrations_{0}, fraud_warnings_{0};
+    metrics::Counter& requests_;
+    metrics::Counter& responses_;
+    metrics::Counter& refused_;
+    metrics::Counter& parse_errors_;
+    metrics::Counter& auth_challenges_;
+    metrics::Counter& auth_failures_;
+    metrics::Counter& auth_successes_;
+    metrics::Counter& calls_started_;
+    metrics::Counter& calls_answered_;
+    metrics::Counter& calls_failed_;
+    metrics::Counter& stateless_forwards_;
+    metrics::Counter& registrations_;
+    metrics::Counter& fraud_warnings_;
+    metrics::ShardedHistogram& transaction_time_;  // series by sip::Method
+    metrics::ShardedHistogram& register_time_;
 };
 
 }  // namespace sipproxy::proxy

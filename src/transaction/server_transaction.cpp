@@ -53,6 +53,7 @@ void ServerTransaction::send_response(std::string bytes, int status) {
     if (status < 200) provisional_sent_ = true;
     if (status >= 200) {
         final_status_ = status;
+        layer_.count_final(request_->method(), status, Clock::now() - received_);
         settle();
         if (running_) inbox_.push(Event::Final);
     }

@@ -90,6 +90,7 @@ private:
     std::string last_response_;
     int last_status_ = 0;
     int final_status_ = 0;
+    Clock::time_point received_ = Clock::now();  // for the transaction-time histogram
     bool cancelled_ = false;
     bool settled_ = false;  // final response sent: no longer counts toward the caps
     bool vouched_ = false;

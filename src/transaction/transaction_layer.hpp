@@ -49,6 +49,9 @@ public:
     virtual void on_stray_response(sip::Message response, const transport::Peer& from) = 0;
     // Counting hook for every response sent upstream by a server transaction.
     virtual void on_response_sent(int /*status*/) {}
+    // Timing hook: a server transaction sent its final response `elapsed` after its request.
+    virtual void on_transaction_final(sip::Method /*method*/, int /*status*/,
+                                      Clock::duration /*elapsed*/) {}
     // Counting hook for requests the layer handles itself (CANCEL, ACK for a non-2xx).
     virtual void on_request_absorbed(sip::Method /*method*/) {}
 };
@@ -95,6 +98,9 @@ public:
     }
     void count_response(int status) {
         if (tu_) tu_->on_response_sent(status);
+    }
+    void count_final(sip::Method method, int status, Clock::duration elapsed) {
+        if (tu_) tu_->on_transaction_final(method, status, elapsed);
     }
     // Stops every transaction (shutdown).
     void shutdown();

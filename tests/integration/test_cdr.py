@@ -275,9 +275,23 @@ class CallMix(CdrTestCase):
         self.assertEqual(after['sipproxy_blocked_total{reason="flood"}'], 0)
         self.assertEqual(after["sipproxy_bans_active"], 0)
         self.assertGreater(after["process_resident_memory_bytes"], 0)
+        # Every INVITE's server transaction ended with a final response, timed.
+        self.assertEqual(delta('sipproxy_transaction_seconds_count{method="INVITE"}'), 6)
+        self.assertIn("sipproxy_register_seconds_count", after)
+        self.assertIn('sipproxy_connections_open{transport="tcp"}', after)
         stats = p.stats()
         self.assertEqual(stats["cdr.written"], 6)
         self.assertEqual(stats["cdr.dropped"], 0)
+        # show stats reads the same registry as /metrics (nothing moved since the scrape).
+        for key, series in (("requests.INVITE", 'sipproxy_requests_total{method="INVITE"}'),
+                            ("calls.started", "sipproxy_calls_started_total"),
+                            ("calls.attempts.answered",
+                             'sipproxy_call_attempts_total{outcome="answered"}'),
+                            ("calls.setup_seconds.count", "sipproxy_call_setup_seconds_count"),
+                            ("cdr.written", "sipproxy_cdr_written_total"),
+                            ("tcp.connections", 'sipproxy_connections_open{transport="tcp"}'),
+                            ("bans.active", "sipproxy_bans_active")):
+            self.assertEqual(stats[key], after[series], key)
         self.check_dashboard_and_alerts(text)
 
     def check_dashboard_and_alerts(self, scraped):

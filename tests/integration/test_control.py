@@ -348,6 +348,23 @@ class ReloadTest(ControlTestCase):
         self.assertIn({"key": "transaction.t1_ms", "old": 500, "new": 250}, out["changed"])
         self.assertEqual(out["restart_needed"], ["transaction.t1_ms"])
 
+    def test_a_restart_only_change_stays_pending_at_the_next_reload(self):
+        # The daemon runs with the T1 it started with until a restart: reloading the same
+        # file again still says so (it changed nothing, but T1 is not in force).
+        edit_config(self.proxy.config_path, "transaction", t1_ms=250)
+        first = json.loads(self.proxy.ctl("reload", json_out=True).stdout)
+        self.assertEqual(first["restart_needed"], ["transaction.t1_ms"])
+        r = self.proxy.ctl("reload", json_out=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        again = json.loads(r.stdout)
+        self.assertEqual(again["changed"], [])
+        self.assertEqual(again["restart_needed"], ["transaction.t1_ms"])
+        # The file back to the running value: nothing waits for a restart.
+        edit_config(self.proxy.config_path, "transaction", t1_ms=500)
+        back = json.loads(self.proxy.ctl("reload", json_out=True).stdout)
+        self.assertIn({"key": "transaction.t1_ms", "old": 250, "new": 500}, back["changed"])
+        self.assertEqual(back["restart_needed"], [])
+
     def test_reload_adds_a_user_without_printing_the_password(self):
         port = free_port()
         self.assertEqual(status_of(register(self.proxy, "carol", "carol-pw-42", port)), 401)

@@ -217,3 +217,23 @@ TEST_CASE("changes: each as key, old and new values, for the reload's JSON") {
     CHECK(c[4].key == "transaction.t1_ms");
     CHECK(restart_keys(c) == Lines{"transaction.t1_ms"});  // listen addresses change live
 }
+
+TEST_CASE("restart_pending: a restart-only change is pending until a restart, not only once") {
+    auto started = load(kBase);
+    auto first = load(std::string(kBase) + "[transaction]\nt1_ms = 250\n");
+    const Lines pending{"transaction.t1_ms"};
+    CHECK(restart_pending(*started, *first) == pending);
+    // The same file reloaded again: nothing changed in it, but the daemon still runs with
+    // the T1 it started with.
+    auto again = load(std::string(kBase) + "[transaction]\nt1_ms = 250\n");
+    CHECK(diff(*first, *again).empty());
+    CHECK(restart_pending(*started, *again) == pending);
+    // A live change next to it does not hide it.
+    auto live = load(replace(kBase, "max_expires = 7200", "max_expires = 3600") +
+                     "[transaction]\nt1_ms = 250\n");
+    CHECK(restart_pending(*started, *live) == pending);
+    // Back to the running value: nothing waits for a restart any more.
+    auto back = load(kBase);
+    CHECK(restart_keys(changes(*first, *back)) == pending);  // the file's change, reverted
+    CHECK(restart_pending(*started, *back).empty());
+}

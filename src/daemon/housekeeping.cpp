@@ -1,0 +1,56 @@
+// What the control thread does on timers: expired bindings purged, calls without a BYE
+// ended, memory given back, bans expired and saved.
+#include "daemon/daemon.hpp"
+
+#include <asio/steady_timer.hpp>
+
+#include <malloc.h>
+
+#include "base/log.hpp"
+#include "proxy/registration_log.hpp"
+
+// jemalloc's control entry point when sipproxyd is linked with it (null otherwise).
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp,
+                       std::size_t newlen) __attribute__((weak));
+
+namespace sipproxy::daemon {
+
+using nlohmann::json;
+
+void Daemon::schedule_purge() {
+    purge_timer_->expires_after(std::chrono::seconds(30));
+    purge_timer_->async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        const auto removed = store_->purge_expired(
+            std::chrono::system_clock::now(),
+            [](const registrar::Binding& b) { log::info("{}", proxy::expired_line(b)); });
+        if (removed) log::debug("registrar: {} expired bindings purged", removed);
+        if (auto n = services_.call_events.expire(std::chrono::steady_clock::now(),
+                                                  config_->cdr.max_call_duration))
+            log::info("{} call(s) without a BYE ended after cdr.max_call_duration", n);
+        // Give memory freed after a load peak back to the system: jemalloc (the release
+        // build's allocator) purges its dirty pages at once instead of over its decay
+        // time; glibc (sanitizer builds) would keep them in its per-thread arenas.
+        if (mallctl) mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);  // all arenas
+        else ::malloc_trim(0);
+        schedule_purge();
+    });
+}
+
+void Daemon::save_bans(bool force) {
+    if (auto saved = admission_.bans().save(bans_file(), force); !saved)
+        log::error("bans: {}", saved.error());
+}
+
+// Bans end on time, and reach the disk within a second of a change.
+void Daemon::schedule_ban_sweep() {
+    ban_timer_->expires_after(std::chrono::seconds(1));
+    ban_timer_->async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        admission_.bans().expire();
+        save_bans(false);
+        schedule_ban_sweep();
+    });
+}
+
+}  // namespace sipproxy::daemon
