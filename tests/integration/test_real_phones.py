@@ -74,9 +74,7 @@ class PhoneCalls:
         cls.proxy.start()
         cls.phones = {}
         for user, password in USERS:
-            cls.phones[user] = cls.new_phone(user, password)
-        for p in cls.phones.values():
-            p.start()
+            cls.phones[user] = cls.started_phone(user, password)
         for p in cls.phones.values():
             p.wait_registered(timeout=20)
         cls.workers = cls.proxy.status()["workers"]
@@ -93,8 +91,9 @@ class PhoneCalls:
     @classmethod
     def started_phone(cls, user, password):
         """A new phone, started. Its SIP port is picked free but may be taken before the
-        phone binds it (another process's ephemeral port on a busy machine): then a new
-        phone on another port, up to three times."""
+        phone binds it (another process's ephemeral port on a busy machine; baresip also
+        binds SIP/TLS on the next port): then a new phone on another port, up to three
+        times."""
         for attempt in range(3):
             p = cls.new_phone(user, password)
             try:
