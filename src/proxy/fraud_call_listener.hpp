@@ -3,7 +3,6 @@
 // cancelled, ended by BYE, expired, ended by the operator or at shutdown): CallEvents tells
 // exactly one final event per started call. A call the proxy refused itself (Refused) was
 // never counted.
-#include "fraud/alert_log.hpp"
 #include "fraud/call_limits.hpp"
 #include "proxy/call_events.hpp"
 

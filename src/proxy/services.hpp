@@ -11,13 +11,13 @@
 #include "auth/failure_counters.hpp"
 #include "auth/guess_limiter.hpp"
 #include "auth/user_throttle.hpp"
+#include "base/throttled_log.hpp"
 #include "metrics/registry.hpp"
 #include "proxy/call_events.hpp"
 #include "proxy/call_log.hpp"
 #include "proxy/call_metrics.hpp"
 #include "proxy/fraud_call_listener.hpp"
 #include "proxy/path_tokens.hpp"
-#include "proxy/refusal_log.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/stats.hpp"
 
@@ -51,7 +51,7 @@ struct Services {
     // [[fraud]] counters: the pipeline's check_fraud_limits counts and refuses; every
     // call's end gives back its concurrent counts (fraud_holds listens).
     fraud::CallLimits fraud;
-    fraud::AlertLog fraud_alerts;
+    ThrottledLog fraud_alerts;  // one line per scope, limit and level per 10 s
     FraudCallListener fraud_holds{fraud};
     CallLog call_log;  // one info line per finished call attempt
     SnapshotSource snapshots;
@@ -62,7 +62,7 @@ struct Services {
     std::function<void(const asio::ip::address& source, const std::string& note)> ban_guesser;
     // Password guessing per user name from many sources ([security] user_auth_failures).
     auth::UserThrottle user_throttle;
-    RefusalLog refusals;
+    ThrottledLog refusals;  // one line per source and reason per 10 s
     // Keyed by the node secret; the daemon replaces this random one before the workers
     // start (the secret must survive restarts: auth/node_secret.hpp).
     std::shared_ptr<const PathTokens> tokens =

@@ -138,8 +138,10 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
     }
     if (pending() >= options_.max_transactions) {
         reply_stateless(m, from, 503, "Service Unavailable", {{"Retry-After", "5"}});
-        log::call(log::Level::warn, m.call_id(), "transaction limit {} reached: 503",
-                  options_.max_transactions);
+        // Not one line per request: under a flood the cap is hit thousands of times a second.
+        note_refusal(capacity_refusals_,
+                     "transaction.max_transactions reached: requests refused, the latest from",
+                     from);
         return;
     }
     // Its share: no source holds more than max_per_source of the pending transactions

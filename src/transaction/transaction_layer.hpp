@@ -211,7 +211,7 @@ private:
     LayerOptions options_;
     TransactionUser* tu_ = nullptr;
     std::function<bool(const asio::ip::address&)> exempt_;
-    RefusalNote source_refusals_, destination_refusals_;
+    RefusalNote source_refusals_, destination_refusals_, capacity_refusals_;
     std::vector<TransactionLayer*> siblings_;
     SlotTable<ServerSlot> servers_;
     SlotTable<ClientSlot> clients_;

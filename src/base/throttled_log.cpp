@@ -1,14 +1,12 @@
-#include "fraud/alert_log.hpp"
+#include "base/throttled_log.hpp"
 
-namespace sipproxy::fraud {
+namespace sipproxy {
 
-std::optional<std::uint64_t> AlertLog::note(std::string_view key, Clock::time_point now) {
+std::optional<std::uint64_t> ThrottledLog::note(std::string_view key, Clock::time_point now) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
     if (it == entries_.end()) {
         if (entries_.size() >= max_keys_) {
-            // Forget keys whose interval is over; when all are recent, all of them: a few
-            // extra lines, bounded memory.
             std::erase_if(entries_,
                           [&](const auto& e) { return now - e.second.logged >= interval_; });
             if (entries_.size() >= max_keys_) entries_.clear();
@@ -25,4 +23,4 @@ std::optional<std::uint64_t> AlertLog::note(std::string_view key, Clock::time_po
     return n;
 }
 
-}  // namespace sipproxy::fraud
+}  // namespace sipproxy
