@@ -4,7 +4,9 @@
 
 #include <limits>
 
+#include "base/log.hpp"
 #include "proxy/pending_commit.hpp"
+#include "proxy/registration_log.hpp"
 #include "registrar/registrar.hpp"
 
 namespace sipproxy::daemon {
@@ -120,6 +122,8 @@ asio::awaitable<json> Daemon::registration_add(json args) {
                                                            std::to_string(r.min_expires) + ")"
                                                      : ""));
     co_await wait_until_saved(commit);
+    for (const auto& line : proxy::change_lines(r.changes, "-", req.user_agent, "operator"))
+        log::info("{}", line);
     co_return json::object();
 }
 
@@ -128,8 +132,13 @@ asio::awaitable<json> Daemon::registration_remove(json args) {
     auto contact = control::optional_string(args, "contact");
     auto commit = std::make_shared<proxy::PendingCommit>();
     std::size_t removed = 0;
+    std::vector<std::string> lines;
     if (!contact) {
+        for (const auto& b : store_->lookup(aor, std::chrono::system_clock::now()))
+            lines.push_back(proxy::registration_log_line("removed", b, 0, "-", "sipproxyctl",
+                                                         "operator"));
         removed = store_->remove_aor(aor, completes(commit));
+        if (removed == 0) lines.clear();
     } else {
         const auto now = std::chrono::system_clock::now();
         const auto before = store_->lookup(aor, now).size();
@@ -137,8 +146,10 @@ asio::awaitable<json> Daemon::registration_remove(json args) {
                                                               completes(commit));
         if (!r.ok()) throw control::CommandError(std::to_string(r.status) + " " + r.reason);
         removed = before - r.bindings.size();
+        lines = proxy::change_lines(r.changes, "-", "sipproxyctl", "operator");
     }
     co_await wait_until_saved(commit);
+    for (const auto& line : lines) log::info("{}", line);
     co_return json{{"removed", removed}};
 }
 

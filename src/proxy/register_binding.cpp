@@ -108,18 +108,7 @@ void register_binding(RequestContext& ctx) {
     ctx.services.stats.registration();
     // One line per change, written when the 200 OK goes out (not if the store failed).
     const std::string source = ctx.source.to_string();
-    std::vector<std::string> lines;
-    for (const auto& c : result.changes) {
-        using K = registrar::BindingChange::Kind;
-        const std::string_view what = c.kind == K::Added     ? "added"
-                                      : c.kind == K::Updated ? "updated"
-                                                             : "removed";
-        const bool own = c.kind == K::Evicted;  // not the REGISTER's binding: its own source
-        lines.push_back(registration_log_line(
-            what, c.binding, c.expires, own ? binding_source(c.binding) : source,
-            own ? std::string_view(c.binding.user_agent) : std::string_view(req.user_agent),
-            own ? "max_contacts" : "register"));
-    }
+    auto lines = change_lines(result.changes, source, req.user_agent, "register");
     std::vector<sip::ExtraHeader> h;
     for (const auto& b : result.bindings) {
         std::string v = "<" + b.binding.contact + ">;expires=" + std::to_string(b.expires_in);

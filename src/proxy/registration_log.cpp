@@ -40,6 +40,24 @@ std::string registration_log_line(std::string_view what, const registrar::Bindin
     return out;
 }
 
+std::vector<std::string> change_lines(const std::vector<registrar::BindingChange>& changes,
+                                      std::string_view source, std::string_view user_agent,
+                                      std::string_view by) {
+    std::vector<std::string> lines;
+    for (const auto& c : changes) {
+        using K = registrar::BindingChange::Kind;
+        const std::string_view what = c.kind == K::Added     ? "added"
+                                      : c.kind == K::Updated ? "updated"
+                                                             : "removed";
+        const bool own = c.kind == K::Evicted;  // not the REGISTER's binding: its own source
+        const std::string own_source = own ? binding_source(c.binding) : std::string();
+        lines.push_back(registration_log_line(
+            what, c.binding, c.expires, own ? std::string_view(own_source) : source,
+            own ? std::string_view(c.binding.user_agent) : user_agent, own ? "max_contacts" : by));
+    }
+    return lines;
+}
+
 std::string expired_line(const registrar::Binding& b) {
     return registration_log_line("expired", b, 0, binding_source(b), b.user_agent, "expiry");
 }

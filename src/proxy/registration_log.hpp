@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registrar/binding.hpp"
+#include "registrar/registrar.hpp"
 
 namespace sipproxy::proxy {
 
@@ -22,6 +24,13 @@ std::string registration_log_line(std::string_view what, const registrar::Bindin
 
 // "udp:192.0.2.7:5060" / "tcp:[2001:db8::1]:5060" from a binding's source fields.
 std::string binding_source(const registrar::Binding& b);
+
+// The lines of what one REGISTER changed (`by`: register, or operator for sipproxyctl
+// registration add/remove); a binding evicted for max_contacts has its own source and
+// user agent, and by=max_contacts.
+std::vector<std::string> change_lines(const std::vector<registrar::BindingChange>& changes,
+                                      std::string_view source, std::string_view user_agent,
+                                      std::string_view by);
 
 // The line for a binding that expired (no REGISTER refreshed it in time).
 std::string expired_line(const registrar::Binding& b);

@@ -121,6 +121,21 @@ class LogLines(unittest.TestCase):
                          p.log())
         self.assertEqual(lines_of(p.log(), "registration updated"), [])
 
+        # The operator's changes (sipproxyctl registration add/remove) have their lines too.
+        r = p.ctl("registration", "add", "sip:bob@example.test", "sip:bob@192.0.2.9:5060")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = p.ctl("registration", "remove", "sip:bob@example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        added = self.wait_for(p, "registration added", 2)
+        removed = self.wait_for(p, "registration removed", 2)
+        self.assertEqual(added[1][2], {"aor": "bob@example.test", "contact": "sip:bob@192.0.2.9:5060",
+                                       "expires": "3600", "source": "-",
+                                       "user_agent": "sipproxyctl", "by": "operator"}, p.log())
+        self.assertEqual(removed[1][2], {"aor": "bob@example.test",
+                                         "contact": "sip:bob@192.0.2.9:5060", "expires": "0",
+                                         "source": "-", "user_agent": "sipproxyctl",
+                                         "by": "operator"}, p.log())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
