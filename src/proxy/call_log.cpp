@@ -3,31 +3,14 @@
 #include <chrono>
 
 #include "base/log.hpp"
+#include "base/log_fields.hpp"
 
 namespace sipproxy::proxy {
 
 namespace {
 
-// A value without spaces (URIs, names): "-" when absent, so every field is always there.
-void field(std::string& out, std::string_view key, std::string_view value) {
-    out += ' ';
-    out += key;
-    out += '=';
-    if (value.empty()) {
-        out += '-';
-        return;
-    }
-    for (char c : value) out += (c == ' ' || c == '"') ? '?' : c;
-}
-
-// Free text (a reason phrase): quoted; a quote inside becomes ' so the line stays parseable.
-void quoted(std::string& out, std::string_view key, std::string_view value) {
-    out += ' ';
-    out += key;
-    out += "=\"";
-    for (char c : value) out += c == '"' ? '\'' : c;
-    out += '"';
-}
+using log::field;
+using log::quoted;
 
 std::string source(const CallRecord& c) {
     const bool v6 = c.source_ip.find(':') != std::string::npos;

@@ -1,19 +1,10 @@
 #include "proxy/registration_log.hpp"
 
+#include "base/log_fields.hpp"
+
 namespace sipproxy::proxy {
 
-namespace {
-void field(std::string& out, std::string_view key, std::string_view value) {
-    out += ' ';
-    out += key;
-    out += '=';
-    if (value.empty()) {
-        out += '-';
-        return;
-    }
-    for (char c : value) out += (c == ' ' || c == '"') ? '?' : c;
-}
-}  // namespace
+using log::field;
 
 std::string binding_source(const registrar::Binding& b) {
     if (b.source_address.empty()) return {};
@@ -32,10 +23,7 @@ std::string registration_log_line(std::string_view what, const registrar::Bindin
     field(out, "contact", b.contact);
     out += " expires=" + std::to_string(expires);
     field(out, "source", source);
-    // Free text: quoted, a quote inside becomes ' (control characters: the logger's '?').
-    out += " user_agent=\"";
-    for (char c : user_agent.substr(0, 200)) out += c == '"' ? '\'' : c;
-    out += '"';
+    log::quoted(out, "user_agent", user_agent.substr(0, 200));
     field(out, "by", by);
     return out;
 }

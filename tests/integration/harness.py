@@ -829,3 +829,23 @@ def sipp_uas_background(scenario_xml, *args, port=None, transport="u1", timeout=
             bg.stop()
             raise
     return bg
+
+
+def legitimate_calls(test, proxy, calls=10):
+    """What a legitimate user does while an attack runs: bob's phone (a SIPp UAS) and alice
+    register, then alice calls bob `calls` times at 5/s with digest. Returns SIPp's result
+    and the UAS (stopped at the test's cleanup)."""
+    phone = free_port()
+    test.assertEqual(status_of(register(proxy, "bob", "bob-secret", phone)), 200)
+    test.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port())), 200)
+    uas = sipp_uas_background("reg_uas_answer.xml", port=phone)
+    test.addCleanup(uas.stop)
+    csv = os.path.join(proxy.dir, "calls.csv")
+    with open(csv, "w") as f:
+        f.write("SEQUENTIAL\n")
+        for _ in range(calls):
+            f.write("alice;bob;[authentication username=alice password=alice-secret]\n")
+    # -auth_uri: the digest-uri SIPp signs must be the Request-URI (RFC 7616 3.4.6).
+    r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 5,
+             "-auth_uri", "bob@example.test", inf=csv, timeout=30)
+    return r, uas

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (SIPP, Proxy, SippBackground, _mkdtemp, edit_config, free_port,  # noqa: E402
-                     register, scenario_path, sipp, sipp_uas_background, status_of)
+                     legitimate_calls, register, scenario_path, status_of)
 
 
 def options_from(proxy, address, timeout=1.0):
@@ -57,22 +57,6 @@ def wait_for(predicate, timeout=10.0, step=0.1):
 
 
 class Flood(unittest.TestCase):
-    def calls_from_a_legitimate_user(self, proxy, calls=10):
-        phone = free_port()
-        self.assertEqual(status_of(register(proxy, "bob", "bob-secret", phone)), 200)
-        self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port())), 200)
-        uas = sipp_uas_background("reg_uas_answer.xml", port=phone)
-        self.addCleanup(uas.stop)
-        csv = os.path.join(proxy.dir, "calls.csv")
-        with open(csv, "w") as f:
-            f.write("SEQUENTIAL\n")
-            for _ in range(calls):
-                f.write("alice;bob;[authentication username=alice password=alice-secret]\n")
-        # -auth_uri: the digest-uri SIPp signs must be the Request-URI (RFC 7616 3.4.6).
-        r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 5,
-                 "-auth_uri", "bob@example.test", inf=csv, timeout=30)
-        return r, uas
-
     def test_invite_flood_is_banned_and_a_user_calls_meanwhile(self):
         proxy = Proxy(workers=2, log_level="info")
         # SIPp 3.6 answers only MD5 challenges, and only the first one.
@@ -82,7 +66,7 @@ class Flood(unittest.TestCase):
             self.addCleanup(attacker.stop)
             self.assertTrue(wait_for(lambda: "127.0.0.2" in bans(proxy), 10),
                             proxy.log_tail(20))
-            r, uas = self.calls_from_a_legitimate_user(proxy)
+            r, uas = legitimate_calls(self, proxy)
             self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
             stat = r.stat()
             self.assertEqual(int(stat["SuccessfulCall(C)"]), 10, stat)

@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Proxy, free_port, register, sipp, sipp_uas_background, status_of  # noqa: E402
+from harness import Proxy, free_port, legitimate_calls, register, status_of  # noqa: E402
 
 
 def rss_kb(pid):
@@ -134,21 +134,6 @@ USERS = [("alice", "alice-secret"), ("bob", "bob-secret"), ("carol", "carol-secr
 
 
 class FairShare(unittest.TestCase):
-    def calls_from_a_legitimate_user(self, proxy, calls=10):
-        phone = free_port()
-        self.assertEqual(status_of(register(proxy, "bob", "bob-secret", phone)), 200)
-        self.assertEqual(status_of(register(proxy, "alice", "alice-secret", free_port())), 200)
-        uas = sipp_uas_background("reg_uas_answer.xml", port=phone)
-        self.addCleanup(uas.stop)
-        csv = os.path.join(proxy.dir, "calls.csv")
-        with open(csv, "w") as f:
-            f.write("SEQUENTIAL\n")
-            for _ in range(calls):
-                f.write("alice;bob;[authentication username=alice password=alice-secret]\n")
-        r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 5,
-                 "-auth_uri", "bob@example.test", inf=csv, timeout=30)
-        return r, uas
-
     def test_invite_flood_to_a_silent_phone_leaves_room_for_a_user(self):
         # The table is small (1000) so that the flood would fill it within 2 s without
         # the per-source share (every INVITE holds a server and a client transaction
@@ -165,7 +150,7 @@ class FairShare(unittest.TestCase):
             attacker = InviteFlood(proxy, "127.0.0.2", "carol", 300, 8).start()
             self.addCleanup(attacker.stop)
             time.sleep(2)  # the flooder holds its whole share by now
-            r, uas = self.calls_from_a_legitimate_user(proxy)
+            r, uas = legitimate_calls(self, proxy)
             self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
             stat = r.stat()
             self.assertEqual(int(stat["SuccessfulCall(C)"]), 10, stat)
