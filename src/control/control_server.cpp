@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "base/accept_loop.hpp"
 #include "base/log.hpp"
 #include "control/request.hpp"
 
@@ -228,20 +229,13 @@ awaitable<void> serve(std::shared_ptr<ControlServerState> state, stream_protocol
 }
 
 awaitable<void> accept_loop(std::shared_ptr<ControlServerState> state) {
-    for (;;) {
-        auto [ec, socket] = co_await state->acceptor.async_accept(use_tuple);
-        if (state->stopped || ec == asio::error::operation_aborted) co_return;
-        if (ec) {
-            // e.g. EMFILE: keep the daemon up, try again shortly.
-            log::warn("control: accept on {}: {}", state->path.string(), ec.message());
-            asio::steady_timer pause(co_await asio::this_coro::executor,
-                                     std::chrono::milliseconds(100));
-            co_await pause.async_wait(use_tuple);
-            continue;
-        }
-        asio::co_spawn(state->acceptor.get_executor(), serve(state, std::move(socket)),
-                       asio::detached);
-    }
+    const std::string what = "control: accept on " + state->path.string();
+    co_await accept_until_stopped(state->acceptor, state->stopped, what,
+                                  [&state](auto socket) {
+                                      asio::co_spawn(state->acceptor.get_executor(),
+                                                     serve(state, std::move(socket)),
+                                                     asio::detached);
+                                  });
 }
 
 }  // namespace

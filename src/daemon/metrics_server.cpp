@@ -10,6 +10,7 @@
 #include <asio/write.hpp>
 #include <set>
 
+#include "base/accept_loop.hpp"
 #include "base/log.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/http_request.hpp"
@@ -129,19 +130,12 @@ awaitable<void> serve(std::shared_ptr<MetricsServerState> state, tcp::socket soc
 }
 
 awaitable<void> accept_loop(std::shared_ptr<MetricsServerState> state) {
-    for (;;) {
-        auto [ec, socket] = co_await state->acceptor.async_accept(use_tuple);
-        if (state->stopped || ec == asio::error::operation_aborted) co_return;
-        if (ec) {
-            log::warn("metrics: accept: {}", ec.message());
-            asio::steady_timer pause(co_await asio::this_coro::executor,
-                                     std::chrono::milliseconds(100));
-            co_await pause.async_wait(use_tuple);
-            continue;
-        }
-        asio::co_spawn(state->acceptor.get_executor(), serve(state, std::move(socket)),
-                       asio::detached);
-    }
+    co_await accept_until_stopped(state->acceptor, state->stopped, "metrics: accept",
+                                  [&state](tcp::socket socket) {
+                                      asio::co_spawn(state->acceptor.get_executor(),
+                                                     serve(state, std::move(socket)),
+                                                     asio::detached);
+                                  });
 }
 
 }  // namespace
