@@ -116,7 +116,7 @@ asio::awaitable<void> Connection::run() {
                            asio::detached);
         }
     }
-    std::string buf(16384, '\0');
+    std::string buf(stream_->read_size(), '\0');
     for (;;) {
         auto [ec, n] = co_await stream_->read_some(std::span<char>(buf.data(), buf.size()));
         if (ec || closed_) break;
@@ -175,7 +175,7 @@ asio::awaitable<void> Connection::watchdog() {
         const auto& o = transport_.options_;
         auto deadline = last_activity_ + o.tcp_idle_timeout;
         if (!established_) deadline = std::min(deadline, started_ + o.handshake_timeout);
-        if (partial_since_ && *partial_since_ + o.message_timeout < deadline)
+        if (established_ && partial_since_ && *partial_since_ + o.message_timeout < deadline)
             deadline = *partial_since_ + o.message_timeout;
         timer_.expires_at(deadline);
         co_await timer_.async_wait(use_nothrow);
