@@ -16,7 +16,7 @@
 namespace sipproxy::config {
 
 struct Listen {
-    std::string scheme;  // "udp" | "tcp" (later "tls", "ws", "wss")
+    std::string scheme;  // "udp" | "tcp" | "tls" (later "ws", "wss")
     std::string host;    // literal address; IPv6 without brackets ("::1")
     std::uint16_t port = 5060;
     std::string text;    // as written, e.g. "udp://127.0.0.1:5060"
@@ -76,6 +76,24 @@ struct Transaction {
 struct Tcp {
     std::chrono::seconds idle_timeout{300};
     std::size_t max_connections = 10000;
+};
+
+// [tls]: the certificates the proxy serves and how it verifies peers. Paths are absolute
+// (resolved against the config file's folder); the files are read by the daemon
+// (transport/tls_contexts.cpp), at start and at each reload.
+struct TlsCertificate {
+    std::string name;                    // [[tls.sni]] name (a host name); empty: the default
+    std::filesystem::path certificate;   // PEM chain
+    std::filesystem::path private_key;   // PEM
+};
+struct Tls {
+    std::filesystem::path certificate;   // empty: no certificate (no TLS listener allowed)
+    std::filesystem::path private_key;
+    std::filesystem::path ca_file;       // empty: the system store
+    bool verify_clients = false;         // ask inbound TLS clients for a certificate
+    std::string ciphers;                 // OpenSSL cipher list for TLS 1.2; empty: default
+    std::chrono::seconds handshake_timeout{10};
+    std::vector<TlsCertificate> sni;
 };
 
 // [security]: who may send at all, and how much. Defaults and why: man/sipproxy.toml.5.
@@ -180,6 +198,7 @@ struct Config {
     std::optional<Auth> auth;            // nullopt: nobody is authenticated
     Transaction transaction;
     Tcp tcp;
+    Tls tls;
     Security security;
     Cdr cdr;
     Metrics metrics;
