@@ -49,37 +49,37 @@ def measure(proxy, open_one):
     return before, after
 
 
-def main():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * N + 100)), hard))
-    certs = Certificates()
+# Each connection sends one RFC 5626 CRLF ping and reads the pong: the connection is
+# established and has passed its first-message deadline, and no transaction (which
+# would linger 32 s) is in the figure.
+def ping(s):
+    s.sendall(b"\r\n\r\n")
+    s.settimeout(5)
+    assert s.recv(16) == b"\r\n", "no pong"
+    return s
+
+
+def run(kind, certs):
+    """A fresh sipproxyd per kind: memory freed by one kind is not reused by the other."""
     tls_port = harness.free_port("tcp")
     proxy = harness.Proxy(auth=False, workers=1, log_level="info",
                           extra_listen=[f"tls://127.0.0.1:{tls_port}"],
                           extra_toml=tls_toml(certs)
                           + '[security]\nallow = ["127.0.0.0/8"]\n')  # no flood limit, no cap
     with proxy:
+        if kind == "tls":
+            return measure(proxy, lambda i: ping(tls_connect(tls_port, certs.ca)))
+        return measure(proxy, lambda i: ping(socket.create_connection(("127.0.0.1", proxy.port), 5)))
 
-        # Each connection sends one RFC 5626 CRLF ping and reads the pong: the connection
-        # is established and has passed its first-message deadline, and no transaction
-        # (which would linger 32 s) is in the figure.
-        def ping(s):
-            s.sendall(b"\r\n\r\n")
-            s.settimeout(5)
-            assert s.recv(16) == b"\r\n", "no pong"
-            return s
 
-        def tls_one(i):
-            return ping(tls_connect(tls_port, certs.ca))
-
-        def tcp_one(i):
-            return ping(socket.create_connection(("127.0.0.1", proxy.port), 5))
-
-        tcp = measure(proxy, tcp_one)
-        tls = measure(proxy, tls_one)
-    for name, (before, after) in (("tcp", tcp), ("tls", tls)):
-        print(f"{name}: RSS {before} kB -> {after} kB with {N} idle connections: "
-              f"{(after - before) * 1024 / N / 1024:.1f} kB per connection")
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * N + 100)), hard))
+    certs = Certificates()
+    for kind in ("tcp", "tls"):
+        before, after = run(kind, certs)
+        print(f"{kind}: RSS {before} kB -> {after} kB with {N} idle connections: "
+              f"{(after - before) / N:.1f} kB per connection")
 
 
 if __name__ == "__main__":
