@@ -30,6 +30,10 @@
 #include "routing/gateway_health.hpp"
 #include "trace/tracer.hpp"
 
+namespace sipproxy::registrar {
+class RedisLocationStore;
+}
+
 namespace sipproxy::daemon {
 
 class Daemon {
@@ -92,6 +96,7 @@ private:
     // Every worker's transaction layer: pending transactions per source and destination.
     std::shared_ptr<transaction::FairShares> shares_ = std::make_shared<transaction::FairShares>();
     std::unique_ptr<registrar::LocationStore> store_;
+    registrar::RedisLocationStore* redis_store_ = nullptr;  // store_ when it is Redis
     routing::GatewayHealthTable gateways_;
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
     // Shared with the trace sessions of the control socket, which may outlive the workers.
