@@ -64,6 +64,7 @@ void Daemon::start() {
         o.connect_timeout = cfg.redis.connect_timeout;
         o.command_timeout = cfg.redis.command_timeout;
         o.node_id = cfg.server.node_id;
+        o.topics = {"nc"};
         auto s = registrar::RedisLocationStore::open(std::move(o));
         if (!s) throw std::runtime_error(s.error());
         redis_store_ = s.value().get();
@@ -89,8 +90,17 @@ void Daemon::start() {
     if (!secret_warning.empty()) log::warn("{}", secret_warning);
     services_.tokens = std::make_shared<const proxy::PathTokens>(*secret);
 
+    if (redis_store_) {
+        // One nonce secret for the cluster: a challenge from one node verifies at another.
+        if (const auto& shared = redis_store_->nonce_secret(); shared.size() == inputs_.secret.bytes.size())
+            std::copy(shared.begin(), shared.end(), inputs_.secret.bytes.begin());
+        else
+            log::warn("location store {}: no shared nonce secret (Redis unreachable at start): "
+                      "challenges are answerable at this node only", redis_store_->url());
+    }
     auto snap = build_snapshot(config_, inputs_);
     if (!snap) throw std::runtime_error(snap.error());
+    if (redis_store_ && inputs_.nonce_counts) share_nonce_counts();
     services_.snapshots.publish(*snap);
     gateways_.sync(gateway_specs(cfg));
     services_.gateways = &gateways_;

@@ -83,6 +83,9 @@ private:
     // one (null without [auth]). Throws std::runtime_error naming the file.
     std::shared_ptr<auth::SubscriberStore> subscribers_for(const config::Config& cfg) const;
     void apply_log_level(const config::Config& cfg);
+    // Cluster: nonce counts accepted here are published, and those of the other nodes
+    // remembered (cluster_nonce_counts.cpp).
+    void share_nonce_counts();
 
     std::shared_ptr<const config::Config> config_;
     // The config the daemon started with: what the restart-only keys still are (reload.cpp).

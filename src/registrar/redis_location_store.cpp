@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -80,6 +81,22 @@ Expected<std::unique_ptr<RedisLocationStore>, std::string> RedisLocationStore::o
     if (refused) return Unexpected("location store " + store->url() + ": " + e);
     if (e.empty()) {
         store->connected_ = true;
+        // The nonce secret of the cluster: a challenge from one node verifies at another.
+        std::string random(32, '\0');
+        {
+            std::FILE* f = std::fopen("/dev/urandom", "rb");
+            if (f) {
+                if (std::fread(random.data(), 1, random.size(), f) != random.size()) random.clear();
+                std::fclose(f);
+            } else {
+                random.clear();
+            }
+        }
+        const std::string key = store->options_.key_prefix + "secret:nonce";
+        if (!random.empty()) command(store->writer_ctx_, {"SET", key, random, "NX"});
+        if (auto r = command(store->writer_ctx_, {"GET", key});
+            r && r->type == REDIS_REPLY_STRING && r->len == 32)
+            store->nonce_secret_.assign(r->str, r->len);
         if (auto r = store->resync(); !r.empty()) {
             log::warn("location store {}: cannot load the bindings: {}", store->url(), r);
         }
@@ -140,6 +157,21 @@ std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool*
                     fatal_auth);
     }
     return {};
+}
+
+void RedisLocationStore::publish(const std::string& topic, std::string message) {
+    if (!connected_) return;
+    {
+        std::lock_guard lock(mu_);
+        if (outbox_.size() >= 100000) return;  // Redis too slow: bounded, the rest dropped
+        outbox_.emplace_back(options_.key_prefix + topic, std::move(message));
+    }
+    wake_writer_.notify_one();
+}
+
+void RedisLocationStore::on_notice(const std::string& topic, Notice handler) {
+    std::lock_guard lock(mu_);
+    handlers_[options_.key_prefix + topic] = std::move(handler);
 }
 
 void RedisLocationStore::set_error(const std::string& e) {
@@ -454,8 +486,32 @@ void RedisLocationStore::writer_loop() {
             resync_needed_ = false;
         }
         wake_writer_.wait_for(lock, 1s, [&] {
-            return stopping_ || !dirty_.empty() || resync_needed_.load();
+            return stopping_ || !dirty_.empty() || !outbox_.empty() || resync_needed_.load();
         });
+        if (!outbox_.empty()) {
+            std::vector<std::pair<std::string, std::string>> out;
+            out.swap(outbox_);
+            lock.unlock();
+            for (const auto& [channel, message] : out) {
+                const char* argv[] = {"PUBLISH", channel.c_str(), message.c_str()};
+                const std::size_t lens[] = {7, channel.size(), message.size()};
+                redisAppendCommandArgv(writer_ctx_, 3, argv, lens);
+            }
+            bool ok = true;
+            for (std::size_t i = 0; i < out.size() && ok; ++i) {
+                void* raw = nullptr;
+                ok = redisGetReply(writer_ctx_, &raw) == REDIS_OK;
+                Reply r(static_cast<redisReply*>(raw));
+            }
+            lock.lock();
+            if (!ok) {
+                connected_ = false;
+                health_.last_error = context_error(writer_ctx_);
+                redisFree(writer_ctx_);
+                writer_ctx_ = nullptr;
+                continue;
+            }
+        }
         if (resync_needed_.exchange(false)) {
             lock.unlock();
             auto e = resync();
@@ -534,9 +590,27 @@ void RedisLocationStore::subscriber_loop() {
     while (!stopping_) {
         redisContext* c = nullptr;
         std::string e = connect(c, false);
+        std::vector<std::string> channels{channel};
+        {
+            std::lock_guard lock(mu_);
+            for (const auto& topic : options_.topics) channels.push_back(options_.key_prefix + topic);
+        }
         if (e.empty()) {
-            auto r = command(c, {"SUBSCRIBE", channel});
-            if (!r || r->type == REDIS_REPLY_ERROR) e = r ? std::string(r->str, r->len) : context_error(c);
+            std::vector<std::string> args{"SUBSCRIBE"};
+            args.insert(args.end(), channels.begin(), channels.end());
+            std::vector<const char*> argv;
+            std::vector<std::size_t> lens;
+            for (const auto& a : args) {
+                argv.push_back(a.data());
+                lens.push_back(a.size());
+            }
+            redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+            for (std::size_t i = 0; i < channels.size() && e.empty(); ++i) {
+                void* raw = nullptr;
+                if (redisGetReply(c, &raw) != REDIS_OK) e = context_error(c);
+                Reply r(static_cast<redisReply*>(raw));
+                if (r && r->type == REDIS_REPLY_ERROR) e = std::string(r->str, r->len);
+            }
         }
         if (!e.empty()) {
             if (c) redisFree(c);
@@ -556,10 +630,23 @@ void RedisLocationStore::subscriber_loop() {
             while (redisGetReplyFromReader(c, &raw) == REDIS_OK && raw) {
                 Reply r(static_cast<redisReply*>(raw));
                 raw = nullptr;
-                if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-                    r->element[2]->type == REDIS_REPLY_STRING &&
-                    std::string_view(r->element[0]->str, r->element[0]->len) == "message")
-                    apply_notice(std::string_view(r->element[2]->str, r->element[2]->len));
+                if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+                    r->element[2]->type != REDIS_REPLY_STRING ||
+                    std::string_view(r->element[0]->str, r->element[0]->len) != "message")
+                    continue;
+                std::string_view from(r->element[1]->str, r->element[1]->len);
+                std::string_view payload(r->element[2]->str, r->element[2]->len);
+                if (from == channel) {
+                    apply_notice(payload);
+                    continue;
+                }
+                Notice handler;
+                {
+                    std::lock_guard lock(mu_);
+                    if (auto it = handlers_.find(std::string(from)); it != handlers_.end())
+                        handler = it->second;
+                }
+                if (handler) handler(payload);
             }
             if (c->err) break;
             pollfd p{c->fd, POLLIN, 0};

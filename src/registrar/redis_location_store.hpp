@@ -24,6 +24,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +48,7 @@ struct RedisStoreOptions {
     std::chrono::milliseconds command_timeout{1000};
     std::string node_id;       // written with each binding: the node that holds its flow
     std::string key_prefix = "sipproxy:";
+    std::vector<std::string> topics;  // further channels subscribed to (see on_notice)
 };
 
 // What `sipproxyctl status` shows of the store.
@@ -98,6 +101,18 @@ class RedisLocationStore final : public LocationStore {
     bool flush() override;
 
     RedisStoreHealth health() const;
+
+    // A message for every node on channel "<prefix><topic>" (nonce counts, say): queued,
+    // sent by the writer; dropped while Redis is unreachable.
+    void publish(const std::string& topic, std::string message);
+    // Called on the subscriber's thread with each message of "<prefix><topic>", this node's
+    // own included; `topic` must be one of RedisStoreOptions::topics. Messages before the
+    // handler is set are dropped.
+    using Notice = std::function<void(std::string_view message)>;
+    void on_notice(const std::string& topic, Notice handler);
+    // A secret every node shares (sipproxy:secret:<name>, made by the first node to ask):
+    // read at open; empty when Redis was unreachable then.
+    const std::string& nonce_secret() const { return nonce_secret_; }
     std::string url() const;
 
   private:
@@ -139,6 +154,9 @@ class RedisLocationStore final : public LocationStore {
     std::condition_variable wake_writer_;
     std::condition_variable written_;
     std::vector<Change> dirty_;
+    std::vector<std::pair<std::string, std::string>> outbox_;  // channel, message
+    std::map<std::string, Notice> handlers_;                    // channel -> handler
+    std::string nonce_secret_;
     std::uint64_t marked_ = 0;
     std::uint64_t done_ = 0;
     RedisStoreHealth health_;

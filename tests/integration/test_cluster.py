@@ -17,7 +17,7 @@ import unittest
 
 import harness
 from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
-from harness import header, status_of
+from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
 
 DOMAIN = "example.test"
 LOAD_GENERATOR = '[security]\nallow = ["127.0.0.1"]\n'
@@ -87,7 +87,9 @@ def bindings(proxy, user):
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
-class TwoNodesTest(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """Redis, then node A and node B sharing it."""
+
     def setUp(self):
         self.redis = RedisServer().start()
         self.addCleanup(self.redis.stop)
@@ -96,6 +98,8 @@ class TwoNodesTest(unittest.TestCase):
         self.b = node(self.redis, "b").start()
         self.addCleanup(self.b.stop)
 
+
+class TwoNodesTest(ClusterCase):
     def test_binding_made_at_a_is_used_at_b_and_unregister_at_b_is_seen_at_a(self):
         phone = free_port()
         t0 = time.monotonic()
@@ -150,6 +154,42 @@ class TwoNodesTest(unittest.TestCase):
         out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern",
                               "sipproxy:loc:*"], capture_output=True, text=True).stdout.split()
         self.assertEqual(sorted(out), [f"sipproxy:loc:alice@{DOMAIN}", f"sipproxy:loc:bob@{DOMAIN}"])
+
+
+class ChallengeAcrossNodesTest(ClusterCase):
+    """A challenge from A answered at B; the same nc replayed at A is refused."""
+
+    def test_challenge_from_a_answered_at_b_and_replay_refused_at_a(self):
+        with UdpClient() as c:
+            call_id, tag = new_call_id(), "t" + str(c.port)
+
+            def send(proxy, cseq, auth=None):
+                msg = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                       f"Via: SIP/2.0/UDP 127.0.0.1:{c.port};branch={new_branch()};rport",
+                       "Max-Forwards: 70", f"From: <sip:alice@{DOMAIN}>;tag={tag}",
+                       f"To: <sip:alice@{DOMAIN}>", f"Call-ID: {call_id}",
+                       f"CSeq: {cseq} REGISTER", f"Contact: <sip:alice@127.0.0.1:{c.port}>",
+                       "Expires: 600"]
+                if auth:
+                    msg.append(f"Authorization: {auth}")
+                c.send(proxy.port, "\n".join(msg) + "\n\n")
+                return c.recv_final(3.0)
+
+            r = send(self.a, 1)
+            self.assertEqual(status_of(r), 401, r)
+            chal = header(r, "WWW-Authenticate")
+            auth = digest_authorization(chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}")
+            r = send(self.b, 2, auth)
+            self.assertEqual(status_of(r), 200, r)
+            time.sleep(0.2)  # the accepted nc reaches A (documented bound: milliseconds)
+            r = send(self.a, 3, auth)
+            self.assertEqual(status_of(r), 401, r)
+            self.assertIn("stale=true", header(r, "WWW-Authenticate").lower())
+            # The next nc on the same nonce is fine at A.
+            auth2 = digest_authorization(chal, "alice", "alice-secret", "REGISTER",
+                                         f"sip:{DOMAIN}", nc=2)
+            r = send(self.a, 4, auth2)
+            self.assertEqual(status_of(r), 200, r)
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
