@@ -371,12 +371,24 @@ std::string RedisLocationStore::resync() {
         if (page.next.empty()) break;
         after = page.next;
     }
-    if (keys.empty() && !only_here.empty()) {
-        // Redis came back without any binding (restarted without persistence, or a replica
-        // that had none took over): what this node holds is written back, so that no
-        // registration it acknowledged is lost.
-        log::warn("location store {}: Redis holds no bindings; writing back the {} this node holds",
-                  url(), only_here.size());
+    // Another Redis than before (restarted, or a replica promoted): what it lacks was lost
+    // with the old one, not deleted, so this node writes back what it holds: no
+    // registration it acknowledged is lost while it is up. (An AOR unregistered at another
+    // node between the restart and this resync comes back until it expires or is removed
+    // again: the price of not losing the others.)
+    std::string run_id;
+    if (auto r = command(c, {"INFO", "server"}); r && r->type == REDIS_REPLY_STRING) {
+        std::string_view info(r->str, r->len);
+        if (auto at = info.find("run_id:"); at != std::string_view::npos) {
+            auto end = info.find_first_of("\r\n", at);
+            run_id = std::string(info.substr(at + 7, end == std::string_view::npos ? end : end - at - 7));
+        }
+    }
+    const bool other_server = !run_id_.empty() && !run_id.empty() && run_id != run_id_;
+    if (!run_id.empty()) run_id_ = run_id;
+    if (other_server && !only_here.empty()) {
+        log::warn("location store {}: a new Redis server (restarted or failed over) lacks {} "
+                  "binding(s) this node holds: writing them back", url(), only_here.size());
         std::map<std::string, std::vector<Binding>> by_aor;
         for (auto& b : only_here) by_aor[b.aor].push_back(std::move(b));
         std::lock_guard lock(mu_);
@@ -384,7 +396,8 @@ std::string RedisLocationStore::resync() {
             Change ch;
             ch.aor = aor;
             for (const auto& b : list) {
-                ch.set.emplace_back(binding_key(b), encode_binding(b, b.node.empty() ? options_.node_id : b.node));
+                ch.set.emplace_back(binding_key(b),
+                                    encode_binding(b, b.node.empty() ? options_.node_id : b.node));
                 ch.expire_at_ms = std::max(ch.expire_at_ms, detail::to_ms(b.expires_at) + 1000);
             }
             dirty_.push_back(std::move(ch));

@@ -157,6 +157,7 @@ class RedisLocationStore final : public LocationStore {
     std::vector<std::pair<std::string, std::string>> outbox_;  // channel, message
     std::map<std::string, Notice> handlers_;                    // channel -> handler
     std::string nonce_secret_;
+    std::string run_id_;  // of the Redis server last read (writer thread only)
     std::uint64_t marked_ = 0;
     std::uint64_t done_ = 0;
     RedisStoreHealth health_;

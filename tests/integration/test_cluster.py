@@ -156,6 +156,43 @@ class TwoNodesTest(ClusterCase):
         self.assertEqual(sorted(out), [f"sipproxy:loc:alice@{DOMAIN}", f"sipproxy:loc:bob@{DOMAIN}"])
 
 
+class RedisRestartUnderLoadTest(ClusterCase):
+    def test_no_acknowledged_registration_lost_when_redis_restarts_empty(self):
+        users = [(f"u{i:03d}", f"pw{i:03d}") for i in range(300)]
+        # Nodes with these users (the ClusterCase nodes have only alice and bob).
+        self.a.stop()
+        self.b.stop()
+        self.a = node(self.redis, "a", users=users, log_level="info").start()
+        self.addCleanup(self.a.stop)
+        self.b = node(self.redis, "b", users=users, log_level="info").start()
+        self.addCleanup(self.b.stop)
+        acked, refused = [], []
+        for i, (u, pw) in enumerate(users):
+            if i == 100:
+                self.redis.stop()
+            if i == 150:
+                self.redis.start()
+                wait_for("A reconnected", lambda: self.a.status()["store"]["connected"], 10)
+                wait_for("B reconnected", lambda: self.b.status()["store"]["connected"], 10)
+            proxy = self.a if i % 2 == 0 else self.b
+            r = register(proxy, u, pw, free_port())
+            (acked if status_of(r) == 200 else refused).append((u, status_of(r)))
+        self.assertTrue(all(s == 503 for _, s in refused), refused)
+        self.assertGreaterEqual(len(acked), 240)
+        want = {u for u, _ in acked}
+
+        def redis_users():
+            out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern",
+                                  "sipproxy:loc:*"], capture_output=True, text=True).stdout.split()
+            return {k.split(":")[2].split("@")[0] for k in out}
+
+        wait_for("every acknowledged registration in Redis", lambda: want <= redis_users(), 10)
+        for p in (self.a, self.b):
+            regs = p.ctl_json("show", "registrations")["registrations"]
+            have = {r["aor"][4:].split("@")[0] for r in regs}
+            self.assertLessEqual(want, have, f"{p.status()['node_id']}: {sorted(want - have)[:5]}")
+
+
 class ChallengeAcrossNodesTest(ClusterCase):
     """A challenge from A answered at B; the same nc replayed at A is refused."""
 
