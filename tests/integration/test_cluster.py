@@ -27,8 +27,9 @@ REDIS = shutil.which("redis-server")
 class RedisServer:
     """redis-server on 127.0.0.1:<free port>, in its own folder, killed at the end."""
 
-    def __init__(self, password=None):
+    def __init__(self, password=None, extra=()):
         self.port = free_port("tcp")
+        self.extra = list(extra)
         self.dir = harness._mkdtemp("redis-")
         self.password = password
         self.proc = None
@@ -38,6 +39,7 @@ class RedisServer:
                 "--save", "", "--appendonly", "no", "--daemonize", "no"]
         if self.password:
             args += ["--requirepass", self.password]
+        args += self.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
         harness._live.append(self.proc)
@@ -227,6 +229,21 @@ class ChallengeAcrossNodesTest(ClusterCase):
                                          f"sip:{DOMAIN}", nc=2)
             r = send(self.a, 4, auth2)
             self.assertEqual(status_of(r), 200, r)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class IdleTimeoutTest(unittest.TestCase):
+    def test_redis_closing_idle_connections_causes_no_error(self):
+        # Kamailio #2764: a connection the server closed when idle made REGISTER fail.
+        redis = RedisServer(extra=["--timeout", "1"]).start()
+        self.addCleanup(redis.stop)
+        a = node(redis, "a").start()
+        self.addCleanup(a.stop)
+        for user in ("alice", "bob"):
+            time.sleep(2.5)  # idle longer than Redis' timeout
+            r = register(a, user, f"{user}-secret", free_port())
+            self.assertEqual(status_of(r), 200, r)
+        self.assertEqual(a.status()["store"]["write_failures"], 0)
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
