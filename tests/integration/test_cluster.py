@@ -232,6 +232,29 @@ class ChallengeAcrossNodesTest(ClusterCase):
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
+class CallsWhileRedisDownTest(unittest.TestCase):
+    def test_calls_to_known_bindings_keep_working_without_redis(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        a = node(redis, "a").start()
+        self.addCleanup(a.stop)
+        # B takes the call from the test's SIPp without a challenge (a trusted source).
+        b = node(redis, "b", trusted=["127.0.0.1/32"]).start()
+        self.addCleanup(b.stop)
+        phone = free_port()
+        self.assertEqual(status_of(register(a, "alice", "alice-secret", phone)), 200)
+        wait_for("alice at B", lambda: bindings(b, "alice"))
+        uas = sipp_uas_background("reg_uas_answer.xml", port=phone)
+        self.addCleanup(uas.stop)
+        redis.stop()
+        wait_for("B sees Redis down", lambda: not b.status()["store"]["connected"], 5)
+        r = sipp("proxy_uac.xml", f"127.0.0.1:{b.port}", "-key", "ruri", f"sip:alice@{DOMAIN}",
+                 "-m", 1, timeout=20)
+        self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
+        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), 1)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
 class IdleTimeoutTest(unittest.TestCase):
     def test_redis_closing_idle_connections_causes_no_error(self):
         # Kamailio #2764: a connection the server closed when idle made REGISTER fail.
