@@ -13,8 +13,20 @@ namespace sipproxy::daemon {
 
 namespace {
 
-std::int64_t ms(auth::Time t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+// On the wire the times are wall-clock ms since the Unix epoch: the nodes' monotonic clocks
+// have unrelated origins (other hosts, other boot times). Each node converts to and from its
+// own monotonic clock by the current offset between the two.
+std::int64_t wall_ms(auth::Time t) {
+    const auto now = auth::Now::read();
+    const auto wall = now.wall + std::chrono::duration_cast<auth::WallTime::duration>(t - now.mono);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+}
+
+auth::Time from_wall_ms(std::int64_t v) {
+    const auto now = auth::Now::read();
+    const auto wall = auth::WallTime(
+        std::chrono::duration_cast<auth::WallTime::duration>(std::chrono::milliseconds(v)));
+    return now.mono + std::chrono::duration_cast<auth::Time::duration>(wall - now.wall);
 }
 
 }  // namespace
@@ -22,11 +34,11 @@ std::int64_t ms(auth::Time t) {
 void Daemon::share_nonce_counts() {
     auto* store = redis_store_;
     std::weak_ptr<auth::NonceCountTable> weak = inputs_.nonce_counts;
-    // "<nonce> <nc> <issued ms> <expires ms>"
+    // "<nonce> <nc> <issued ms> <expires ms>" (wall clock)
     inputs_.nonce_counts->on_accepted(
         [store](std::string_view nonce, std::uint32_t nc, auth::Time issued, auth::Time expires) {
             store->publish("nc", std::string(nonce) + " " + std::to_string(nc) + " " +
-                                     std::to_string(ms(issued)) + " " + std::to_string(ms(expires)));
+                                     std::to_string(wall_ms(issued)) + " " + std::to_string(wall_ms(expires)));
         });
     store->on_notice("nc", [weak](std::string_view m) {
         auto counts = weak.lock();
@@ -44,10 +56,7 @@ void Daemon::share_nonce_counts() {
             return ec == std::errc() && p == s.data() + s.size();
         };
         if (f[0].empty() || !num(f[1], nc) || !num(f[2], issued) || !num(f[3], expires)) return;
-        auto at = [](std::int64_t v) {
-            return auth::Time(std::chrono::duration_cast<auth::Time::duration>(std::chrono::milliseconds(v)));
-        };
-        counts->remember(f[0], nc, at(issued), at(expires), auth::Clock::now());
+        counts->remember(f[0], nc, from_wall_ms(issued), from_wall_ms(expires), auth::Clock::now());
     });
 }
 
