@@ -17,7 +17,8 @@
 # Usage: bench/run-registrations.sh
 # Environment:
 #   USERS=10000  RATES="500 1000 2000 3000 4000"  STEP_SECONDS=10
-#   PROXIES="sipproxyd kamailio"  STORE=memory (or sqlite, sipproxyd only)
+#   PROXIES="sipproxyd kamailio"  STORE=memory (or sqlite, or redis: sipproxyd only; redis
+#   starts its own redis-server on PORT_REDIS, no persistence, its CPU reported apart)
 #   STOP_AFTER_FAILED=2  OUT=/tmp/sipproxy-bench-reg.XXXX
 #   PORT_SIPPROXYD=15562 PORT_KAMAILIO=15572 PORT_UAC=15585
 set -u
@@ -32,6 +33,7 @@ STOP_AFTER_FAILED=${STOP_AFTER_FAILED:-2}
 PORT_SIPPROXYD=${PORT_SIPPROXYD:-15562}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15572}
 PORT_UAC=${PORT_UAC:-15585}
+PORT_REDIS=${PORT_REDIS:-15595}
 OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-reg.XXXX)}
 mkdir -p "$OUT"
 KAM_RUN="$OUT/kamailio-run"
@@ -45,7 +47,8 @@ done
 
 PROXY_PID=
 UAC_PID=
-cleanup() { stop_pid "$UAC_PID" 2; stop_pid "$PROXY_PID" 5; }
+REDIS_PID=
+cleanup() { stop_pid "$UAC_PID" 2; stop_pid "$PROXY_PID" 5; stop_pid "$REDIS_PID" 2; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -75,6 +78,7 @@ max_expires = 7200
 [security]
 flood_requests = 100000000
 EOF
+        [ "$STORE" = redis ] && printf '\n[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$PORT_REDIS"
         cat "$OUT/auth-users.toml"
     } >"$OUT/sipproxyd/sipproxy.toml"
 }
@@ -131,7 +135,18 @@ run_proxy() {
 
 { machine_info; echo "users: $USERS; rates: $RATES; step: ${STEP_SECONDS}s; sipproxyd store: $STORE"; } | tee "$OUT/machine.txt" >&2
 generate_users
+if [ "$STORE" = redis ]; then
+    need redis-server
+    mkdir -p "$OUT/redis"
+    redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
+        --appendonly no >"$OUT/redis/redis.log" 2>&1 &
+    REDIS_PID=$!
+    sleep 0.5
+fi
 for p in $PROXIES; do run_proxy "$p"; done
+if [ -n "$REDIS_PID" ]; then
+    log "redis-server CPU over the whole run: $(( $(cpu_ticks $REDIS_PID) * 10 )) ms (not in the table)"
+fi
 
 print_side_by_side "$RESULTS" "$PROXIES" reg REGISTER/s \
     'Per registrar: completed/failed registrations (401+200 each), retransmissions, CPU ms per' \

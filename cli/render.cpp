@@ -36,6 +36,26 @@ void print_table_or(const Table& table, const char* nothing, std::ostream& out) 
         table.print(out);
 }
 
+// "sqlite", or "redis redis://h:6379/0 connected, peers a, b" / "... DOWN: <error>".
+std::string store_text(const json& s) {
+    if (!s.is_object()) return "-";
+    std::string t = cell(s, "kind");
+    if (!s.contains("url")) return t;
+    t += " " + cell(s, "url");
+    const auto& up = field(s, "connected");
+    if (up.is_boolean() && up.get<bool>()) {
+        t += " connected";
+    } else {
+        t += " DOWN";
+        const auto& e = field(s, "last_error");
+        if (e.is_string()) t += ": " + e.get<std::string>();
+    }
+    std::string peers;
+    for (const auto& p : list(s, "peers")) peers += (peers.empty() ? "" : ", ") + cell(p);
+    t += ", peers " + (peers.empty() ? std::string("none seen") : peers);
+    return t;
+}
+
 void status(const json&, const json& r, std::ostream& out) {
     const auto& counts = field(r, "counts");
     std::string listeners;
@@ -50,6 +70,8 @@ void status(const json&, const json& r, std::ostream& out) {
         {"workers", cell(r, "workers")},
         {"auth", auth.is_boolean() ? (auth.get<bool>() ? "enabled" : "disabled") : "-"},
         {"listeners", listeners.empty() ? "-" : listeners},
+        {"node", cell(r, "node_id")},
+        {"store", store_text(field(r, "store"))},
         {"registrations",
          cell(counts, "registrations") + " AORs, " + cell(counts, "bindings") + " bindings"},
         {"transactions", cell(counts, "transactions")},
@@ -265,7 +287,7 @@ std::string q_value(const json& q) {
 }
 
 Table registrations_table() {
-    Table t({"AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE", "USER-AGENT"});
+    Table t({"AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE", "NODE", "USER-AGENT"});
     t.align_right(2);
     return t;
 }
@@ -273,7 +295,7 @@ Table registrations_table() {
 std::vector<std::string> registration_row(const json& b) {
     return {cell(b, "aor"),         cell(b, "contact"),   duration(field(b, "expires_in")),
             q_value(field(b, "q")), cell(b, "transport"), cell(b, "source"),
-            cell(b, "user_agent")};
+            cell(b, "node"),        cell(b, "user_agent")};
 }
 
 void print_human(std::string_view cmd, const json& args, const json& result, std::ostream& out) {

@@ -7,7 +7,8 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config clang
       libsqlite3-dev libssl-dev nlohmann-json3-dev libc-ares-dev libjemalloc-dev
       sip-tester python3 procps iproute2 systemd adduser  # systemd-analyze: the package test
       baresip-core linphone-cli   # real phones in tests/integration/test_real_phones.py
-      prometheus)                 # promtool checks /metrics in tests/integration/test_cdr.py
+      prometheus                  # promtool checks /metrics in tests/integration/test_cdr.py
+      redis-server libhiredis-dev)  # registrar.store = "redis" and tests/integration/test_cluster.py
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -111,7 +111,7 @@ bool Authenticator::offers(const StoredUser* user, Algorithm a) const {
     return false;
 }
 
-Challenge Authenticator::challenge(bool stale, Time now, std::string_view user) const {
+Challenge Authenticator::challenge(bool stale, Now now, std::string_view user) const {
     // One nonce for all offered algorithms: the client answers exactly one of them, and the
     // nonce is not tied to an algorithm (RFC 8760: offered most preferred first). A user
     // with its own list gets that one (e.g. MD5 only for a phone that fails on SHA-256).
@@ -137,7 +137,8 @@ Challenge Authenticator::challenge(bool stale, Time now, std::string_view user) 
 }
 
 Verdict Authenticator::verify(std::string_view method, std::string_view credentials,
-                              Time now) const {
+                              Now clocks) const {
+    const Time now = clocks.mono;
     using verdict::Failed;
     auto parsed = parse_digest_credentials(credentials);
     if (!parsed) {
@@ -158,7 +159,7 @@ Verdict Authenticator::verify(std::string_view method, std::string_view credenti
     if (!cred.qop && !(allow_rfc2069_ && cred.algorithm == Algorithm::md5))
         return Failed{claimed, "Missing qop"};
 
-    NonceCheck nonce = nonces_.check(cred.nonce, now);
+    NonceCheck nonce = nonces_.check(cred.nonce, clocks);
     if (nonce.state == NonceState::invalid) return Failed{claimed, "Invalid nonce"};
     if (!cred.opaque || *cred.opaque != nonces_.opaque()) return Failed{claimed, "Opaque mismatch"};
     if (cred.qop && cred.nonce_count == 0) return Failed{claimed, "Invalid nonce count"};

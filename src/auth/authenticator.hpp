@@ -85,7 +85,7 @@ class Authenticator {
 
     // `user` (the claimed name, To of a REGISTER or From of a call; may be empty) picks
     // that user's own algorithm list when it has one.
-    Challenge challenge(bool stale, Time now, std::string_view user = {}) const;
+    Challenge challenge(bool stale, Now now, std::string_view user = {}) const;
 
     // A user of the config or of the user database.
     bool knows(std::string_view user) const {
@@ -94,7 +94,7 @@ class Authenticator {
     }
 
     // `credentials` is one Authorization / Proxy-Authorization header value.
-    Verdict verify(std::string_view method, std::string_view credentials, Time now) const;
+    Verdict verify(std::string_view method, std::string_view credentials, Now now) const;
 
     const std::string& realm() const { return store_.realm(); }
     const std::vector<Algorithm>& algorithms() const { return algorithms_; }

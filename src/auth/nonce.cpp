@@ -14,6 +14,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace sipproxy::auth {
@@ -26,8 +27,6 @@ constexpr std::size_t tag_size = 32;
 constexpr std::size_t raw_size = time_size + random_size + tag_size;  // 48 -> 64 chars
 static_assert(raw_size % 3 == 0 && raw_size / 3 * 4 == NonceIssuer::nonce_length);
 
-// A future timestamp beyond this is not ours (the clock is monotonic; allow rounding).
-constexpr std::int64_t future_slack_seconds = 1;
 
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -40,7 +39,7 @@ int decode_char(char c) {
     return -1;
 }
 
-std::int64_t seconds_of(Time t) {
+std::int64_t seconds_of(WallTime t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
@@ -159,9 +158,9 @@ std::array<unsigned char, 32> NonceIssuer::tag(const unsigned char* time_and_ran
     return out;
 }
 
-std::string NonceIssuer::issue(Time now) const {
+std::string NonceIssuer::issue(Now now) const {
     std::array<unsigned char, raw_size> raw{};
-    auto t = static_cast<std::uint64_t>(seconds_of(now));
+    auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(0, seconds_of(now.wall)));
     for (std::size_t i = 0; i < time_size; ++i)
         raw[i] = static_cast<unsigned char>(t >> (8 * (time_size - 1 - i)));
     // The 8 "random" bytes only make nonces unique (the tag makes them unforgeable): a
@@ -181,7 +180,7 @@ std::string NonceIssuer::issue(Time now) const {
     return base64url_encode(raw.data(), raw.size());
 }
 
-NonceCheck NonceIssuer::check(std::string_view nonce, Time now) const {
+NonceCheck NonceIssuer::check(std::string_view nonce, Now now) const {
     NonceCheck result;
     std::array<unsigned char, raw_size> raw{};
     if (nonce.size() != nonce_length || !base64url_decode(nonce, raw.data(), raw.size()))
@@ -193,11 +192,14 @@ NonceCheck NonceIssuer::check(std::string_view nonce, Time now) const {
     std::uint64_t t = 0;
     for (std::size_t i = 0; i < time_size; ++i) t = t << 8 | raw[i];
     auto issued = static_cast<std::int64_t>(t);
-    std::int64_t current = seconds_of(now);
-    if (issued < 0 || issued > current + future_slack_seconds) return result;
+    std::int64_t current = seconds_of(now.wall);
+    if (issued < 0 || issued > current + future_slack.count()) return result;
 
-    result.issued = Time(std::chrono::seconds(issued));
-    result.state = (current - issued > ttl_.count()) ? NonceState::stale : NonceState::valid;
+    // A nonce up to future_slack ahead (another node's clock, or this one stepped back a
+    // little) is as old as a fresh one.
+    const std::int64_t age = std::max<std::int64_t>(0, current - issued);
+    result.issued = now.mono - std::chrono::seconds(age);
+    result.state = (age > ttl_.count()) ? NonceState::stale : NonceState::valid;
     return result;
 }
 

@@ -4,11 +4,14 @@
 // origin:
 //
 //   nonce  = base64url( time(8, big-endian seconds) || unique(8) || tag(32) )   64 chars
+//   (time: wall-clock seconds since the Unix epoch, so that every node of a cluster, on
+//   whatever host, reads the same age; see check() for clock steps)
 //   (unique: a per-thread counter starting at a random value)
 //   tag    = HMAC-SHA256(secret, "nonce" || time || unique || realm)
 //   opaque = base64url( HMAC-SHA256(secret, "opaque" || realm) )                 43 chars
 //
-// The secret is per daemon run; nonces from a previous run (or another realm) are Invalid.
+// The secret is per daemon run (per cluster with Redis); nonces from a previous run (or
+// another realm) are Invalid.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -35,7 +38,9 @@ enum class NonceState {
 
 struct NonceCheck {
     NonceState state = NonceState::invalid;
-    Time issued{};  // meaningful unless invalid
+    // Meaningful unless invalid: the issue time on this node's monotonic clock (the
+    // check's `now.mono` less the nonce's wall-clock age), for local tables.
+    Time issued{};
 };
 
 class NonceIssuer {
@@ -46,8 +51,13 @@ class NonceIssuer {
     NonceIssuer& operator=(const NonceIssuer&) = delete;
 
     // Thread-safe (const, no shared mutable state).
-    std::string issue(Time now) const;
-    NonceCheck check(std::string_view nonce, Time now) const;
+    std::string issue(Now now) const;
+    // Age = now.wall - the nonce's time. A nonce more than `future_slack` ahead of
+    // now.wall is Invalid (so a wall clock stepped backwards makes earlier nonces invalid,
+    // never valid for longer: a nonce is valid for at most ttl + future_slack of wall time,
+    // and the nodes' clocks must agree within future_slack); older than ttl: Stale.
+    NonceCheck check(std::string_view nonce, Now now) const;
+    static constexpr std::chrono::seconds future_slack{5};
 
     // Fixed for this realm and secret; clients must echo it (RFC 7616 3.3 "opaque").
     std::string_view opaque() const { return opaque_; }

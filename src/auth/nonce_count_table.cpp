@@ -25,6 +25,13 @@ void NonceCountTable::forget_front(Shard& s) {
 
 NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::uint32_t nc,
                                                  Time issued, Time expires, Time now) {
+    Result r = record(nonce, nc, issued, expires, now);
+    if (r == Result::accepted && on_accepted_) on_accepted_(nonce, nc, issued, expires);
+    return r;
+}
+
+NonceCountTable::Result NonceCountTable::record(std::string_view nonce, std::uint32_t nc,
+                                                Time issued, Time expires, Time now) {
     Shard& s = *shards_[StringHash{}(nonce) % shards_.size()];
     std::lock_guard lock(s.mutex);
 

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,16 @@ class NonceCountTable {
     // Thread-safe.
     Result advance(std::string_view nonce, std::uint32_t nc, Time issued, Time expires, Time now);
 
+    // Told of every accepted nc, outside the table's locks (a cluster shares them with the
+    // other nodes). Set once, before the table is used.
+    using Accepted = std::function<void(std::string_view nonce, std::uint32_t nc, Time issued,
+                                        Time expires)>;
+    void on_accepted(Accepted f) { on_accepted_ = std::move(f); }
+    // An nc another node accepted: remembered like advance(), without telling on_accepted.
+    void remember(std::string_view nonce, std::uint32_t nc, Time issued, Time expires, Time now) {
+        (void)record(nonce, nc, issued, expires, now);
+    }
+
     std::size_t size() const;  // entries currently remembered (all shards)
     std::size_t capacity() const { return shard_capacity_ * shards_.size(); }
 
@@ -60,6 +71,8 @@ class NonceCountTable {
     };
 
     void forget_front(Shard& s);
+    Result record(std::string_view nonce, std::uint32_t nc, Time issued, Time expires, Time now);
+    Accepted on_accepted_;
 
     std::size_t shard_capacity_;
     std::vector<std::unique_ptr<Shard>> shards_;

@@ -31,6 +31,7 @@ struct Server {
     bool log_syslog = false;                  // also to syslog(3), besides stderr
     std::string syslog_facility = "daemon";   // daemon | user | local0 .. local7
     std::size_t max_message_size = 65535;
+    std::string node_id;                 // names this node in a cluster; default: host name
 };
 
 struct Control {
@@ -42,7 +43,18 @@ struct Registrar {
     std::uint32_t max_expires = 7200;
     std::uint32_t default_expires = 3600;
     std::uint32_t max_contacts = 10;
-    std::string store = "sqlite";        // "sqlite" | "memory"
+    std::string store = "sqlite";        // "sqlite" | "memory" | "redis"
+};
+
+// [redis]: the shared location store of a cluster (registrar.store = "redis").
+struct Redis {
+    std::string url = "redis://127.0.0.1:6379/0";
+    std::string host = "127.0.0.1";      // from url
+    std::uint16_t port = 6379;           // from url
+    int db = 0;                          // from url
+    std::string password;
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds command_timeout{1000};
 };
 
 struct User {
@@ -195,6 +207,7 @@ struct Config {
     Server server;
     Control control;
     Registrar registrar;
+    Redis redis;
     std::optional<Auth> auth;            // nullopt: nobody is authenticated
     Transaction transaction;
     Tcp tcp;

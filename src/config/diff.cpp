@@ -192,6 +192,10 @@ std::vector<Change> changes(const Config& a, const Config& b) {
     c.value("registrar.default_expires", a.registrar.default_expires, b.registrar.default_expires);
     c.value("registrar.max_contacts", a.registrar.max_contacts, b.registrar.max_contacts);
     c.value("registrar.store", a.registrar.store, b.registrar.store);
+    c.value("redis.url", a.redis.url, b.redis.url);
+    if (a.redis.password != b.redis.password)  // never the password itself
+        c.value("redis.password", std::string("(hidden)"), std::string("(changed)"));
+    c.value("server.node_id", a.server.node_id, b.server.node_id);
 
     // "auth": whether there is an [auth] section.
     if (a.auth && !b.auth) {
@@ -321,6 +325,8 @@ const char* const at_start[] = {
         "server.workers",           "server.state_dir",
         "server.max_message_size",
         "registrar.store",          "transaction.t1_ms",
+        "redis.url",                "redis.password",
+        "server.node_id",
         "transaction.t2_ms",        "transaction.t4_ms",
         "transaction.max_transactions", "tcp.idle_timeout",
         "tcp.max_connections",      "security.secret_file",

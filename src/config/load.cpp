@@ -1,6 +1,8 @@
 // Builds the validated Config from TOML: one function per section, then the checks that
 // span sections (names a route refers to). Defaults live in config.hpp and are documented
 // in man/sipproxy.toml.5 and conf/sipproxy.toml.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -67,6 +69,7 @@ class Loader {
         server();
         control();
         registrar();
+        redis();
         auth();
         transaction();
         tcp();
@@ -164,6 +167,11 @@ class Loader {
             s.syslog_facility = "daemon";
         }
         t.get_uint("max_message_size", s.max_message_size, 1024, 1048576);
+        if (t.get("node_id", s.node_id) && s.node_id.empty()) t.fail("node_id", "must not be empty");
+        if (s.node_id.empty()) {
+            char host[256] = {};
+            s.node_id = ::gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "sipproxy";
+        }
         t.finish();
     }
 
@@ -183,6 +191,48 @@ class Loader {
         t.finish();
     }
 
+    void redis() {
+        TableReader t(errors_, section("redis"), "redis");
+        Redis& r = config_.redis;
+        if (t.get("url", r.url)) {
+            // redis://HOST[:PORT][/DB]
+            std::string_view u = r.url;
+            bool ok = u.starts_with("redis://");
+            if (ok) u.remove_prefix(8);
+            auto slash = u.find('/');
+            std::string_view hostport = u.substr(0, slash);
+            if (slash != std::string_view::npos) {
+                std::string_view db = u.substr(slash + 1);
+                r.db = 0;
+                for (char c : db) {
+                    if (c < '0' || c > '9' || r.db > 1000) ok = false;
+                    else r.db = r.db * 10 + (c - '0');
+                }
+            }
+            std::string_view host = hostport;
+            if (auto colon = hostport.rfind(':'); colon != std::string_view::npos &&
+                                                  hostport.find(']') == std::string_view::npos) {
+                host = hostport.substr(0, colon);
+                unsigned port = 0;
+                auto p = hostport.substr(colon + 1);
+                for (char c : p) {
+                    if (c < '0' || c > '9' || port > 65535) ok = false;
+                    else port = port * 10 + static_cast<unsigned>(c - '0');
+                }
+                if (p.empty() || port == 0 || port > 65535) ok = false;
+                r.port = static_cast<std::uint16_t>(port);
+            }
+            if (host.empty()) ok = false;
+            r.host = std::string(host);
+            if (!ok) t.fail("url", "expected redis://HOST:PORT/DB, got '" + r.url + "'");
+        }
+        t.get("password", r.password);
+        std::int64_t ms = 0;
+        if (t.get_int("connect_timeout_ms", ms, 10, 60000)) r.connect_timeout = std::chrono::milliseconds(ms);
+        if (t.get_int("command_timeout_ms", ms, 10, 60000)) r.command_timeout = std::chrono::milliseconds(ms);
+        t.finish();
+    }
+
     void registrar() {
         TableReader t(errors_, section("registrar"), "registrar");
         Registrar& r = config_.registrar;
@@ -190,8 +240,9 @@ class Loader {
         t.get_uint("max_expires", r.max_expires, 1, kMaxU32);
         bool has_default = t.get_uint("default_expires", r.default_expires, 1, kMaxU32);
         t.get_uint("max_contacts", r.max_contacts, 1, 1000);
-        if (t.get("store", r.store) && r.store != "sqlite" && r.store != "memory")
-            t.fail("store", "expected \"sqlite\" or \"memory\", got '" + r.store + "'");
+        if (t.get("store", r.store) && r.store != "sqlite" && r.store != "memory" &&
+            r.store != "redis")
+            t.fail("store", "expected \"sqlite\", \"memory\" or \"redis\", got '" + r.store + "'");
         if (r.min_expires > r.default_expires || r.default_expires > r.max_expires) {
             // Blame a key the operator wrote, preferring the one out of order.
             std::string key = r.min_expires > r.default_expires

@@ -11,6 +11,7 @@
 #include "daemon/limit_commands.hpp"
 #include "daemon/trace_command.hpp"
 #include "daemon/user_commands.hpp"
+#include "registrar/redis_location_store.hpp"
 
 namespace sipproxy::daemon {
 
@@ -117,6 +118,21 @@ json Daemon::status() const {
     r["tls_certificates"] = certificates;
     std::size_t transactions = 0;
     for (const auto& w : workers_) transactions += w->layer().live();
+    r["node_id"] = config_->server.node_id;
+    json store{{"kind", config_->registrar.store}};
+    if (redis_store_) {
+        auto h = redis_store_->health();
+        store["url"] = redis_store_->url();
+        store["connected"] = h.connected;
+        store["subscribed"] = h.subscribed;
+        store["last_error"] = control::text_or_null(h.last_error);
+        store["reconnects"] = h.reconnects;
+        store["writes"] = h.writes;
+        store["write_failures"] = h.write_failures;
+        store["notices"] = h.notices;
+        store["peers"] = h.peers;
+    }
+    r["store"] = store;
     r["counts"] = {{"registrations", store_->aor_count()},
                    {"bindings", store_->count()},
                    {"transactions", transactions},

@@ -16,6 +16,7 @@
 #include "daemon/trace_command.hpp"
 #include "proxy/registration_log.hpp"
 #include "registrar/memory_location_store.hpp"
+#include "registrar/redis_location_store.hpp"
 #include "registrar/sqlite_location_store.hpp"
 #include "transport/dns_resolver.hpp"
 
@@ -54,6 +55,22 @@ void Daemon::start() {
                                  ": " + ec.message());
     if (cfg.registrar.store == "memory") {
         store_ = std::make_unique<registrar::MemoryLocationStore>();
+    } else if (cfg.registrar.store == "redis") {
+        registrar::RedisStoreOptions o;
+        o.host = cfg.redis.host;
+        o.port = cfg.redis.port;
+        o.db = cfg.redis.db;
+        o.password = cfg.redis.password;
+        o.connect_timeout = cfg.redis.connect_timeout;
+        o.command_timeout = cfg.redis.command_timeout;
+        o.node_id = cfg.server.node_id;
+        o.topics = {"nc"};
+        auto s = registrar::RedisLocationStore::open(std::move(o));
+        if (!s) throw std::runtime_error(s.error());
+        redis_store_ = s.value().get();
+        log::info("location store {} (node {}): {} bindings loaded", redis_store_->url(),
+                  cfg.server.node_id, s.value()->count());
+        store_ = std::move(s.value());
     } else {
         const auto path = cfg.server.state_dir / "location.sqlite";
         auto s = registrar::SqliteLocationStore::open(path);
@@ -73,8 +90,17 @@ void Daemon::start() {
     if (!secret_warning.empty()) log::warn("{}", secret_warning);
     services_.tokens = std::make_shared<const proxy::PathTokens>(*secret);
 
+    if (redis_store_) {
+        // One nonce secret for the cluster: a challenge from one node verifies at another.
+        if (const auto& shared = redis_store_->nonce_secret(); shared.size() == inputs_.secret.bytes.size())
+            std::copy(shared.begin(), shared.end(), inputs_.secret.bytes.begin());
+        else
+            log::warn("location store {}: no shared nonce secret (Redis unreachable at start): "
+                      "challenges are answerable at this node only", redis_store_->url());
+    }
     auto snap = build_snapshot(config_, inputs_);
     if (!snap) throw std::runtime_error(snap.error());
+    if (redis_store_ && inputs_.nonce_counts) share_nonce_counts();
     services_.snapshots.publish(*snap);
     gateways_.sync(gateway_specs(cfg));
     services_.gateways = &gateways_;

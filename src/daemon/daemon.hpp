@@ -30,6 +30,10 @@
 #include "routing/gateway_health.hpp"
 #include "trace/tracer.hpp"
 
+namespace sipproxy::registrar {
+class RedisLocationStore;
+}
+
 namespace sipproxy::daemon {
 
 class Daemon {
@@ -79,6 +83,9 @@ private:
     // one (null without [auth]). Throws std::runtime_error naming the file.
     std::shared_ptr<auth::SubscriberStore> subscribers_for(const config::Config& cfg) const;
     void apply_log_level(const config::Config& cfg);
+    // Cluster: nonce counts accepted here are published, and those of the other nodes
+    // remembered (cluster_nonce_counts.cpp).
+    void share_nonce_counts();
 
     std::shared_ptr<const config::Config> config_;
     // The config the daemon started with: what the restart-only keys still are (reload.cpp).
@@ -92,6 +99,7 @@ private:
     // Every worker's transaction layer: pending transactions per source and destination.
     std::shared_ptr<transaction::FairShares> shares_ = std::make_shared<transaction::FairShares>();
     std::unique_ptr<registrar::LocationStore> store_;
+    registrar::RedisLocationStore* redis_store_ = nullptr;  // store_ when it is Redis
     routing::GatewayHealthTable gateways_;
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
     // Shared with the trace sessions of the control socket, which may outlive the workers.

@@ -11,6 +11,7 @@
 
 #include "base/log.hpp"
 #include "daemon/daemon.hpp"
+#include "registrar/redis_location_store.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/process.hpp"
 
@@ -54,6 +55,15 @@ void Daemon::register_metrics() {
                  [this] { return number(store_->count()); });
     r.gauge_from("sipproxy_registrar_aors", "Addresses of record with a registered contact.",
                  "registrar.aors", [this] { return number(store_->aor_count()); });
+    if (redis_store_) {
+        r.gauge_from("sipproxy_location_store_up",
+                     "1 when the shared location store (Redis) is reachable, else 0.",
+                     "store.up", [this] { return redis_store_->health().connected ? 1.0 : 0.0; });
+        r.counter_from("sipproxy_location_store_write_failures_total",
+                       "Location store changes refused or undone (store unreachable or failing).",
+                       "store.write_failures",
+                       [this] { return number(redis_store_->health().write_failures); });
+    }
     r.gauge_from("sipproxy_transactions_active", "Live SIP transactions.", "transactions.active",
                  sum([](Worker& w) { return w.layer().live(); }));
     // One count shared by every worker's layer: read from the first.

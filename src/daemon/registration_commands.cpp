@@ -94,7 +94,8 @@ json Daemon::show_registrations(const json& args) const {
                         {"source", control::text_or_null(source)},
                         {"user_agent", control::text_or_null(b.user_agent)},
                         {"instance", control::text_or_null(b.instance)},
-                        {"path", path}});
+                        {"path", path},
+                        {"node", b.node.empty() ? config_->server.node_id : b.node}});
     }
     json result{{"registrations", regs}};
     // Only a client that pages gets `next`: the answer to the old request is unchanged.

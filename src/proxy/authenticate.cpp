@@ -68,7 +68,7 @@ void challenge(RequestContext& ctx, bool registrar, bool stale) {
     const auto& a = *ctx.snapshot.authenticator;
     // The claimed user (To of a REGISTER, From of a call) may have its own algorithms.
     const auto& claimed = registrar ? ctx.request.to().uri.user : ctx.request.from().uri.user;
-    auto c = a.challenge(stale, auth::Clock::now(), sip::unescape(claimed));
+    auto c = a.challenge(stale, auth::Now::read(), sip::unescape(claimed));
     std::vector<sip::ExtraHeader> h;
     for (auto& v : c.values)
         h.push_back({registrar ? "WWW-Authenticate" : "Proxy-Authenticate", std::move(v)});
@@ -98,7 +98,8 @@ void authenticate(RequestContext& ctx) {
 
     const auto& a = *ctx.snapshot.authenticator;
     const auto header = registrar ? sip::HeaderId::Authorization : sip::HeaderId::ProxyAuthorization;
-    const auto now = auth::Clock::now();
+    const auto clocks = auth::Now::read();
+    const auto now = clocks.mono;
     const auto limits = user_limits(ctx.snapshot);
     const std::string source_key = guess_key(ctx.source.address);
     bool stale = false;
@@ -116,7 +117,7 @@ void authenticate(RequestContext& ctx) {
             ctx.respond(403, "Forbidden: too many failed attempts for this user");
             return;
         }
-        auto verdict = a.verify(r.method_text(), h.value, now);
+        auto verdict = a.verify(r.method_text(), h.value, clocks);
         if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
             // RFC 7616 3.4.6: credentials signed for another target do not open this one
             // (400, as the RFC says; a client that signs the wrong URI will not do better).

@@ -11,11 +11,7 @@
 
 namespace sipproxy::proxy {
 
-class PendingResponse;
-// Frees a PendingResponse the store may still hold (pending_response.cpp).
-struct AbandonPendingResponse {
-    void operator()(PendingResponse* p) const;
-};
+class PendingCommit;
 
 struct Decision {
     enum class Kind { Undecided, Respond, Forward };
@@ -26,8 +22,9 @@ struct Decision {
     std::string reason;
     std::vector<sip::ExtraHeader> headers;
     // When set, the response goes out only once this location store change is durable;
-    // if it fails, 500 instead (a REGISTER's 200 OK must not promise a lost binding).
-    std::unique_ptr<PendingResponse, AbandonPendingResponse> after_commit;
+    // if it fails, 500 (or 503 when the store is unreachable) instead: a REGISTER's 200 OK
+    // must not promise a lost binding.
+    std::shared_ptr<PendingCommit> after_commit;
     // Info lines written when the response goes out (not when the store failed): what a
     // REGISTER changed.
     std::vector<std::string> log_when_sent;

@@ -1,9 +1,9 @@
 #pragma once
-// A location store change a coroutine waits for (LocationStore::Committed), e.g. the
-// operator's `registration add`, answered only once the binding is on disk. The store
-// completes it once, from its writer thread or at once; the coroutine resumes on its own
-// executor without blocking it. (REGISTERs use PendingResponse, which is cheaper per
-// request.)
+// A location store change a coroutine waits for (LocationStore::Committed): a REGISTER's
+// 200 OK or the operator's `registration add`, answered only once the binding is durable
+// (on disk, or in Redis). The store completes it once, from its writer thread or at once;
+// the coroutine resumes on its own executor without blocking it. The one completion
+// mechanism of every store.
 #include <asio/awaitable.hpp>
 #include <functional>
 #include <mutex>

@@ -5,7 +5,9 @@
 
 #include "base/log.hpp"
 #include "proxy/call_events.hpp"
+#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
+#include "registrar/location_store.hpp"
 #include "proxy/response_context.hpp"
 #include "routing/gateway_health.hpp"
 #include "sip/error_response.hpp"
@@ -19,10 +21,7 @@ ProxyCore::ProxyCore(Services& services, transaction::TransactionLayer& layer,
     : services_(services),
       layer_(layer),
       transport_(transport),
-      snapshot_(services.snapshots),
-      pending_(layer.executor(),
-               [this](const std::shared_ptr<transaction::ServerTransaction>& st, const Decision& d,
-                      const std::string& store_error) { respond(*st, d, store_error); }) {}
+      snapshot_(services.snapshots) {}
 
 std::chrono::milliseconds ProxyCore::timer_c() {
     const auto& cfg = snapshot_.get().config;
@@ -77,10 +76,15 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
         const int s = ctx.decision.status;
         if (new_call && s >= 300 && s != 401 && s != 407)
             services_.call_events.refused(call_record(ctx), s, ctx.decision.reason);
-        if (auto pending = std::move(ctx.decision.after_commit)) {
-            // Answered once the location store has the change on disk, without blocking
-            // this worker (many REGISTERs share one commit).
-            pending_.send_when_committed(std::move(pending), st, std::move(ctx.decision));
+        if (ctx.decision.after_commit) {
+            // Answered once the location store has the change on disk (or in Redis),
+            // without blocking this worker.
+            if (auto done = ctx.decision.after_commit->result()) {
+                respond(*st, ctx.decision, *done);  // memory store, or nothing changed
+                return;
+            }
+            asio::co_spawn(layer_.executor(), respond_when_committed(st, std::move(ctx.decision)),
+                           asio::detached);
             return;
         }
         respond(*st, ctx.decision, "");
@@ -93,9 +97,25 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     asio::co_spawn(layer_.executor(), rc->run(), asio::detached);
 }
 
+asio::awaitable<void> ProxyCore::respond_when_committed(
+    std::shared_ptr<transaction::ServerTransaction> st, Decision d) {
+    auto commit = d.after_commit;
+    const std::string error = co_await commit->wait();
+    respond(*st, d, error);
+}
+
 void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
                         const std::string& store_error) {
     const auto& req = st.request();
+    if (registrar::store_unavailable(store_error)) {
+        // Nothing was stored (the store was unreachable): the device should retry soon,
+        // possibly at another node (RFC 3261 21.5.4).
+        log::call(log::Level::warn, req.call_id(), "{} {} from {}: 503, binding not saved: {}",
+                  req.method_text(), req.request_uri().raw, st.source().to_string(), store_error);
+        st.respond(503, "Service Unavailable: location store unreachable",
+                   {{"Retry-After", "5"}});
+        return;
+    }
     if (!store_error.empty()) {
         // The change was undone: the device must not believe it is registered.
         std::string reason = "Server Internal Error: location store write failed: " + store_error;

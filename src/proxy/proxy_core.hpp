@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "proxy/decision.hpp"
-#include "proxy/pending_response.hpp"
+#include <asio/awaitable.hpp>
 #include "proxy/services.hpp"
 #include "proxy/snapshot.hpp"
 #include "transaction/transaction_layer.hpp"
@@ -51,12 +51,14 @@ private:
     // Sends the decided response, or 500 when the store change it waited for failed.
     void respond(transaction::ServerTransaction& st, const Decision& d,
                  const std::string& store_error);
+    // Waits (without blocking the worker) for the store change d.after_commit, then responds.
+    asio::awaitable<void> respond_when_committed(
+        std::shared_ptr<transaction::ServerTransaction> st, Decision d);
 
     Services& services_;
     transaction::TransactionLayer& layer_;
     transport::Transport& transport_;
     SnapshotView snapshot_;
-    PendingResponses pending_;  // REGISTER answers waiting for the location store
 };
 
 }  // namespace sipproxy::proxy

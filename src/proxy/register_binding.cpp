@@ -2,7 +2,7 @@
 // registrar::RegisterRequest; the result becomes the response.
 #include <cmath>
 
-#include "proxy/pending_response.hpp"
+#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/registration_log.hpp"
 #include "registrar/registrar.hpp"
@@ -93,10 +93,9 @@ void register_binding(RequestContext& ctx) {
 
     // The 200 OK waits until the change is on disk (RFC 3261 10.3 step 8: the response lists
     // the bindings the registrar now holds; a crash right after must not lose them).
-    // The pointer stays valid until complete() has run (see PendingResponse).
-    auto pending = PendingResponse::make();
-    registrar::LocationStore::Committed committed = [p = pending.get()](const std::string& error) {
-        p->complete(error);
+    auto pending = std::make_shared<PendingCommit>();
+    registrar::LocationStore::Committed committed = [pending](const std::string& error) {
+        pending->complete(error);
     };
     auto result = registrar->handle(req, std::move(committed));
     if (!result.ok()) {

@@ -31,6 +31,9 @@ struct Binding {
     std::string instance;           // +sip.instance without the quotes, e.g. "<urn:uuid:...>"
     std::uint32_t reg_id = 0;       // RFC 5626 reg-id, 0 = none
     TimePoint registered_at{};      // when this binding was last added or refreshed
+    // The cluster node that holds this binding's connection (RFC 5626 flow) and took its
+    // REGISTER; "" = this node (a single node, or not shared).
+    std::string node;
 
     bool live(TimePoint now) const { return expires_at > now; }
     // Seconds until expiry rounded up (the value of the expires param in a 200 OK); 0 if expired.

@@ -13,6 +13,11 @@
 
 namespace sipproxy::registrar {
 
+// The prefix of a Committed error that means the store could not be reached at all (Redis
+// down): nothing was changed, and a REGISTER is answered 503 with Retry-After, not 500.
+inline constexpr std::string_view kStoreUnavailable = "store unavailable: ";
+inline bool store_unavailable(std::string_view error) { return error.starts_with(kStoreUnavailable); }
+
 class LocationStore {
   public:
     // Edits the live bindings of one AOR in place; returns false to leave the AOR unchanged.

@@ -47,7 +47,7 @@ PackedBinding::PackedBinding(const Binding& b)
     std::size_t npath = std::min(b.path.size(), kMaxField);
     std::size_t size = field_size(b.contact) + field_size(b.call_id) + field_size(b.transport) +
                        field_size(b.source_address) + field_size(b.user_agent) +
-                       field_size(b.instance) + 2;
+                       field_size(b.instance) + field_size(b.node) + 2;
     for (std::size_t i = 0; i < npath; ++i) size += field_size(b.path[i]);
     strings_ = std::make_unique_for_overwrite<char[]>(size);
     char* p = strings_.get();
@@ -57,6 +57,7 @@ PackedBinding::PackedBinding(const Binding& b)
     p = put(p, b.source_address);
     p = put(p, b.user_agent);
     p = put(p, b.instance);
+    p = put(p, b.node);
     auto n = static_cast<std::uint16_t>(npath);
     std::memcpy(p, &n, 2);
     p += 2;
@@ -85,6 +86,7 @@ Binding PackedBinding::unpack(std::string_view aor) const {
     p = get(p, b.source_address);
     p = get(p, b.user_agent);
     p = get(p, b.instance);
+    p = get(p, b.node);
     std::uint16_t n;
     std::memcpy(&n, p, 2);
     p += 2;

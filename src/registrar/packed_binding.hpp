@@ -30,7 +30,7 @@ class PackedBinding {
     std::uint32_t reg_id_ = 0;
     std::uint16_t q_permille_ = 1000;
     std::uint16_t source_port_ = 0;
-    // contact, call_id, transport, source_address, user_agent, instance, path count, paths:
+    // contact, call_id, transport, source_address, user_agent, instance, node, path count, paths:
     // each string as a 16-bit length then its bytes.
     std::unique_ptr<char[]> strings_;
 };

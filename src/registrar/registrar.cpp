@@ -170,6 +170,7 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
             b.source_address = req.source.address;
             b.source_port = req.source.port;
             b.flow_id = req.source.flow_id;
+            b.node.clear();  // this node took the REGISTER and holds its connection now
             b.user_agent = req.user_agent;
             b.path = req.path;
             b.instance = u.instance;

@@ -21,7 +21,7 @@ ALICE = f"sip:alice@{DOMAIN}"
 BOB = f"sip:bob@{DOMAIN}"
 VERSION = "0.1.0"
 REGISTRATION_FIELDS = {"aor", "contact", "expires_in", "q", "transport", "source", "user_agent",
-                       "instance", "path"}
+                       "instance", "path", "node"}
 
 
 def uri(port, user="alice"):
@@ -114,12 +114,13 @@ class ShowRegistrationsTest(ControlTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
         self.assertEqual(lines[0].split(), ["AOR", "CONTACT", "EXPIRES", "Q", "TRANSPORT", "SOURCE",
-                                            "USER-AGENT"])
+                                            "NODE", "USER-AGENT"])
         self.assertEqual(len(lines), 2, r.stdout)
         row = lines[1].split()
         self.assertEqual(row[1], uri(a1))
         self.assertRegex(row[2], r"^59m5\ds$|^1h00m$")
-        self.assertEqual(row[3:], ["1.0", "udp", f"127.0.0.1:{a1}", "sipproxy-harness"])
+        node = self.proxy.status()["node_id"]
+        self.assertEqual(row[3:], ["1.0", "udp", f"127.0.0.1:{a1}", node, "sipproxy-harness"])
         self.assertEqual(len(self.proxy.ctl("show", "registrations").stdout.splitlines()), 3)
 
 
@@ -224,8 +225,10 @@ class StatusTest(ControlTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         s = json.loads(r.stdout)
         self.assertEqual(set(s), {"version", "pid", "uptime_s", "config_file", "workers",
-                                  "auth_enabled", "listeners", "tls_certificates", "counts"}, s)
+                                  "auth_enabled", "listeners", "tls_certificates", "counts",
+                                  "node_id", "store"}, s)
         self.assertEqual(s["tls_certificates"], [])  # no [tls]
+        self.assertEqual(s["store"], {"kind": "sqlite"})
         self.assertEqual(s["version"], VERSION)
         self.assertEqual(s["pid"], self.proxy.proc.pid)
         self.assertIsInstance(s["uptime_s"], int)

@@ -10,7 +10,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const Time t0 = Time(1000000s);
+const Now t0 = Now::at(Time(1000000s));
 
 NonceSecret test_secret() {
     NonceSecret s;

@@ -11,7 +11,7 @@ NonceSecret fixed_secret(unsigned char fill) {
     s.bytes.fill(fill);
     return s;
 }
-const Time t0 = Time(1000000s);
+const Now t0 = Now::at(Time(1000000s));
 }  // namespace
 
 TEST_CASE("a fresh nonce is valid, then stale after the TTL", "[nonce]") {
@@ -22,7 +22,7 @@ TEST_CASE("a fresh nonce is valid, then stale after the TTL", "[nonce]") {
 
     auto c = issuer.check(n, t0);
     CHECK(c.state == NonceState::valid);
-    CHECK(c.issued == t0);
+    CHECK(c.issued == t0.mono);
     CHECK(issuer.check(n, t0 + 300s).state == NonceState::valid);
     CHECK(issuer.check(n, t0 + 301s).state == NonceState::stale);
     CHECK(issuer.check(n, t0 + 100000s).state == NonceState::stale);
@@ -73,6 +73,58 @@ TEST_CASE("tampered, foreign and garbage nonces are invalid", "[nonce]") {
     SECTION("a nonce from the future is not ours") {
         std::string future = issuer.issue(t0 + 60s);
         CHECK(issuer.check(future, t0).state == NonceState::invalid);
+    }
+}
+
+TEST_CASE("a nonce carries wall-clock time: another host, whatever its monotonic clock, reads "
+          "the same age", "[nonce]") {
+    // Node A and node B (other hosts): same wall clock, unrelated monotonic clocks.
+    NonceIssuer a("example.com", 300s, fixed_secret(7));
+    NonceIssuer b("example.com", 300s, fixed_secret(7));
+    const Now at_a{Time(5s), WallTime(1'700'000'000s)};
+    const Now at_b{Time(987'654s), at_a.wall};
+    const std::string n = a.issue(at_a);
+
+    auto c = b.check(n, at_b + 10s);
+    CHECK(c.state == NonceState::valid);
+    CHECK(c.issued == at_b.mono);  // on B's own monotonic clock: 10 s ago
+    CHECK(b.check(n, at_b + 300s).state == NonceState::valid);
+    CHECK(b.check(n, at_b + 301s).state == NonceState::stale);
+    // B's clock a little behind A's (within the slack): valid, aged 0.
+    auto behind = b.check(n, Now{at_b.mono, at_a.wall - 3s});
+    CHECK(behind.state == NonceState::valid);
+    CHECK(behind.issued == at_b.mono);
+    // Too far behind: not ours.
+    CHECK(b.check(n, Now{at_b.mono, at_a.wall - 6s}).state == NonceState::invalid);
+}
+
+TEST_CASE("a wall clock step never makes a nonce valid beyond its lifetime", "[nonce]") {
+    NonceIssuer issuer("example.com", 300s, fixed_secret(1));
+    const Now start{Time(1000s), WallTime(1'700'000'000s)};
+    const std::string n = issuer.issue(start);
+
+    SECTION("stepped backwards by an hour: earlier nonces are from the future, invalid") {
+        Now stepped{start.mono + 10s, start.wall - 3600s};
+        CHECK(issuer.check(n, stepped).state == NonceState::invalid);
+        // ...until the wall clock is back at the issue time; from then on the usual TTL.
+        CHECK(issuer.check(n, Now{start.mono + 3600s, start.wall + 300s}).state ==
+              NonceState::valid);
+        CHECK(issuer.check(n, Now{start.mono + 3601s, start.wall + 301s}).state ==
+              NonceState::stale);
+        // A nonce issued after the step ages normally from there.
+        const std::string later = issuer.issue(stepped);
+        CHECK(issuer.check(later, stepped + 300s).state == NonceState::valid);
+        CHECK(issuer.check(later, stepped + 301s).state == NonceState::stale);
+    }
+    SECTION("stepped forwards beyond the TTL: stale, the client gets a fresh nonce") {
+        CHECK(issuer.check(n, Now{start.mono + 1s, start.wall + 3600s}).state ==
+              NonceState::stale);
+    }
+    SECTION("ahead by the slack at most: valid for ttl + slack of wall time, no longer") {
+        const std::string ahead = issuer.issue(Now{start.mono, start.wall + 5s});
+        CHECK(issuer.check(ahead, start).state == NonceState::valid);
+        CHECK(issuer.check(ahead, start + 305s).state == NonceState::valid);
+        CHECK(issuer.check(ahead, start + 306s).state == NonceState::stale);
     }
 }
 

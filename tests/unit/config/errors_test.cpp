@@ -173,8 +173,12 @@ TEST_CASE("[registrar] errors") {
          "t.toml:2:15: registrar.min_expires: must be between 1 and 4294967295, got 0"},
         {"[registrar]\nmax_contacts = 0\n",
          "t.toml:2:16: registrar.max_contacts: must be between 1 and 1000, got 0"},
-        {"[registrar]\nstore = \"redis\"\n",
-         "t.toml:2:9: registrar.store: expected \"sqlite\" or \"memory\", got 'redis'"},
+        {"[registrar]\nstore = \"mysql\"\n",
+         "t.toml:2:9: registrar.store: expected \"sqlite\", \"memory\" or \"redis\", got 'mysql'"},
+        {"[redis]\nurl = \"http://x\"\n",
+         "t.toml:2:7: redis.url: expected redis://HOST:PORT/DB, got 'http://x'"},
+        {"[redis]\nurl = \"redis://h:99999/0\"\n",
+         "t.toml:2:7: redis.url: expected redis://HOST:PORT/DB, got 'redis://h:99999/0'"},
     });
 }
 

@@ -536,3 +536,24 @@ TEMPLATE_TEST_CASE("a store's purge shows each expired binding", "[registrar]", 
     CHECK(expired[0].aor == "alice@example.test");
     CHECK(expired[0].source_address == "203.0.113.7");
 }
+
+TEST_CASE("registrar: a refresh taken here makes this node the binding's node", "[registrar]") {
+    // A binding another cluster node took (its connection is there) refreshed through this
+    // node: its flow is here now, so `node` is "" (this node) again.
+    MemoryStore fixture;
+    Binding other;
+    other.aor = "alice@example.test";
+    other.contact = "sip:alice@198.51.100.1:5060";
+    other.expires_at = t0 + 3600s;
+    other.call_id = "call-1@ua";
+    other.cseq = 1;
+    other.node = "edge-2";
+    fixture.get().load({other});
+    CHECK(fixture.get().lookup("alice@example.test", t0)[0].node == "edge-2");
+    Registrar registrar(fixture.get(), options());
+    auto r = registrar.handle(reg({contact("sip:alice@198.51.100.1:5060")}, 2));
+    REQUIRE(r.status == 200);
+    auto found = fixture.get().lookup("alice@example.test", t0);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].node.empty());
+}

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Several sipproxyd nodes sharing one location store in Redis (registrar.store = "redis",
+issue #15): a binding made at one node is used by another, an unregister at one is seen at
+the other, 1,000 users registered through A are called through B, Redis down means 503 and
+recovery without a restart, a node killed loses nothing, a Redis restarted empty gets the
+nodes' bindings back, requirepass and a wrong password.
+
+A real redis-server is started on a free port with its own folder (no persistence unless
+a test asks for it). Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_cluster.py
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
+from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
+
+DOMAIN = "example.test"
+LOAD_GENERATOR = '[security]\nallow = ["127.0.0.1"]\n'
+REDIS = shutil.which("redis-server")
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1:<free port>, in its own folder, killed at the end."""
+
+    def __init__(self, password=None, extra=()):
+        self.port = free_port("tcp")
+        self.extra = list(extra)
+        self.dir = harness._mkdtemp("redis-")
+        self.password = password
+        self.proc = None
+
+    def start(self, timeout=10.0):
+        args = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        args += self.extra
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        harness._live.append(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def node(redis, name, password=None, **kw):
+    toml = kw.pop("extra_toml", "")
+    toml += f'\n[redis]\nurl = "{redis.url}"\n'
+    if password is not None:
+        toml += f'password = "{password}"\n'
+    p = Proxy(registrar_store="redis", extra_toml=toml, **kw)
+    edit_config(p.config_path, "server", node_id=f'"{name}"')
+    return p
+
+
+def wait_for(what, predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def bindings(proxy, user):
+    return proxy.ctl_json("show", "registrations", f"sip:{user}@{DOMAIN}")["registrations"]
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class ClusterCase(unittest.TestCase):
+    """Redis, then node A and node B sharing it."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.a = node(self.redis, "a").start()
+        self.addCleanup(self.a.stop)
+        self.b = node(self.redis, "b").start()
+        self.addCleanup(self.b.stop)
+
+
+class TwoNodesTest(ClusterCase):
+    def test_binding_made_at_a_is_used_at_b_and_unregister_at_b_is_seen_at_a(self):
+        phone = free_port()
+        t0 = time.monotonic()
+        r = register(self.a, "alice", "alice-secret", phone)
+        self.assertEqual(status_of(r), 200, r)
+        seen = wait_for("alice at B", lambda: bindings(self.b, "alice"))
+        took = time.monotonic() - t0
+        self.assertEqual(seen[0]["contact"], f"sip:alice@127.0.0.1:{phone}")
+        self.assertEqual(seen[0]["node"], "a")
+        print(f"\nbinding made at A listed at B after {took * 1000:.0f} ms (incl. the REGISTER)")
+        st = self.b.status()
+        self.assertEqual(st["node_id"], "b")
+        self.assertEqual(st["store"]["kind"], "redis")
+        self.assertTrue(st["store"]["connected"], st)
+        self.assertIn("a", st["store"]["peers"], st)
+
+        r = register(self.b, "alice", "alice-secret", phone, expires=0)
+        self.assertEqual(status_of(r), 200, r)
+        wait_for("alice gone at A", lambda: not bindings(self.a, "alice"))
+
+    def test_a_killed_b_keeps_every_binding_and_a_restarts_with_them(self):
+        for i, user in enumerate(("alice", "bob")):
+            self.assertEqual(status_of(register(self.a, user, f"{user}-secret", free_port())), 200)
+        wait_for("both at B", lambda: self.b.status()["counts"]["bindings"] == 2)
+        self.a.kill9()
+        self.assertEqual(self.b.status()["counts"]["bindings"], 2)
+        self.a.start()
+        self.assertEqual(self.a.status()["counts"]["bindings"], 2)
+
+    def test_redis_down_register_503_then_recovery_without_restart(self):
+        phone = free_port()
+        self.assertEqual(status_of(register(self.a, "alice", "alice-secret", phone)), 200)
+        wait_for("alice at B", lambda: bindings(self.b, "alice"))
+        self.redis.stop()
+        wait_for("A sees Redis down", lambda: not self.a.status()["store"]["connected"], 5)
+        r = register(self.a, "bob", "bob-secret", free_port())
+        self.assertEqual(status_of(r), 503, r)
+        self.assertEqual(header(r, "Retry-After"), "5")
+        self.assertIn("location store", self.a.log_tail(80))
+        # What the node has keeps working.
+        self.assertTrue(bindings(self.b, "alice"))
+        self.assertEqual(self.a.status()["counts"]["bindings"], 1)
+        # Redis back on the same port, empty: the nodes reconnect by themselves and write
+        # back the bindings they hold (no acknowledged registration lost).
+        self.redis.start()
+        wait_for("A reconnected", lambda: self.a.status()["store"]["connected"], 10)
+        wait_for("B reconnected", lambda: self.b.status()["store"]["connected"], 10)
+        r = register(self.a, "bob", "bob-secret", free_port())
+        self.assertEqual(status_of(r), 200, r)
+        wait_for("bob at B", lambda: bindings(self.b, "bob"))
+        wait_for("alice still at B", lambda: bindings(self.b, "alice"))
+        out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern",
+                              "sipproxy:loc:*"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(sorted(out), [f"sipproxy:loc:alice@{DOMAIN}", f"sipproxy:loc:bob@{DOMAIN}"])
+
+
+class RedisRestartUnderLoadTest(ClusterCase):
+    def test_no_acknowledged_registration_lost_when_redis_restarts_empty(self):
+        users = [(f"u{i:03d}", f"pw{i:03d}") for i in range(300)]
+        # Nodes with these users (the ClusterCase nodes have only alice and bob).
+        self.a.stop()
+        self.b.stop()
+        self.a = node(self.redis, "a", users=users, log_level="info").start()
+        self.addCleanup(self.a.stop)
+        self.b = node(self.redis, "b", users=users, log_level="info").start()
+        self.addCleanup(self.b.stop)
+        acked, refused = [], []
+        for i, (u, pw) in enumerate(users):
+            if i == 100:
+                self.redis.stop()
+            if i == 150:
+                self.redis.start()
+                wait_for("A reconnected", lambda: self.a.status()["store"]["connected"], 10)
+                wait_for("B reconnected", lambda: self.b.status()["store"]["connected"], 10)
+            proxy = self.a if i % 2 == 0 else self.b
+            r = register(proxy, u, pw, free_port())
+            (acked if status_of(r) == 200 else refused).append((u, status_of(r)))
+        self.assertTrue(all(s == 503 for _, s in refused), refused)
+        self.assertGreaterEqual(len(acked), 240)
+        want = {u for u, _ in acked}
+
+        def redis_users():
+            out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern",
+                                  "sipproxy:loc:*"], capture_output=True, text=True).stdout.split()
+            return {k.split(":")[2].split("@")[0] for k in out}
+
+        wait_for("every acknowledged registration in Redis", lambda: want <= redis_users(), 10)
+        for p in (self.a, self.b):
+            regs = p.ctl_json("show", "registrations")["registrations"]
+            have = {r["aor"][4:].split("@")[0] for r in regs}
+            self.assertLessEqual(want, have, f"{p.status()['node_id']}: {sorted(want - have)[:5]}")
+
+
+class ChallengeAcrossNodesTest(ClusterCase):
+    """A challenge from A answered at B; the same nc replayed at A is refused."""
+
+    def test_challenge_from_a_answered_at_b_and_replay_refused_at_a(self):
+        with UdpClient() as c:
+            call_id, tag = new_call_id(), "t" + str(c.port)
+
+            def send(proxy, cseq, auth=None):
+                msg = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                       f"Via: SIP/2.0/UDP 127.0.0.1:{c.port};branch={new_branch()};rport",
+                       "Max-Forwards: 70", f"From: <sip:alice@{DOMAIN}>;tag={tag}",
+                       f"To: <sip:alice@{DOMAIN}>", f"Call-ID: {call_id}",
+                       f"CSeq: {cseq} REGISTER", f"Contact: <sip:alice@127.0.0.1:{c.port}>",
+                       "Expires: 600"]
+                if auth:
+                    msg.append(f"Authorization: {auth}")
+                c.send(proxy.port, "\n".join(msg) + "\n\n")
+                return c.recv_final(3.0)
+
+            r = send(self.a, 1)
+            self.assertEqual(status_of(r), 401, r)
+            chal = header(r, "WWW-Authenticate")
+            auth = digest_authorization(chal, "alice", "alice-secret", "REGISTER", f"sip:{DOMAIN}")
+            r = send(self.b, 2, auth)
+            self.assertEqual(status_of(r), 200, r)
+            time.sleep(0.2)  # the accepted nc reaches A (documented bound: milliseconds)
+            r = send(self.a, 3, auth)
+            self.assertEqual(status_of(r), 401, r)
+            self.assertIn("stale=true", header(r, "WWW-Authenticate").lower())
+            # The next nc on the same nonce is fine at A.
+            auth2 = digest_authorization(chal, "alice", "alice-secret", "REGISTER",
+                                         f"sip:{DOMAIN}", nc=2)
+            r = send(self.a, 4, auth2)
+            self.assertEqual(status_of(r), 200, r)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class CallsWhileRedisDownTest(unittest.TestCase):
+    def test_calls_to_known_bindings_keep_working_without_redis(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        a = node(redis, "a").start()
+        self.addCleanup(a.stop)
+        # B takes the call from the test's SIPp without a challenge (a trusted source).
+        b = node(redis, "b", trusted=["127.0.0.1/32"]).start()
+        self.addCleanup(b.stop)
+        phone = free_port()
+        self.assertEqual(status_of(register(a, "alice", "alice-secret", phone)), 200)
+        wait_for("alice at B", lambda: bindings(b, "alice"))
+        uas = sipp_uas_background("reg_uas_answer.xml", port=phone)
+        self.addCleanup(uas.stop)
+        redis.stop()
+        wait_for("B sees Redis down", lambda: not b.status()["store"]["connected"], 5)
+        r = sipp("proxy_uac.xml", f"127.0.0.1:{b.port}", "-key", "ruri", f"sip:alice@{DOMAIN}",
+                 "-m", 1, timeout=20)
+        self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
+        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), 1)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class IdleTimeoutTest(unittest.TestCase):
+    def test_redis_closing_idle_connections_causes_no_error(self):
+        # Kamailio #2764: a connection the server closed when idle made REGISTER fail.
+        redis = RedisServer(extra=["--timeout", "1"]).start()
+        self.addCleanup(redis.stop)
+        a = node(redis, "a").start()
+        self.addCleanup(a.stop)
+        for user in ("alice", "bob"):
+            time.sleep(2.5)  # idle longer than Redis' timeout
+            r = register(a, user, f"{user}-secret", free_port())
+            self.assertEqual(status_of(r), 200, r)
+        self.assertEqual(a.status()["store"]["write_failures"], 0)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class PasswordTest(unittest.TestCase):
+    def test_requirepass_right_and_wrong_password(self):
+        redis = RedisServer(password="s3cret").start()
+        self.addCleanup(redis.stop)
+        good = node(redis, "a", password="s3cret").start()
+        self.addCleanup(good.stop)
+        self.assertEqual(status_of(register(good, "alice", "alice-secret", free_port())), 200)
+        bad = node(redis, "b", password="wrong")
+        with self.assertRaises(RuntimeError) as e:
+            bad.start()
+        self.assertIn("AUTH refused", str(e.exception))
+        self.assertIn(redis.url, str(e.exception))
+        none = node(redis, "c")
+        with self.assertRaises(RuntimeError) as e:
+            none.start()
+        self.assertIn("password is required", str(e.exception))
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class BulkTest(unittest.TestCase):
+    def test_1000_users_registered_at_a_called_through_b(self):
+        n = 1000
+        users = [(f"u{i:04d}", f"pw-{i:04d}x") for i in range(n)]
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        a = node(redis, "a", users=users, log_level="info", extra_toml=LOAD_GENERATOR)
+        edit_config(a.config_path, "auth", algorithms='["MD5", "SHA-256"]')
+        a.start()
+        self.addCleanup(a.stop)
+        # B takes calls from the load generator without a challenge (a trusted source).
+        b = node(redis, "b", users=users, log_level="info", extra_toml=LOAD_GENERATOR,
+                 trusted=["127.0.0.1/32"])
+        b.start()
+        self.addCleanup(b.stop)
+
+        csv = os.path.join(a.dir, "reg_users.csv")
+        with open(csv, "w") as f:
+            f.write("SEQUENTIAL\n")
+            for u, pw in users:
+                f.write(f"{u};{pw};[authentication username={u} password={pw}]\n")
+        phone_port = free_port()
+        r = sipp("reg_digest_register.xml", f"127.0.0.1:{a.port}", "-m", n, "-r", 500,
+                 "-l", 200, "-auth_uri", DOMAIN, inf=csv, port=phone_port, timeout=90)
+        self.assertEqual(r.returncode, 0, r.describe())
+        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), n)
+        wait_for("B holds every binding", lambda: b.status()["counts"]["bindings"] == n, 10)
+
+        uas = sipp_uas_background("reg_uas_answer.xml", port=phone_port)
+        self.addCleanup(uas.stop)
+        callees = os.path.join(b.dir, "callees.csv")
+        with open(callees, "w") as f:
+            f.write("SEQUENTIAL\n" + "".join(f"{u}\n" for u, _ in users))
+        r = sipp("cluster_uac.xml", f"127.0.0.1:{b.port}", "-m", n, "-r", 200, "-l", 200,
+                 inf=callees, timeout=120)
+        self.assertEqual(r.returncode, 0, r.describe() + "\n--- uas\n" + uas.describe())
+        self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), n)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
