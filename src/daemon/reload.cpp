@@ -25,7 +25,7 @@ std::optional<std::string> try_bind(const transport::Local& l) {
     asio::error_code ec;
     int one = 1;
     const std::string name = std::string(transport::uri_name(l.protocol)) + "://" + l.hostport();
-    if (l.protocol == transport::Protocol::Udp) {
+    if (!l.reliable()) {
         asio::ip::udp::socket s(io);
         asio::ip::udp::endpoint ep(l.address, l.port);
         s.open(ep.protocol(), ec);

@@ -8,7 +8,7 @@ std::vector<transport::Local> locals_of(const config::Config& cfg) {
     std::vector<transport::Local> out;
     for (const auto& l : cfg.server.listen) {
         transport::Protocol protocol;
-        if (!transport::parse_protocol(l.scheme, protocol)) continue;  // tls/ws: later
+        if (!transport::parse_protocol(l.scheme, protocol)) continue;  // validated by the config
         out.push_back(transport::Local::at(protocol, asio::ip::make_address(l.host), l.port));
     }
     return out;

@@ -67,7 +67,10 @@ void drop_last_route(const sip::Message& m, sip::Rewrite& rw) {
 
 std::string record_route_value(const transport::Local& l, std::string_view token) {
     std::string v = "<sip:" + l.hostport();
-    if (l.protocol == Protocol::Tcp) v += ";transport=tcp";
+    if (l.reliable()) {
+        v += ";transport=";
+        v += transport::uri_name(l.protocol);
+    }
     v += ";lr";
     if (!token.empty()) {
         v += ';';
@@ -103,7 +106,7 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
     asio::error_code ec;
     auto addr = asio::ip::make_address(transport::strip_brackets(host), ec);
     if (!ec) {
-        candidates.push_back(transport::Peer{given.value_or(Protocol::Udp), addr, port, 0});
+        candidates.push_back(transport::Peer{given.value_or(Protocol::Udp), addr, port, 0, {}});
     } else if (auto* dns = transport.resolver()) {
         // RFC 3263: NAPTR, SRV, then A/AAAA.
         transport::SupportedTransports supported;
@@ -119,7 +122,7 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
             std::string(host), std::to_string(port), asio::experimental::as_tuple(asio::use_awaitable));
         if (!rec && !results.empty())
             candidates.push_back(transport::Peer{given.value_or(Protocol::Udp),
-                                                 results.begin()->endpoint().address(), port, 0});
+                                                 results.begin()->endpoint().address(), port, 0, {}});
     }
     if (candidates.empty())
         co_return Unexpected(ForwardFailure{503, "Cannot resolve " + std::string(host)});
@@ -272,7 +275,7 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
     // Our Via (16.6 step 8).
     rw.push_top("Via", "SIP/2.0/" + std::string(transport::via_name(dest.protocol)) + " " +
                            out->hostport() + ";branch=" + branch);
-    if (dest.protocol != Protocol::Udp) rw.ensure_content_length();
+    if (dest.reliable()) rw.ensure_content_length();  // RFC 3261 18.3
 
     co_return Forwarded{rw.write(), dest, std::move(branch), std::move(alternatives)};
 }

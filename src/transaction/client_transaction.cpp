@@ -6,7 +6,6 @@
 
 namespace sipproxy::transaction {
 
-using transport::Protocol;
 
 ClientTransaction::ClientTransaction(TransactionLayer& layer, transport::Peer destination,
                                      std::string request, sip::Method method,
@@ -85,7 +84,7 @@ asio::awaitable<void> ClientTransaction::run() {
 
 asio::awaitable<void> ClientTransaction::run_invite() {
     const Timers& t = layer_.timers();
-    const bool reliable = destination_.protocol != Protocol::Udp;
+    const bool reliable = destination_.reliable();
     auto interval = t.t1;
     auto next_a = Clock::now() + interval;
     const auto b = Clock::now() + t.b();
@@ -143,7 +142,7 @@ asio::awaitable<void> ClientTransaction::run_invite() {
 
 asio::awaitable<void> ClientTransaction::run_non_invite() {
     const Timers& t = layer_.timers();
-    const bool reliable = destination_.protocol != Protocol::Udp;
+    const bool reliable = destination_.reliable();
     auto interval = t.t1;
     auto next_e = Clock::now() + interval;
     const auto f = Clock::now() + t.f();

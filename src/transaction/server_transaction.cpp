@@ -8,7 +8,6 @@
 
 namespace sipproxy::transaction {
 
-using transport::Protocol;
 
 ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message request,
                                      transport::Peer source, transport::Local local,
@@ -24,7 +23,7 @@ ServerTransaction::ServerTransaction(TransactionLayer& layer, sip::Message reque
 
 transport::Peer response_destination(const sip::Message& request, const transport::Peer& source) {
     transport::Peer to = source;
-    if (source.protocol == Protocol::Udp && !request.vias().empty()) {
+    if (!source.reliable() && !request.vias().empty()) {
         const auto& via = request.vias().front();
         if (!via.has_rport) to.port = via.port ? via.port : 5060;
     }
@@ -75,7 +74,7 @@ void ServerTransaction::start() {
         // stateless server (what Kamailio and OpenSIPS do). Any other final response, a
         // REGISTER's 200 above all (10.3 step 7 would refuse the same CSeq again), is
         // repeated for timer J.
-        const bool reliable = source_.protocol != Protocol::Udp;
+        const bool reliable = source_.reliable();
         const bool challenge = final_status_ == 401 || final_status_ == 407;
         layer_.linger(*this, std::move(last_response_),
                       reliable || challenge ? Clock::duration::zero()
@@ -100,7 +99,7 @@ void ServerTransaction::cancel_received() {
 asio::awaitable<void> ServerTransaction::run() {
     auto self = shared_from_this();  // lives until the state machine ends
     const Timers& t = layer_.timers();
-    const bool reliable = source_.protocol != Protocol::Udp;
+    const bool reliable = source_.reliable();
 
     // RFC 3261 16.2 / 17.2.1: a proxy answers an INVITE with 100 Trying at once.
     if (is_invite() && last_status_ == 0)

@@ -190,7 +190,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
         // The INVITE may have reached another worker (a UA that sends its CANCEL from
         // another port lands on another SO_REUSEPORT socket): ask them in turn. A TCP
         // connection belongs to one worker, so its CANCEL is decided here.
-        if (from.protocol == transport::Protocol::Udp && hops + 1 < siblings_.size()) {
+        if (!from.reliable() && hops + 1 < siblings_.size()) {
             TransactionLayer* next = siblings_[(worker_ + 1) % siblings_.size()];
             asio::post(next->io_, [next, msg = std::move(m), from, local, hops]() mutable {
                 next->receive_cancel(std::move(msg), from, local, hops + 1);
@@ -218,7 +218,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
     const auto to = response_destination(m, from);
     count_response(200);
     transport_.post_send(to, ok);
-    if (from.protocol == transport::Protocol::Udp && !stopping_ && reserve_linger()) {
+    if (!from.reliable() && !stopping_ && reserve_linger()) {
         const auto d = Clock::duration(options_.timers.j());
         auto [it, added] = servers_.emplace(
             key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});

@@ -6,10 +6,11 @@
 
 namespace sipproxy::transport {
 
-ConnectionDirectory::Endpoint ConnectionDirectory::endpoint(const asio::ip::address& a,
+ConnectionDirectory::Endpoint ConnectionDirectory::endpoint(Protocol p, const asio::ip::address& a,
                                                             std::uint16_t port) {
     Endpoint e;
     e.port = port;
+    e.protocol = p;
     if (a.is_v4()) {
         const auto b = a.to_v4().to_bytes();
         std::copy(b.begin(), b.end(), e.address.begin());
@@ -24,13 +25,14 @@ std::size_t ConnectionDirectory::EndpointHash::operator()(const Endpoint& e) con
     std::uint64_t h = 1469598103934665603ull;  // FNV-1a
     for (auto b : e.address) h = (h ^ b) * 1099511628211ull;
     h = (h ^ e.port) * 1099511628211ull;
+    h = (h ^ static_cast<std::uint8_t>(e.protocol)) * 1099511628211ull;
     return static_cast<std::size_t>(h ^ (e.v6 ? 0x9e3779b97f4a7c15ull : 0));
 }
 
-void ConnectionDirectory::add(const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
-                              bool inbound) {
+void ConnectionDirectory::add(Protocol p, const asio::ip::address& a, std::uint16_t port,
+                              std::uint64_t id, bool inbound) {
     std::lock_guard lock(mutex_);
-    auto& e = entries_[endpoint(a, port)];
+    auto& e = entries_[endpoint(p, a, port)];
     e.live.emplace_back(id, inbound);
     e.gone_until = {};
     ++live_;
@@ -43,10 +45,10 @@ std::size_t ConnectionDirectory::inbound_from(const asio::ip::address& a) const 
     return it == inbound_per_source_.end() ? 0 : it->second;
 }
 
-void ConnectionDirectory::remove(const asio::ip::address& a, std::uint16_t port,
+void ConnectionDirectory::remove(Protocol p, const asio::ip::address& a, std::uint16_t port,
                                  std::uint64_t id, Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    const auto key = endpoint(a, port);
+    const auto key = endpoint(p, a, port);
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
     auto& live = it->second.live;
@@ -82,11 +84,11 @@ void ConnectionDirectory::trim(Clock::time_point now) {
     }
 }
 
-ConnectionDirectory::Lookup ConnectionDirectory::find(const asio::ip::address& a,
+ConnectionDirectory::Lookup ConnectionDirectory::find(Protocol p, const asio::ip::address& a,
                                                       std::uint16_t port,
                                                       Clock::time_point now) const {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(endpoint(a, port));
+    auto it = entries_.find(endpoint(p, a, port));
     if (it == entries_.end()) return {};
     if (!it->second.live.empty()) return {it->second.live.front().first, false};
     return {0, it->second.gone_until > now};

@@ -1,5 +1,6 @@
 #pragma once
-// Which TCP connection, on which worker, reaches a remote address and port: shared by
+// Which connection, on which worker, reaches a remote protocol, address and port (a TLS
+// connection to 192.0.2.1:5061 is not a TCP one to the same address): shared by
 // every worker's Transport, so a message for a peer goes over the connection that peer
 // already has with the proxy, whichever worker owns it (a phone's REGISTER flow, RFC 5626
 // 4.1; RFC 3261 18.1.1 reuse). A connection the peer opened and that has closed leaves a
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "base/address_key.hpp"
+#include "transport/protocol.hpp"
 
 namespace sipproxy::transport {
 
@@ -31,27 +33,31 @@ public:
     ConnectionDirectory() : ConnectionDirectory(Options{}) {}
     explicit ConnectionDirectory(Options o) : options_(o) {}
 
-    void add(const asio::ip::address& a, std::uint16_t port, std::uint64_t id, bool inbound);
-    void remove(const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
+    void add(Protocol p, const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
+             bool inbound);
+    void remove(Protocol p, const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
                 Clock::time_point now = Clock::now());
 
     struct Lookup {
         std::uint64_t connection = 0;  // a live connection to the peer, 0 = none
         bool flow_gone = false;        // none, and the last one was opened by the peer
     };
-    Lookup find(const asio::ip::address& a, std::uint16_t port,
+    Lookup find(Protocol p, const asio::ip::address& a, std::uint16_t port,
                 Clock::time_point now = Clock::now()) const;
 
-    // Live connections across all workers (the tcp.max_connections cap is on this).
+    // Live connections across all workers and protocols (the tcp.max_connections cap is
+    // on this).
     std::size_t size() const;
     // Live inbound connections from the source of `a` (its IPv4 address or IPv6 /64),
-    // across all workers (security.max_connections_per_source is on this).
+    // across all workers and protocols (security.max_connections_per_source is on this:
+    // the abuse limits apply to every transport).
     std::size_t inbound_from(const asio::ip::address& a) const;
 
 private:
     struct Endpoint {
         std::array<std::uint8_t, 16> address{};
         std::uint16_t port = 0;
+        Protocol protocol = Protocol::Tcp;
         bool v6 = false;
         bool operator==(const Endpoint&) const = default;
     };
@@ -62,7 +68,7 @@ private:
         std::vector<std::pair<std::uint64_t, bool>> live;  // id, inbound
         Clock::time_point gone_until{};                    // tombstone while live is empty
     };
-    static Endpoint endpoint(const asio::ip::address& a, std::uint16_t port);
+    static Endpoint endpoint(Protocol p, const asio::ip::address& a, std::uint16_t port);
     void trim(Clock::time_point now);  // drops expired or excess tombstones (locked)
 
     Options options_;

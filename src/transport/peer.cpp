@@ -1,20 +1,6 @@
 #include "transport/peer.hpp"
 
-#include <strings.h>
-
 namespace sipproxy::transport {
-
-std::string_view via_name(Protocol p) { return p == Protocol::Tcp ? "TCP" : "UDP"; }
-std::string_view uri_name(Protocol p) { return p == Protocol::Tcp ? "tcp" : "udp"; }
-
-bool parse_protocol(std::string_view text, Protocol& out) {
-    auto eq = [&](const char* s) {
-        return text.size() == 3 && strncasecmp(text.data(), s, 3) == 0;
-    };
-    if (eq("udp")) return out = Protocol::Udp, true;
-    if (eq("tcp")) return out = Protocol::Tcp, true;
-    return false;
-}
 
 std::string address_text(const asio::ip::address& a) {
     if (!a.is_v4()) return a.to_string();

@@ -8,24 +8,24 @@
 #include <string_view>
 
 #include "base/address_key.hpp"
+#include "transport/protocol.hpp"
 
 namespace sipproxy::transport {
-
-enum class Protocol : std::uint8_t { Udp, Tcp };
-
-// "UDP"/"TCP" as in a Via header; "udp"/"tcp" as in a URI transport param.
-std::string_view via_name(Protocol p);
-std::string_view uri_name(Protocol p);
-// Parses a Via transport or URI transport param, case-insensitively.
-bool parse_protocol(std::string_view text, Protocol& out);
 
 struct Peer {
     Protocol protocol = Protocol::Udp;
     asio::ip::address address;
     std::uint16_t port = 0;
-    std::uint64_t connection = 0;  // TCP connection id; 0 = any connection to address:port
+    std::uint64_t connection = 0;  // connection id; 0 = any connection to address:port
+    // The host name the next hop was found by (a URI's host): a new TLS connection
+    // verifies the server's certificate against it (RFC 5922), or against the address
+    // when empty. Not part of the peer's identity.
+    std::string server_name;
 
-    std::string to_string() const;  // "udp:127.0.0.1:5060", "tcp:[::1]:5060"
+    // Whether messages to it travel on a stream (no retransmissions, RFC 3261 17.1.1.2).
+    bool reliable() const { return transport::reliable(protocol); }
+
+    std::string to_string() const;  // "udp:127.0.0.1:5060", "tls:[::1]:5061"
 };
 
 // A local listening address as the proxy advertises it in Via and Record-Route.
@@ -34,6 +34,8 @@ struct Local {
     asio::ip::address address;
     std::uint16_t port = 0;
     std::string host;  // address as written in a URI: IPv6 in brackets
+
+    bool reliable() const { return transport::reliable(protocol); }
 
     // A listener on `address`:`port`, its host written as a URI needs it.
     static Local at(Protocol protocol, const asio::ip::address& address, std::uint16_t port);

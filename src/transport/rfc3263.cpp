@@ -36,7 +36,7 @@ std::string srv_name(Protocol p, bool secure, std::string_view domain) {
 asio::awaitable<void> add_addresses(std::vector<Peer>& out, DnsLookups& dns, std::string host,
                                     Protocol p, std::uint16_t port) {
     auto addresses = co_await dns.addresses(std::move(host));
-    for (const auto& a : addresses) out.push_back(Peer{p, a, port, 0});
+    for (const auto& a : addresses) out.push_back(Peer{p, a, port, 0, {}});
 }
 
 // RFC 3263 4.2: every SRV target, in RFC 2782 order, by its A/AAAA addresses.
@@ -59,7 +59,7 @@ asio::awaitable<std::vector<Peer>> locate_sip_server(SipServerTarget target,
     asio::error_code ec;
     auto numeric = asio::ip::make_address(strip_brackets(target.host), ec);
     if (!ec) {
-        out.push_back(Peer{fallback, numeric, port, 0});
+        out.push_back(Peer{fallback, numeric, port, 0, {}});
         co_return out;
     }
     if (target.port) {

@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "base/log.hpp"
-#include "sip/framer.hpp"
+#include "transport/connection.hpp"
 #include "transport/connection_directory.hpp"
 
 namespace sipproxy::transport {
@@ -23,154 +23,6 @@ namespace {
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kConnectTimeout{5};
 }  // namespace
-
-// One TCP connection: a reader that frames messages, a write queue, an idle watchdog.
-class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
-public:
-    TcpConnection(Transport& t, asio::ip::tcp::socket s, std::uint64_t id, const Local& local,
-                  bool inbound)
-        : transport_(t), socket_(std::move(s)), id_(id), local_(local),
-          framer_(t.options_.limits), idle_(socket_.get_executor()) {
-        // A connection we accepted must bring its first message in time, like any
-        // message (a connection that never sends one is what slowloris holds).
-        if (inbound) partial_since_ = std::chrono::steady_clock::now();
-        asio::error_code ec;
-        auto ep = socket_.remote_endpoint(ec);
-        remote_.protocol = Protocol::Tcp;
-        remote_.address = ep.address();
-        remote_.port = ep.port();
-        remote_.connection = id;
-        socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-    }
-
-    void start() {
-        auto self = shared_from_this();
-        asio::co_spawn(socket_.get_executor(), [self]() { return self->read_loop(); },
-                       asio::detached);
-        asio::co_spawn(socket_.get_executor(), [self]() { return self->idle_watch(); },
-                       asio::detached);
-    }
-
-    void write(std::string bytes) {
-        if (closed_) return;
-        if (transport_.tracer_ && transport_.tracer_->active()) [[unlikely]]
-            transport_.trace(trace::Direction::Out, local_, remote_, bytes);
-        queue(std::move(bytes));
-    }
-
-    // Bytes that are not a SIP message (the CRLF pong) bypass the trace.
-    void queue(std::string bytes) {
-        if (closed_) return;
-        out_.push_back(std::move(bytes));
-        if (!writing_) {
-            writing_ = true;
-            auto self = shared_from_this();
-            asio::co_spawn(socket_.get_executor(), [self]() { return self->write_loop(); },
-                           asio::detached);
-        }
-    }
-
-    void close() {
-        if (closed_) return;
-        closed_ = true;
-        asio::error_code ec;
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-        socket_.close(ec);
-        idle_.cancel();
-        transport_.connection_closed(*this);
-    }
-
-    std::uint64_t id() const { return id_; }
-    const Peer& remote() const { return remote_; }
-    bool closed() const { return closed_; }
-
-private:
-    asio::awaitable<void> read_loop() {
-        std::string buf(16384, '\0');
-        for (;;) {
-            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
-            if (ec || closed_) break;
-            last_activity_ = std::chrono::steady_clock::now();
-            framer_.append(std::string_view(buf.data(), n));
-            for (;;) {
-                auto r = framer_.next();
-                if (r.event == sip::StreamFramer::Event::NeedMore) break;
-                if (r.event == sip::StreamFramer::Event::Ping) {
-                    queue("\r\n");  // RFC 5626 3.5.1 pong
-                } else if (r.event == sip::StreamFramer::Event::Message) {
-                    transport_.deliver(Inbound{r.message, &r.message, remote_, local_, true});
-                    if (closed_) co_return;  // the message's source was banned
-                } else {
-                    // The ingress logs it (bounded per source).
-                    transport_.deliver(Inbound{{}, nullptr, remote_, local_, true, &r.error});
-                    close();
-                    co_return;
-                }
-            }
-            // The deadline runs from the first byte of a message to its last.
-            if (!framer_.partial()) {
-                partial_since_.reset();
-            } else if (!partial_since_) {
-                partial_since_ = last_activity_;
-                idle_.cancel();  // the watchdog recomputes its deadline
-            }
-        }
-        close();
-    }
-
-    asio::awaitable<void> write_loop() {
-        while (!out_.empty() && !closed_) {
-            std::string bytes = std::move(out_.front());
-            out_.pop_front();
-            auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), use_nothrow);
-            (void)n;
-            if (ec) {
-                close();
-                break;
-            }
-            last_activity_ = std::chrono::steady_clock::now();
-        }
-        writing_ = false;
-    }
-
-    // Two deadlines: the idle timeout (nothing sent or received), and the message
-    // timeout (a message started and not finished).
-    asio::awaitable<void> idle_watch() {
-        while (!closed_) {
-            const auto timeout = transport_.options_.tcp_idle_timeout;
-            const auto message_timeout = transport_.options_.message_timeout;
-            auto deadline = last_activity_ + timeout;
-            if (partial_since_ && *partial_since_ + message_timeout < deadline)
-                deadline = *partial_since_ + message_timeout;
-            idle_.expires_at(deadline);
-            co_await idle_.async_wait(use_nothrow);
-            if (closed_) break;
-            const auto now = std::chrono::steady_clock::now();
-            if (partial_since_ && now - *partial_since_ >= message_timeout) {
-                transport_.message_timeouts_.fetch_add(1, std::memory_order_relaxed);
-                log::debug("tcp {}: no complete message within {}s, closing", remote_.to_string(),
-                           message_timeout.count());
-                close();
-            } else if (now - last_activity_ >= timeout) {
-                log::debug("tcp {}: idle for {}s, closing", remote_.to_string(), timeout.count());
-                close();
-            }
-        }
-    }
-
-    Transport& transport_;
-    asio::ip::tcp::socket socket_;
-    std::uint64_t id_;
-    Local local_;
-    Peer remote_;
-    sip::StreamFramer framer_;
-    asio::steady_timer idle_;
-    std::deque<std::string> out_;
-    bool writing_ = false;
-    bool closed_ = false;
-    std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
-    std::optional<std::chrono::steady_clock::time_point> partial_since_;
-};
 
 Transport::Transport(asio::io_context& io, unsigned worker, std::vector<Local> locals,
                      TransportOptions options)
@@ -189,7 +41,7 @@ void Transport::start() {
 void Transport::open(const std::shared_ptr<Listener>& listener) {
     const Local& l = listener->local;
     try {
-        if (l.protocol == Protocol::Udp) {
+        if (!l.reliable()) {
             auto s = std::make_unique<asio::ip::udp::socket>(io_);
             asio::ip::udp::endpoint ep(l.address, l.port);
             s->open(ep.protocol());
@@ -212,7 +64,7 @@ void Transport::open(const std::shared_ptr<Listener>& listener) {
             a->bind(ep);
             a->listen(asio::socket_base::max_listen_connections);
             listener->tcp = std::move(a);
-            asio::co_spawn(io_, tcp_accept_loop(listener), asio::detached);
+            asio::co_spawn(io_, accept_loop(listener), asio::detached);
         }
     } catch (const std::system_error& e) {
         throw std::system_error(e.code(), std::string(uri_name(l.protocol)) + "://" + l.hostport());
@@ -272,7 +124,7 @@ asio::awaitable<void> Transport::udp_receive_loop(std::shared_ptr<Listener> l) {
             continue;  // e.g. ICMP errors reported on the socket
         }
         if (n == 0) continue;
-        Peer peer{Protocol::Udp, from.address(), from.port(), 0};
+        Peer peer{Protocol::Udp, from.address(), from.port(), 0, {}};
         std::string_view data(buf.data(), n);
         // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs on UDP are not messages.
         if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
@@ -280,7 +132,7 @@ asio::awaitable<void> Transport::udp_receive_loop(std::shared_ptr<Listener> l) {
     }
 }
 
-asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
+asio::awaitable<void> Transport::accept_loop(std::shared_ptr<Listener> l) {
     auto& acceptor = *l->tcp;
     const Local local = l->local;
     // accept() failing for want of descriptors (EMFILE, ENFILE) or memory fails again at
@@ -300,8 +152,8 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
             ++unlogged;
             const auto now = std::chrono::steady_clock::now();
             if (now - logged >= kLogInterval) {
-                log::error("tcp {}: accept failed: {} ({} time(s) in the last {}s); retrying in {} ms",
-                           local.hostport(), ec.message(), unlogged, kLogInterval.count(),
+                log::error("{} {}: accept failed: {} ({} time(s) in the last {}s); retrying in {} ms",
+                           uri_name(local.protocol), local.hostport(), ec.message(), unlogged, kLogInterval.count(),
                            backoff.count());
                 logged = now;
                 unlogged = 0;
@@ -313,8 +165,8 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
         }
         backoff = kFirstBackoff;
         if (directory_->size() >= options_.max_connections) {
-            log::warn("tcp: connection limit {} reached, refusing a connection",
-                      options_.max_connections);
+            log::warn("{}: connection limit {} reached, refusing a connection",
+                      uri_name(local.protocol), options_.max_connections);
             asio::error_code ignored;
             socket.close(ignored);
             continue;
@@ -328,9 +180,12 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
                 continue;
             }
         }
-        auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(),
-                                                 local, true);
-        add_connection(c, true);
+        auto stream = make_stream(local.protocol, std::move(socket), true);
+        auto framing = make_framing(local.protocol, true, options_.limits);
+        if (!stream || !framing) continue;  // a protocol this build cannot carry (closed)
+        auto c = std::make_shared<Connection>(*this, std::move(stream), std::move(framing),
+                                              new_connection_id(), local, local.protocol, true);
+        add_connection(c);
         c->start();
     }
 }
@@ -338,21 +193,34 @@ asio::awaitable<void> Transport::tcp_accept_loop(std::shared_ptr<Listener> l) {
 std::size_t Transport::close_connections_from(const Cidr& network) {
     const auto net = network_key(network);
     const auto prefix = prefix_128(network);
-    std::vector<std::shared_ptr<TcpConnection>> doomed;
+    std::vector<std::shared_ptr<Connection>> doomed;
     for (const auto& [id, c] : connections_)
         if (address_key(c->remote().address).masked(prefix) == net) doomed.push_back(c);
     for (auto& c : doomed) c->close();
     return doomed.size();
 }
 
-void Transport::add_connection(const std::shared_ptr<TcpConnection>& c, bool inbound) {
-    connections_[c->id()] = c;
-    directory_->add(c->remote().address, c->remote().port, c->id(), inbound);
+std::unique_ptr<ByteStream> Transport::make_stream(Protocol protocol, asio::ip::tcp::socket socket,
+                                                   bool /*inbound*/, std::string_view /*server_name*/) {
+    switch (traits(protocol).stream) {
+    case StreamKind::Tcp:
+    case StreamKind::Ws: return make_tcp_stream(std::move(socket));
+    case StreamKind::Tls:
+    case StreamKind::Wss:  // TLS: next commit
+    case StreamKind::None: break;
+    }
+    return nullptr;
 }
 
-void Transport::connection_closed(TcpConnection& c) {
+void Transport::add_connection(const std::shared_ptr<Connection>& c) {
+    connections_[c->id()] = c;
+    directory_->add(c->remote().protocol, c->remote().address, c->remote().port, c->id(),
+                    c->inbound());
+}
+
+void Transport::connection_closed(Connection& c) {
     const auto id = c.id();
-    directory_->remove(c.remote().address, c.remote().port, id);
+    directory_->remove(c.remote().protocol, c.remote().address, c.remote().port, id);
     // Keep the connection alive until its coroutines have returned.
     auto keep = connections_[id];
     connections_.erase(id);
@@ -360,33 +228,67 @@ void Transport::connection_closed(TcpConnection& c) {
     if (on_closed_) on_closed_(id);
 }
 
-Transport::Route Transport::route_to(const Peer& to) const {
-    Route r;
+void Transport::handshake_failed(Connection& c, std::error_code ec) {
+    handshake_failures_.fetch_add(1, std::memory_order_relaxed);
+    log::debug("{}: handshake failed: {}", c.remote().to_string(), ec.message());
+}
+
+Transport::Reach Transport::reach(const Peer& to) const {
+    using Way = Reach::Way;
+    Reach r;
+    if (!to.reliable()) {
+        r.udp = udp_socket_for(to.address.is_v6());
+        if (r.udp) r.way = Way::Datagram;
+        else r.error = std::make_error_code(std::errc::address_family_not_supported);
+        return r;
+    }
+    auto here = [&](std::uint64_t id) {
+        auto it = connections_.find(id);
+        if (it == connections_.end() || it->second->closed()) return false;
+        r.way = Way::Here;
+        r.here = it->second;
+        return true;
+    };
     if (to.connection) {
         if (owner_of(to.connection) == worker_) {
-            auto it = connections_.find(to.connection);
-            if (it != connections_.end() && !it->second->closed()) {
-                r.here = it->second;
-                return r;
-            }
+            if (here(to.connection)) return r;
         } else if (owner_of(to.connection) < siblings_.size()) {
             // Its owner knows whether it is still open (send_on_owner).
+            r.way = Way::Elsewhere;
             r.elsewhere = to.connection;
             return r;
         }
     }
-    // Any open connection with the peer's address and port, on any worker.
-    const auto found = directory_->find(to.address, to.port);
+    // Any open connection with the peer's protocol, address and port, on any worker.
+    const auto found = directory_->find(to.protocol, to.address, to.port);
     if (found.connection) {
         if (owner_of(found.connection) != worker_) {
-            if (owner_of(found.connection) < siblings_.size()) r.elsewhere = found.connection;
+            if (owner_of(found.connection) < siblings_.size()) {
+                r.way = Way::Elsewhere;
+                r.elsewhere = found.connection;
+            } else {
+                r.error = flow_gone_error();
+            }
             return r;
         }
-        auto it = connections_.find(found.connection);
-        if (it != connections_.end() && !it->second->closed()) r.here = it->second;
+        if (here(found.connection)) return r;
+        r.error = flow_gone_error();
         return r;
     }
-    r.flow_gone = found.flow_gone;
+    // The peer's port was the far end of a connection it opened: nobody listens there.
+    if (found.flow_gone || (to.connection && to.port == 0) || !connectable(to.protocol)) {
+        r.error = flow_gone_error();
+        return r;
+    }
+    if (!local_for(to.protocol, to.address.is_v6())) {
+        r.error = std::make_error_code(std::errc::address_family_not_supported);
+        return r;
+    }
+    if (directory_->size() >= options_.max_connections) {
+        r.error = std::make_error_code(std::errc::too_many_files_open);
+        return r;
+    }
+    r.way = Way::Connect;
     return r;
 }
 
@@ -436,36 +338,34 @@ asio::ip::udp::socket* Transport::udp_socket_for(bool v6) const {
     return nullptr;
 }
 
-asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
-    if (to.protocol == Protocol::Udp) {
-        auto* socket = udp_socket_for(to.address.is_v6());
-        if (!socket) co_return std::make_error_code(std::errc::address_family_not_supported);
-        // Traced before it leaves: the answer, on another worker, is traced after it.
-        if (tracer_ && tracer_->active()) [[unlikely]]
-            trace_udp_out(to, bytes);
-        asio::error_code ec;
-        socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
-        co_return ec;
-    }
-    co_return co_await tcp_send(std::move(to), std::move(bytes));
+void Transport::send_datagram(asio::ip::udp::socket& socket, const Peer& to,
+                              std::string_view bytes, asio::error_code& ec) {
+    // Traced before it leaves: the answer, on another worker, is traced after it.
+    if (tracer_ && tracer_->active()) [[unlikely]]
+        trace_udp_out(to, bytes);
+    socket.send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
 }
 
-asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes) {
-    auto route = route_to(to);
-    if (route.here) {
-        route.here->write(std::move(bytes));
-        co_return std::error_code{};
+asio::awaitable<std::error_code> Transport::send(Peer to, std::string bytes) {
+    auto r = reach(to);
+    switch (r.way) {
+    case Reach::Way::Datagram: {
+        asio::error_code ec;
+        send_datagram(*r.udp, to, bytes, ec);
+        co_return ec;
     }
-    if (route.elsewhere) {
-        send_on_owner(route.elsewhere, std::move(bytes));
-        co_return std::error_code{};
+    case Reach::Way::Here: r.here->write(std::move(bytes)); co_return std::error_code{};
+    case Reach::Way::Elsewhere: send_on_owner(r.elsewhere, std::move(bytes)); co_return std::error_code{};
+    case Reach::Way::Connect: co_return co_await connect_and_send(std::move(to), std::move(bytes));
+    case Reach::Way::Fail: break;
     }
-    // The peer's port was the far end of a connection it opened: nobody listens there.
-    if (route.flow_gone || (to.connection && to.port == 0)) co_return flow_gone_error();
-    const Local* l = local_for(Protocol::Tcp, to.address.is_v6());
+    co_return r.error;
+}
+
+asio::awaitable<std::error_code> Transport::connect_and_send(Peer to, std::string bytes) {
+    const Local* l = local_for(to.protocol, to.address.is_v6());
     if (!l) co_return std::make_error_code(std::errc::address_family_not_supported);
-    if (directory_->size() >= options_.max_connections)
-        co_return std::make_error_code(std::errc::too_many_files_open);
+    const Local local = *l;  // the listener may go in a reload while this waits
 
     using namespace asio::experimental::awaitable_operators;
     asio::ip::tcp::socket socket(io_);
@@ -474,53 +374,61 @@ asio::awaitable<std::error_code> Transport::tcp_send(Peer to, std::string bytes)
                                                  use_nothrow) ||
                             timer.async_wait(use_nothrow));
     if (result.index() == 1) co_return std::make_error_code(std::errc::timed_out);
-    auto [ec] = std::get<0>(result);
-    if (ec) co_return ec;
+    if (auto [ec] = std::get<0>(result); ec) co_return ec;
+    // RFC 5922 7: the certificate must name the host the URI named (else its address).
+    auto stream = make_stream(to.protocol, std::move(socket), false,
+                              to.server_name.empty() ? address_text(to.address) : to.server_name);
+    auto framing = make_framing(to.protocol, false, options_.limits);
+    if (!stream || !framing) co_return std::make_error_code(std::errc::protocol_not_supported);
+    // The handshake (TLS: the server's certificate verified) before the message is
+    // handed over, so that a failure is this send's error.
+    timer.expires_after(options_.handshake_timeout);
+    auto shaken = co_await (stream->handshake() || timer.async_wait(use_nothrow));
+    if (shaken.index() == 1) co_return std::make_error_code(std::errc::timed_out);
+    if (auto ec = std::get<0>(shaken); ec) {
+        log::info("{}: handshake failed: {}", to.to_string(), ec.message());
+        co_return ec;
+    }
     // Another send may have connected meanwhile; use one connection per peer.
-    route = route_to(to);
-    if (route.here) {
-        route.here->write(std::move(bytes));
+    auto r = reach(to);
+    if (r.way == Reach::Way::Here) {
+        r.here->write(std::move(bytes));
         co_return std::error_code{};
     }
-    if (route.elsewhere) {
-        send_on_owner(route.elsewhere, std::move(bytes));
+    if (r.way == Reach::Way::Elsewhere) {
+        send_on_owner(r.elsewhere, std::move(bytes));
         co_return std::error_code{};
     }
-    auto c = std::make_shared<TcpConnection>(*this, std::move(socket), new_connection_id(), *l,
-                                             false);
-    add_connection(c, false);
+    auto c = std::make_shared<Connection>(*this, std::move(stream), std::move(framing),
+                                          new_connection_id(), local, to.protocol, false);
+    add_connection(c);
     c->start();
     c->write(std::move(bytes));
     co_return std::error_code{};
 }
 
 void Transport::post_send(const Peer& to, std::string bytes, bool may_connect) {
-    if (to.protocol == Protocol::Udp) {
-        auto* socket = udp_socket_for(to.address.is_v6());
-        if (!socket) return;
-        if (tracer_ && tracer_->active()) [[unlikely]]
-            trace_udp_out(to, bytes);
+    auto r = reach(to);
+    switch (r.way) {
+    case Reach::Way::Datagram: {
         asio::error_code ec;
-        socket->send_to(asio::buffer(bytes), asio::ip::udp::endpoint(to.address, to.port), 0, ec);
+        send_datagram(*r.udp, to, bytes, ec);
         return;
     }
-    auto route = route_to(to);
-    if (route.here) {
-        route.here->write(std::move(bytes));
+    case Reach::Way::Here: r.here->write(std::move(bytes)); return;
+    case Reach::Way::Elsewhere: send_on_owner(r.elsewhere, std::move(bytes)); return;
+    case Reach::Way::Connect:
+        if (!may_connect) return;
+        asio::co_spawn(
+            io_,
+            [this, to, b = std::move(bytes)]() mutable -> asio::awaitable<void> {
+                auto ec = co_await connect_and_send(to, std::move(b));
+                if (ec) log::debug("send to {} failed: {}", to.to_string(), ec.message());
+            },
+            asio::detached);
         return;
+    case Reach::Way::Fail: return;
     }
-    if (route.elsewhere) {
-        send_on_owner(route.elsewhere, std::move(bytes));
-        return;
-    }
-    if (!may_connect) return;
-    asio::co_spawn(
-        io_,
-        [this, to, b = std::move(bytes)]() mutable -> asio::awaitable<void> {
-            auto ec = co_await tcp_send(to, std::move(b));
-            if (ec) log::debug("send to {} failed: {}", to.to_string(), ec.message());
-        },
-        asio::detached);
 }
 
 }  // namespace sipproxy::transport

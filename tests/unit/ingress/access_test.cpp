@@ -133,7 +133,7 @@ struct Door {
         ingress.on_parse_error([this](std::string_view, const sip::ParseError&, const transport::Peer&) { ++bad; });
     }
     void send(const char* from, const std::string& bytes) {
-        transport::Peer p{transport::Protocol::Udp, asio::ip::make_address(from), 5060, 0};
+        transport::Peer p{transport::Protocol::Udp, asio::ip::make_address(from), 5060, 0, {}};
         ingress.receive(transport::Inbound{bytes, nullptr, p, local, false});
     }
 };
@@ -222,7 +222,7 @@ TEST_CASE("ingress: the flood limit counts a source across every worker's ingres
                                             asio::ip::make_address("127.0.0.1"), 5060);
     for (int i = 0; i < 30; ++i) {
         transport::Peer from{transport::Protocol::Udp, asio::ip::make_address("192.0.2.1"),
-                             static_cast<std::uint16_t>(5060 + i % 2), 0};
+                             static_cast<std::uint16_t>(5060 + i % 2), 0, {}};
         const auto bytes = options();
         (i % 2 ? b : a).receive(transport::Inbound{bytes, nullptr, from, local, false});
     }

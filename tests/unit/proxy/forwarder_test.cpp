@@ -25,7 +25,7 @@ struct Setup {
     std::vector<transport::Local> locals{local(transport::Protocol::Udp, "127.0.0.1", 5060),
                                          local(transport::Protocol::Tcp, "127.0.0.1", 5060)};
     transport::Transport transport{io, 0, locals, {}};
-    transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.7"), 40000, 0};
+    transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.7"), 40000, 0, {}};
     const proxy::PathTokens* tokens = nullptr;
     std::string branch = "z9hG4bK-sp00test.1";
 

@@ -46,7 +46,7 @@ transport::Local local(Protocol p, const char* ip, std::uint16_t port) {
 }
 
 Peer peer(Protocol p, const char* ip, std::uint16_t port) {
-    return Peer{p, asio::ip::make_address(ip), port, 0};
+    return Peer{p, asio::ip::make_address(ip), port, 0, {}};
 }
 
 std::vector<std::string> strs(const std::vector<Peer>& peers) {

@@ -73,7 +73,7 @@ struct Fixture {
     }
     transport::Peer peer_address() {
         return {transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"),
-                peer.local_endpoint().port(), 0};
+                peer.local_endpoint().port(), 0, {}};
     }
     // Everything the peer received so far.
     std::vector<std::string> drain() {

@@ -98,7 +98,7 @@ TEST_CASE("tcp: a message for a peer connected to worker 0 is sent by worker 1 o
     REQUIRE(w.t1.connections() == 1);
 
     // Worker 1 knows the phone only by its address and port (a Contact, a Via).
-    transport::Peer to{transport::Protocol::Tcp, loopback, phone.local_endpoint().port(), 0};
+    transport::Peer to{transport::Protocol::Tcp, loopback, phone.local_endpoint().port(), 0, {}};
     auto ec = w.send_from_1(to, options_request("bye1"));
     REQUIRE(ec);
     CHECK_FALSE(*ec);
@@ -135,7 +135,7 @@ TEST_CASE("tcp: after the peer closed its connection, its port is reported gone,
     stranger.listen();
     stranger.non_blocking(true);
 
-    transport::Peer to{transport::Protocol::Tcp, loopback, phone_port, 0};
+    transport::Peer to{transport::Protocol::Tcp, loopback, phone_port, 0, {}};
     auto ec = w.send_from_1(to, options_request("bye2"));
     REQUIRE(ec);
     CHECK(*ec == transport::flow_gone_error());
