@@ -70,6 +70,7 @@ class Loader {
         auth();
         transaction();
         tcp();
+        websocket();
         security();
         cdr();
         metrics();
@@ -319,6 +320,26 @@ class Loader {
         if (t.get_int("idle_timeout", v, 1, 604800))
             config_.tcp.idle_timeout = std::chrono::seconds(v);
         t.get_uint("max_connections", config_.tcp.max_connections, 1, 10000000);
+        t.finish();
+    }
+
+    void websocket() {
+        TableReader t(errors_, section("websocket"), "websocket");
+        std::vector<std::string> origins;
+        std::vector<const toml::node*> where;
+        if (t.get("allowed_origins", origins, &where)) {
+            for (std::size_t i = 0; i < origins.size(); ++i) {
+                // RFC 6454 6.1: an origin is scheme "://" host [":" port], no path.
+                const auto sep = origins[i].find("://");
+                if (sep == std::string::npos || sep == 0 || origins[i].size() > 256 ||
+                    origins[i].find('/', sep + 3) != std::string::npos)
+                    t.fail_at(where[i], index_key(t.key_path("allowed_origins"), i),
+                              "expected an origin like https://phone.example.com");
+            }
+            config_.websocket.allowed_origins = std::move(origins);
+        }
+        std::int64_t v = 0;
+        if (t.get_int("keepalive", v, 1, 86400)) config_.websocket.keepalive = std::chrono::seconds(v);
         t.finish();
     }
 

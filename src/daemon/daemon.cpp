@@ -91,6 +91,8 @@ void Daemon::start() {
     to.max_connections = cfg.tcp.max_connections;
     to.limits.max_message_size = cfg.server.max_message_size;
     to.message_timeout = cfg.security.message_timeout;
+    to.websocket.allowed_origins = cfg.websocket.allowed_origins;
+    to.websocket.keepalive = cfg.websocket.keepalive;
 
     admission_.set_policy(security_policy(cfg));
     services_.guesses.configure(cfg.security.auth_failures, cfg.security.auth_window,

@@ -69,7 +69,9 @@ std::string record_route_value(const transport::Local& l, std::string_view token
     std::string v = "<sip:" + l.hostport();
     if (l.reliable()) {
         v += ";transport=";
-        v += transport::uri_name(l.protocol);
+        // RFC 7118 5.2: "ws" names WebSocket in a URI, secure or not (Kamailio, SIP.js and
+        // JsSIP all expect it for a WSS listener too).
+        v += transport::traits(l.protocol).websocket ? std::string_view("ws") : transport::uri_name(l.protocol);
     }
     v += ";lr";
     if (!token.empty()) {
