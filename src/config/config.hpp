@@ -16,7 +16,7 @@
 namespace sipproxy::config {
 
 struct Listen {
-    std::string scheme;  // "udp" | "tcp" | "ws" (later "tls", "wss")
+    std::string scheme;  // "udp" | "tcp" | "tls" | "ws" | "wss"
     std::string host;    // literal address; IPv6 without brackets ("::1")
     std::uint16_t port = 5060;
     std::string text;    // as written, e.g. "udp://127.0.0.1:5060"
@@ -82,6 +82,24 @@ struct Tcp {
 struct WebSocket {
     std::vector<std::string> allowed_origins;  // empty: any Origin
     std::chrono::seconds keepalive{180};       // ping after this long without a frame
+};
+
+// [tls]: the certificates the proxy serves and how it verifies peers. Paths are absolute
+// (resolved against the config file's folder); the files are read by the daemon
+// (transport/tls_contexts.cpp), at start and at each reload.
+struct TlsCertificate {
+    std::string name;                    // [[tls.sni]] name (a host name); empty: the default
+    std::filesystem::path certificate;   // PEM chain
+    std::filesystem::path private_key;   // PEM
+};
+struct Tls {
+    std::filesystem::path certificate;   // empty: no certificate (no TLS listener allowed)
+    std::filesystem::path private_key;
+    std::filesystem::path ca_file;       // empty: the system store
+    bool verify_clients = false;         // ask inbound TLS clients for a certificate
+    std::string ciphers;                 // OpenSSL cipher list for TLS 1.2; empty: default
+    std::chrono::seconds handshake_timeout{10};
+    std::vector<TlsCertificate> sni;
 };
 
 // [security]: who may send at all, and how much. Defaults and why: man/sipproxy.toml.5.
@@ -187,6 +205,7 @@ struct Config {
     Transaction transaction;
     Tcp tcp;
     WebSocket websocket;
+    Tls tls;
     Security security;
     Cdr cdr;
     Metrics metrics;

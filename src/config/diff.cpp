@@ -225,6 +225,20 @@ std::vector<Change> changes(const Config& a, const Config& b) {
     c.value("tcp.idle_timeout", a.tcp.idle_timeout, b.tcp.idle_timeout);
     c.value("tcp.max_connections", a.tcp.max_connections, b.tcp.max_connections);
     c.value("security.secret_file", a.security.secret_file, b.security.secret_file);
+    c.value("tls.certificate", a.tls.certificate, b.tls.certificate);
+    c.value("tls.private_key", a.tls.private_key, b.tls.private_key);
+    c.value("tls.ca_file", a.tls.ca_file, b.tls.ca_file);
+    c.value("tls.verify_clients", a.tls.verify_clients, b.tls.verify_clients);
+    c.value("tls.ciphers", a.tls.ciphers, b.tls.ciphers);
+    c.value("tls.handshake_timeout", a.tls.handshake_timeout, b.tls.handshake_timeout);
+    {
+        auto names = [](const std::vector<TlsCertificate>& v) {
+            std::vector<std::string> out;
+            for (const auto& s : v) out.push_back(s.name + " " + s.certificate.string());
+            return out;
+        };
+        c.members("tls.sni", names(a.tls.sni), names(b.tls.sni));
+    }
     c.value("cdr.path", a.cdr.path, b.cdr.path);
     c.value("cdr.max_call_duration", a.cdr.max_call_duration, b.cdr.max_call_duration);
     c.value("metrics.listen", a.metrics.listen, b.metrics.listen);

@@ -71,6 +71,7 @@ class Loader {
         transaction();
         tcp();
         websocket();
+        tls();
         security();
         cdr();
         metrics();
@@ -340,6 +341,64 @@ class Loader {
         }
         std::int64_t v = 0;
         if (t.get_int("keepalive", v, 1, 86400)) config_.websocket.keepalive = std::chrono::seconds(v);
+        t.finish();
+    }
+
+    // A PEM file named by a [tls] key: resolved, and readable now (its contents are
+    // checked by the daemon, which names the key and file too).
+    bool pem_file(TableReader& t, std::string_view key, fs::path& out, bool required) {
+        std::string text;
+        if (!t.get(key, text) || text.empty()) {
+            if (required) t.fail(key, "required");
+            return false;
+        }
+        out = resolve(text);
+        std::error_code ec;
+        if (!fs::is_regular_file(out, ec)) {
+            t.fail(key, "cannot read '" + out.string() + "': " +
+                            (ec ? ec.message() : std::string("not a file")));
+            return false;
+        }
+        return true;
+    }
+
+    void tls() {
+        TableReader t(errors_, section("tls"), "tls");
+        Tls& x = config_.tls;
+        const bool listens = std::any_of(config_.server.listen.begin(), config_.server.listen.end(),
+                                         [](const Listen& l) { return l.scheme == "tls" || l.scheme == "wss"; });
+        if (listens && !t.present())
+            errors_.add(static_cast<const toml::node*>(nullptr), "tls",
+                        "a tls:// or wss:// listen address needs a [tls] section with certificate and private_key");
+        if (t.present()) {
+            const bool cert = pem_file(t, "certificate", x.certificate, listens);
+            const bool key = pem_file(t, "private_key", x.private_key, listens || cert);
+            if (key && !cert) t.fail("certificate", "required with private_key");
+            pem_file(t, "ca_file", x.ca_file, false);
+            t.get("verify_clients", x.verify_clients);
+            t.get("ciphers", x.ciphers);
+            std::int64_t v = 0;
+            if (t.get_int("handshake_timeout", v, 1, 300)) x.handshake_timeout = std::chrono::seconds(v);
+            auto tables = detail::table_array(t, "sni");
+            for (std::size_t i = 0; i < tables.size(); ++i) {
+                TableReader s(errors_, tables[i], index_key("tls.sni", i));
+                TlsCertificate c;
+                if (s.get("name", c.name)) {
+                    c.name = lower(c.name);
+                    const bool wildcard = c.name.starts_with("*.");
+                    if (!is_domain_name(wildcard ? c.name.substr(2) : c.name))
+                        s.fail("name", "expected a host name such as sip.example.com or *.example.com");
+                    for (const auto& o : x.sni)
+                        if (o.name == c.name) s.fail("name", "duplicate SNI name '" + c.name + "'");
+                } else {
+                    s.fail("name", "required");
+                }
+                pem_file(s, "certificate", c.certificate, true);
+                pem_file(s, "private_key", c.private_key, true);
+                s.finish();
+                x.sni.push_back(std::move(c));
+            }
+        }
         t.finish();
     }
 

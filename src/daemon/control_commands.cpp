@@ -101,6 +101,20 @@ json Daemon::status() const {
     json listeners = json::array();
     for (const auto& l : config_->server.listen) listeners.push_back(l.text);
     r["listeners"] = listeners;
+    // Each certificate served, with its expiry (renew before it; `reload` picks it up).
+    json certificates = json::array();
+    if (auto tls = tls_->get()) {
+        const auto now = std::chrono::system_clock::now();
+        for (const auto& c : transport::certificates_of(*tls))
+            certificates.push_back(
+                {{"name", c.name.empty() ? json(nullptr) : json(c.name)},
+                 {"file", c.file},
+                 {"subject", c.subject},
+                 {"not_after", transport::utc_text(c.not_after)},
+                 {"expires_in_s",
+                  std::chrono::duration_cast<std::chrono::seconds>(c.not_after - now).count()}});
+    }
+    r["tls_certificates"] = certificates;
     std::size_t transactions = 0;
     for (const auto& w : workers_) transactions += w->layer().live();
     r["counts"] = {{"registrations", store_->aor_count()},

@@ -93,6 +93,14 @@ void Daemon::start() {
     to.message_timeout = cfg.security.message_timeout;
     to.websocket.allowed_origins = cfg.websocket.allowed_origins;
     to.websocket.keepalive = cfg.websocket.keepalive;
+    to.handshake_timeout = cfg.tls.handshake_timeout;
+    // Always: outbound TLS (sips: next hops) needs the client side even without [tls].
+    auto tls = transport::load_tls(tls_settings(cfg));
+    if (!tls) throw std::runtime_error(cfg.file.string() + ": " + tls.error());
+    tls_->set(*tls);
+    for (const auto& c : transport::certificates_of(**tls))
+        log::info("tls: certificate {}{} ({}) valid until {}", c.file,
+                  c.name.empty() ? "" : " for " + c.name, c.subject, transport::utc_text(c.not_after));
 
     admission_.set_policy(security_policy(cfg));
     services_.guesses.configure(cfg.security.auth_failures, cfg.security.auth_window,
@@ -126,6 +134,7 @@ void Daemon::start() {
     for (auto& w : workers_) all.push_back(w.get());
     for (auto& w : workers_) w->link(all);
     for (auto& w : workers_) w->transport().set_tracer(tracer_.get());
+    for (auto& w : workers_) w->transport().set_tls(tls_);
     register_metrics();
     // One DNS resolver thread for the process (RFC 3263 next hops), from resolv.conf.
     auto dns = std::make_shared<transport::DnsResolver>();

@@ -96,6 +96,8 @@ private:
     SnapshotInputs inputs_;  // inputs_.subscribers: users.db of the realm in force
     // Shared with the trace sessions of the control socket, which may outlive the workers.
     std::shared_ptr<trace::Tracer> tracer_ = std::make_shared<trace::Tracer>();
+    // The TLS certificates and contexts in force, shared by the workers' transports.
+    std::shared_ptr<transport::TlsStore> tls_ = std::make_shared<transport::TlsStore>();
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<GatewayProber> prober_;
     std::unique_ptr<control::ControlServer> control_;

@@ -80,6 +80,24 @@ void Daemon::register_metrics() {
     r.counter_from("sipproxy_tcp_accept_failures_total", "TCP accepts that failed.",
                    "tcp.accept_failures",
                    sum([](Worker& w) { return w.transport().accept_failures(); }));
+    r.counter_from("sipproxy_tls_handshake_failures_total",
+                   "Inbound TLS connections closed because their handshake failed or timed out.",
+                   "tls.handshake_failures",
+                   sum([](Worker& w) { return w.transport().handshake_failures(); }));
+    // The soonest expiry among the certificates served (status lists each one).
+    r.gauge_from("sipproxy_tls_certificate_expiry_seconds",
+                 "Seconds until the first of the served TLS certificates expires (-1: none).",
+                 "tls.certificate_expiry_s", [this] {
+                     auto tls = tls_->get();
+                     if (!tls) return -1.0;
+                     double soonest = -1.0;
+                     const auto now = std::chrono::system_clock::now();
+                     for (const auto& c : transport::certificates_of(*tls)) {
+                         const double left = std::chrono::duration<double>(c.not_after - now).count();
+                         if (soonest < 0 || left < soonest) soonest = left;
+                     }
+                     return soonest;
+                 });
     r.counter_from("sipproxy_tcp_message_timeouts_total",
                    "TCP connections closed for a message not completed in time.",
                    "tcp.message_timeouts",

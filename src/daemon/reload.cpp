@@ -44,6 +44,25 @@ std::optional<std::string> try_bind(const transport::Local& l) {
 }
 
 
+// A certificate served under the same name whose file now holds another certificate
+// (a renewal): "tls.certificate: reloaded /etc/x.pem (valid until ...)".
+std::vector<config::Change> tls_changes(const transport::TlsContexts& before,
+                                        const transport::TlsContexts& after) {
+    std::vector<config::Change> out;
+    const auto old = transport::certificates_of(before);
+    for (const auto& c : transport::certificates_of(after)) {
+        auto same = std::find_if(old.begin(), old.end(), [&](const auto& o) {
+            return o.name == c.name && o.file == c.file;
+        });
+        if (same == old.end() || same->fingerprint == c.fingerprint) continue;
+        const std::string key = c.name.empty() ? "tls.certificate" : "tls.sni['" + c.name + "'].certificate";
+        out.push_back({key, same->fingerprint, c.fingerprint,
+                       key + ": reloaded " + c.file + " (" + c.subject + ", valid until " +
+                           transport::utc_text(c.not_after) + ")"});
+    }
+    return out;
+}
+
 }  // namespace
 
 json Daemon::reload() {
@@ -59,7 +78,12 @@ json Daemon::reload() {
     }
     auto snap = build_snapshot(next, inputs);
     if (!snap) throw control::CommandError(config_->file.string() + ": " + snap.error());
-    const auto changes = config::changes(*config_, *next);
+    auto changes = config::changes(*config_, *next);
+    // The certificate files are read again even when their names did not change (a
+    // renewal replaces the file): a bad one refuses the whole reload, naming it.
+    auto tls = transport::load_tls(tls_settings(*next));
+    if (!tls) throw control::CommandError(next->file.string() + ": " + tls.error());
+    for (auto& c : tls_changes(*tls_->get(), **tls)) changes.push_back(std::move(c));
     // New listeners must be bindable before anything changes (SO_REUSEPORT lets the
     // test bind succeed next to our own sockets, and fail next to somebody else's).
     const auto new_locals = locals_of(*next);
@@ -106,6 +130,9 @@ json Daemon::reload() {
     services_.guesses.configure(next->security.auth_failures, next->security.auth_window,
                                 next->security.auth_ban_time);
     const auto message_timeout = next->security.message_timeout;
+    const auto handshake_timeout = next->tls.handshake_timeout;
+    // New connections use the new certificates; open ones keep their session.
+    tls_->set(*tls);
     if (metrics_moved) metrics_ = std::move(metrics);
     if (moved_control) {
         log::info("control: also listening on {} (control.socket; {} stays until the next start)",
@@ -116,9 +143,10 @@ json Daemon::reload() {
     cdr_.open(next->cdr.path);
     for (auto& w : workers_) {
         Worker* worker = w.get();
-        asio::post(worker->io(), [worker, new_locals, message_timeout]() {
+        asio::post(worker->io(), [worker, new_locals, message_timeout, handshake_timeout]() {
             worker->transport().reconfigure(new_locals);
             worker->transport().set_message_timeout(message_timeout);
+            worker->transport().set_handshake_timeout(handshake_timeout);
         });
     }
     gateways_.sync(gateway_specs(*next));

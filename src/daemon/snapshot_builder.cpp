@@ -14,6 +14,17 @@ std::vector<transport::Local> locals_of(const config::Config& cfg) {
     return out;
 }
 
+transport::TlsSettings tls_settings(const config::Config& cfg) {
+    transport::TlsSettings s;
+    s.certificate = {"", cfg.tls.certificate.string(), cfg.tls.private_key.string()};
+    for (const auto& c : cfg.tls.sni)
+        s.sni.push_back({c.name, c.certificate.string(), c.private_key.string()});
+    s.ca_file = cfg.tls.ca_file.string();
+    s.verify_clients = cfg.tls.verify_clients;
+    s.ciphers = cfg.tls.ciphers;
+    return s;
+}
+
 namespace {
 
 std::vector<routing::RouteSpec> route_specs(const config::Config& cfg) {

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "proxy/snapshot.hpp"
 #include "registrar/location_store.hpp"
+#include "transport/tls_store.hpp"
 
 namespace sipproxy::daemon {
 
@@ -28,6 +29,8 @@ struct SnapshotInputs {
 
 // The listeners' advertised addresses (IPv6 in brackets).
 std::vector<transport::Local> locals_of(const config::Config& cfg);
+// [tls] as the transport reads it.
+transport::TlsSettings tls_settings(const config::Config& cfg);
 std::vector<routing::GatewaySpec> gateway_specs(const config::Config& cfg);
 
 Expected<std::shared_ptr<const proxy::Snapshot>, std::string> build_snapshot(

@@ -65,9 +65,12 @@ void drop_last_route(const sip::Message& m, sip::Rewrite& rw) {
     rw.replace(last.header_index, std::move(rest));
 }
 
-std::string record_route_value(const transport::Local& l, std::string_view token) {
-    std::string v = "<sip:" + l.hostport();
-    if (l.reliable()) {
+// RFC 3261 16.6 step 4: for a sips: Request-URI the Record-Route URI is sips: too (the
+// dialog stays on TLS); it needs no transport parameter then.
+std::string record_route_value(const transport::Local& l, std::string_view token, bool sips) {
+    sips = sips && transport::secure(l.protocol);
+    std::string v = (sips ? "<sips:" : "<sip:") + l.hostport();
+    if (l.reliable() && !sips) {
         v += ";transport=";
         // RFC 7118 5.2: "ws" names WebSocket in a URI, secure or not (Kamailio, SIP.js and
         // JsSIP all expect it for a WSS listener too).
@@ -88,9 +91,9 @@ std::string record_route_value(const transport::Local& l, std::string_view token
 
 asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_next_hops(
     const sip::Uri& uri, bool large, const transport::Transport& transport) {
-    if (uri.scheme == sip::Uri::Scheme::Sips)
-        co_return Unexpected(ForwardFailure{416, "SIPS (TLS) is not supported yet"});
-    if (!uri.is_sip()) co_return Unexpected(ForwardFailure{416, "Unsupported URI Scheme"});
+    // RFC 3261 26.2: sips: means TLS to the next hop (and every hop after it).
+    const bool secure = uri.scheme == sip::Uri::Scheme::Sips;
+    if (!secure && !uri.is_sip()) co_return Unexpected(ForwardFailure{416, "Unsupported URI Scheme"});
 
     auto tp = uri.transport_param();
     std::optional<Protocol> given;
@@ -100,21 +103,29 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
             co_return Unexpected(ForwardFailure{503, "Unsupported transport"});
         given = p;
     }
+    if (secure && given) {
+        if (!transport::reliable(*given))
+            co_return Unexpected(ForwardFailure{416, "sips: URI with transport=" + std::string(tp)});
+        given = Protocol::Tls;  // ;transport=tcp on a sips: URI meant TLS over TCP (RFC 5630)
+    }
+    const Protocol plain = secure ? Protocol::Tls : Protocol::Udp;  // no transport param
     std::string_view host = uri.maddr().empty() ? uri.host : uri.maddr();
-    const std::uint16_t port = uri.port ? uri.port : 5060;
+    const std::uint16_t port =
+        uri.port ? uri.port : transport::default_port(given.value_or(plain));
 
     // Candidates, best first.
     std::vector<transport::Peer> candidates;
     asio::error_code ec;
     auto addr = asio::ip::make_address(transport::strip_brackets(host), ec);
     if (!ec) {
-        candidates.push_back(transport::Peer{given.value_or(Protocol::Udp), addr, port, 0, {}});
+        candidates.push_back(transport::Peer{given.value_or(plain), addr, port, 0, {}});
     } else if (auto* dns = transport.resolver()) {
         // RFC 3263: NAPTR, SRV, then A/AAAA.
         transport::SupportedTransports supported;
         supported.udp = transport.local_for(Protocol::Udp, false) || transport.local_for(Protocol::Udp, true);
         supported.tcp = transport.local_for(Protocol::Tcp, false) || transport.local_for(Protocol::Tcp, true);
-        transport::SipServerTarget target{std::string(host), uri.port, given, false};
+        supported.tls = transport.local_for(Protocol::Tls, false) || transport.local_for(Protocol::Tls, true);
+        transport::SipServerTarget target{std::string(host), uri.port, given, secure};
         candidates = co_await transport::locate_sip_server(std::move(target), supported, *dns);
     } else {
         // No resolver configured: A/AAAA only, by getaddrinfo off the event loop.
@@ -123,7 +134,7 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
         auto [rec, results] = co_await resolver.async_resolve(
             std::string(host), std::to_string(port), asio::experimental::as_tuple(asio::use_awaitable));
         if (!rec && !results.empty())
-            candidates.push_back(transport::Peer{given.value_or(Protocol::Udp),
+            candidates.push_back(transport::Peer{given.value_or(plain),
                                                  results.begin()->endpoint().address(), port, 0, {}});
     }
     if (candidates.empty())
@@ -137,6 +148,9 @@ asio::awaitable<Expected<std::vector<transport::Peer>, ForwardFailure>> resolve_
     std::vector<transport::Peer> usable;
     std::optional<ForwardFailure> first_failure;
     for (auto peer : candidates) {
+        // A new TLS connection verifies the certificate against the URI's host name
+        // (RFC 5922 7), or against the address when the URI named one.
+        if (transport::secure(peer.protocol) && ec) peer.server_name = std::string(host);
         // Never a broadcast, multicast or unspecified destination (a peer could otherwise
         // turn the proxy into an amplifier, RFC 4475 3.3.14 bcast).
         const bool bad = peer.address.is_unspecified() || peer.address.is_multicast() ||
@@ -270,8 +284,9 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
             in.tokens ? in.tokens->dialog(req.call_id(), req.from().tag) : std::string();
         const bool two = in.inbound->protocol != out->protocol ||
                          in.inbound->address != out->address || in.inbound->port != out->port;
-        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token));
-        rw.push_top("Record-Route", record_route_value(*out, token));
+        const bool sips = request_uri.size() > 5 && strncasecmp(request_uri.data(), "sips:", 5) == 0;
+        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token, sips));
+        rw.push_top("Record-Route", record_route_value(*out, token, sips));
     }
 
     // Our Via (16.6 step 8).

@@ -25,6 +25,9 @@ public:
     // Closes at once (no TLS close_notify wait): the socket is gone afterwards.
     virtual void close() = 0;
     virtual asio::ip::tcp::socket& socket() = 0;
+    // How much the connection reads at once (its read buffer, held while it is idle):
+    // TLS decrypts into a record buffer of its own, so a smaller one does there.
+    virtual std::size_t read_size() const { return 16384; }
 };
 
 class TlsContexts;

@@ -116,7 +116,7 @@ asio::awaitable<void> Connection::run() {
                            asio::detached);
         }
     }
-    std::string buf(16384, '\0');
+    std::string buf(stream_->read_size(), '\0');
     for (;;) {
         auto [ec, n] = co_await stream_->read_some(std::span<char>(buf.data(), buf.size()));
         if (ec || closed_) break;
@@ -146,6 +146,9 @@ asio::awaitable<void> Connection::run() {
         }
         // The deadline runs from the first byte of a message to its last.
         if (!framing_->partial()) {
+            // A WebSocket connection's first keep-alive deadline starts here (the upgrade
+            // is done): the watchdog, asleep until the message deadline, recomputes it.
+            if (partial_since_ && !framing_->keepalive_probe().empty()) timer_.cancel();
             partial_since_.reset();
         } else if (!partial_since_) {
             partial_since_ = last_activity_;
@@ -177,7 +180,7 @@ asio::awaitable<void> Connection::watchdog() {
         const auto& o = transport_.options_;
         auto deadline = last_activity_ + o.tcp_idle_timeout;
         if (!established_) deadline = std::min(deadline, started_ + o.handshake_timeout);
-        if (partial_since_ && *partial_since_ + o.message_timeout < deadline)
+        if (established_ && partial_since_ && *partial_since_ + o.message_timeout < deadline)
             deadline = *partial_since_ + o.message_timeout;
         const auto keepalive = o.websocket.keepalive;
         const bool probes = established_ && !framing_->keepalive_probe().empty();
@@ -194,7 +197,7 @@ asio::awaitable<void> Connection::watchdog() {
             log::debug("{} {}: no complete message within {}s, closing", uri_name(remote_.protocol),
                        remote_.to_string(), o.message_timeout.count());
             close();
-        } else if (probes && now - last_read_ >= 2 * keepalive) {
+        } else if (probes && probe_sent_ && now - last_read_ >= 2 * keepalive) {
             log::debug("{} {}: no answer to a keep-alive ping within {}s, closing", uri_name(remote_.protocol),
                        remote_.to_string(), keepalive.count());
             close();

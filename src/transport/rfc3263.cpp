@@ -19,16 +19,19 @@ std::uint16_t default_port(bool secure) { return secure ? 5061 : 5060; }
 std::optional<Protocol> naptr_protocol(std::string_view service, bool secure,
                                        SupportedTransports supported) {
     if (secure) {
-        if (iequal(service, "SIPS+D2T") && supported.tcp) return Protocol::Tcp;
+        if (iequal(service, "SIPS+D2T") && supported.tls) return Protocol::Tls;
         return std::nullopt;
     }
     if (iequal(service, "SIP+D2U") && supported.udp) return Protocol::Udp;
     if (iequal(service, "SIP+D2T") && supported.tcp) return Protocol::Tcp;
+    if (iequal(service, "SIPS+D2T") && supported.tls) return Protocol::Tls;
     return std::nullopt;
 }
 
 std::string srv_name(Protocol p, bool secure, std::string_view domain) {
-    std::string name = secure ? "_sips._tcp." : p == Protocol::Tcp ? "_sip._tcp." : "_sip._udp.";
+    std::string name = secure || p == Protocol::Tls ? "_sips._tcp."
+                       : p == Protocol::Tcp         ? "_sip._tcp."
+                                                    : "_sip._udp.";
     name += domain;
     return name;
 }
@@ -52,8 +55,12 @@ asio::awaitable<std::vector<Peer>> locate_sip_server(SipServerTarget target,
                                                      SupportedTransports supported,
                                                      DnsLookups& dns) {
     std::vector<Peer> out;
-    const Protocol fallback = target.transport.value_or(target.secure ? Protocol::Tcp : Protocol::Udp);
-    const std::uint16_t port = target.port ? target.port : default_port(target.secure);
+    // RFC 3261 26.2: sips: is TLS whatever the transport param says (;transport=tcp
+    // there meant TLS over TCP, RFC 5630 3.1.1).
+    if (target.secure && target.transport) target.transport = Protocol::Tls;
+    const Protocol fallback = target.transport.value_or(target.secure ? Protocol::Tls : Protocol::Udp);
+    const std::uint16_t port =
+        target.port ? target.port : default_port(target.secure || fallback == Protocol::Tls);
 
     // 4.1/4.2: a numeric address, or an explicit port: no NAPTR or SRV.
     asio::error_code ec;
@@ -92,8 +99,12 @@ asio::awaitable<std::vector<Peer>> locate_sip_server(SipServerTarget target,
         // 4.1: no (usable) NAPTR: SRV for each transport we support, UDP first.
         if (naptrs.empty()) {
             std::vector<Protocol> order;
-            if (supported.udp && !target.secure) order.push_back(Protocol::Udp);
-            if (supported.tcp) order.push_back(Protocol::Tcp);
+            if (target.secure) {
+                if (supported.tls) order.push_back(Protocol::Tls);
+            } else {
+                if (supported.udp) order.push_back(Protocol::Udp);
+                if (supported.tcp) order.push_back(Protocol::Tcp);
+            }
             for (Protocol p : order) {
                 auto name = srv_name(p, target.secure, target.host);
                 co_await add_srv_targets(out, dns, std::move(name), p);

@@ -18,13 +18,14 @@ struct SipServerTarget {
     std::string host;                    // a name or a numeric address (IPv6 may be bracketed)
     std::uint16_t port = 0;              // 0: none in the URI
     std::optional<Protocol> transport;   // the transport param, when present
-    bool secure = false;                 // sips: (TLS is the caller's business: Peer says TCP)
+    bool secure = false;                 // sips: TLS on every hop (RFC 3261 26.2)
 };
 
 // The transports the caller can send on (those with a listener).
 struct SupportedTransports {
     bool udp = true;
     bool tcp = true;
+    bool tls = true;
 };
 
 // The candidate next hops, best first (the caller tries the first and fails over to the

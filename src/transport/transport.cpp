@@ -16,6 +16,7 @@
 #include "base/log.hpp"
 #include "transport/connection.hpp"
 #include "transport/connection_directory.hpp"
+#include "transport/tls_store.hpp"
 
 namespace sipproxy::transport {
 
@@ -201,12 +202,15 @@ std::size_t Transport::close_connections_from(const Cidr& network) {
 }
 
 std::unique_ptr<ByteStream> Transport::make_stream(Protocol protocol, asio::ip::tcp::socket socket,
-                                                   bool /*inbound*/, std::string_view /*server_name*/) {
+                                                   bool inbound, std::string_view server_name) {
     switch (traits(protocol).stream) {
     case StreamKind::Tcp:
     case StreamKind::Ws: return make_tcp_stream(std::move(socket));
     case StreamKind::Tls:
-    case StreamKind::Wss:  // TLS: next commit
+    case StreamKind::Wss:
+        // The contexts current now: a reload does not change a connection's session.
+        return make_tls_stream(tls_ ? tls_->get() : nullptr, std::move(socket), inbound,
+                               server_name);
     case StreamKind::None: break;
     }
     return nullptr;

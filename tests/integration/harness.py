@@ -427,14 +427,15 @@ class Proxy:
     def __init__(self, auth=True, workers=1, extra_toml="", users=None, trusted=None,
                  registrar_store="sqlite", timer_c=180, log_level="debug", listen_tcp=True,
                  ipv6=False, state_dir=None, t1_ms=None, t2_ms=None, t4_ms=None,
-                 transaction_toml="", port=None, auth_algorithms=None):
+                 transaction_toml="", port=None, auth_algorithms=None, extra_listen=()):
         """extra_toml is appended verbatim after "{proxy_port}" is replaced by the port
         (for a gateway that is the proxy itself); transaction_toml adds keys to the
         harness's [transaction] table (t1_ms etc. have their own parameters).
 
         users: (name, password) pairs, or (name, password, {key: TOML value text}) to add
         keys to that user's [[auth.users]] table. auth_algorithms: the [auth] algorithms
-        list (e.g. ["MD5"]); None leaves the daemon's default."""
+        list (e.g. ["MD5"]); None leaves the daemon's default. extra_listen: more
+        server.listen URIs (e.g. "tls://127.0.0.1:PORT", with its [tls] in extra_toml)."""
         self.dir = _mkdtemp("sipproxy-")
         self.port = port or free_port(ipv6=ipv6)
         self.ipv6 = ipv6
@@ -454,6 +455,7 @@ class Proxy:
             listen.append(f"udp://[::1]:{self.port}")
             if listen_tcp:
                 listen.append(f"tcp://[::1]:{self.port}")
+        listen += list(extra_listen)
         lines = ["[server]",
                  "listen = [" + ", ".join(_toml_str(l) for l in listen) + "]",
                  f"domains = [{_toml_str(DOMAIN)}]",

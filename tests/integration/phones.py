@@ -72,7 +72,7 @@ class Baresip:
     """
 
     def __init__(self, user, password, proxy_port, transport="udp", answermode="manual",
-                 name=None):
+                 name=None, extra_config=""):
         self.user, self.password, self.transport = user, password, transport
         self.name = name or f"baresip-{user}-{transport}"
         self.dir = _mkdtemp(f"baresip-{user}-")
@@ -89,6 +89,7 @@ class Baresip:
         self._sock = None
         self._reader = None
         self.log_path = os.path.join(self.dir, "baresip.log")
+        self.extra_config = extra_config  # more config lines, e.g. "sip_cafile\t/ca.pem"
         self._write_config(answermode)
 
     def _write_config(self, answermode):
@@ -116,6 +117,7 @@ module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:{self.ctrl_port}
+{self.extra_config}
 """
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write(config)
@@ -407,14 +409,15 @@ class Linphonec:
         """The config: SIP on one loopback port (UDP, or TCP when transport is tcp), the
         proxy as registrar/outbound proxy with digest credentials, no sound card."""
         lo, hi = self.rtp_ports
-        udp, tcp = (self.sip_port, 0) if self.transport == "udp" else (0, self.sip_port)
+        udp, tcp, tls = {"udp": (self.sip_port, 0, 0), "tcp": (0, self.sip_port, 0),
+                         "tls": (0, 0, self.sip_port)}[self.transport]
         proxy = f"<sip:127.0.0.1:{self.proxy_port};transport={self.transport}>"
         extra = "".join(f"{k}={v}\n" for k, v in self.sip_keys.items())  # more [sip] keys
         return f"""\
 [sip]
 sip_port={udp}
 sip_tcp_port={tcp}
-sip_tls_port=0
+sip_tls_port={tls}
 use_ipv6=0
 default_proxy=0
 register_only_when_network_is_up=0

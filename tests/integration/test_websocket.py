@@ -3,7 +3,7 @@
 sipproxyd.
 
 Two SIP.js 0.21 phones (alice, bob), each a page in one headless Chromium
-(browser_phones.py), register over ws:// with `.invalid` Via/Contact hosts, reg-id and
+(browser_phones.py), register over wss:// (a test CA made by openssl) with `.invalid` Via/Contact hosts, reg-id and
 +sip.instance; the proxy reaches them only through the connection they registered on
 (RFC 5626). alice calls bob: bob's page rings, answers, both calls are Established and
 the RTCPeerConnection between the two browsers is connected; the caller hangs up, then
@@ -29,9 +29,13 @@ import unittest
 
 from browser_phones import Browser, available
 from harness import DOMAIN, Proxy, _toml_str, free_port
+from test_tls import Certificates, tls_toml
 from phones import BARESIP, Baresip, PhoneError
 
-USERS = [("alice", "alice-secret"), ("bob", "bob-secret"), ("carol", "carol-secret")]
+# baresip 1.0 cannot answer SHA-256 (README, "Real phones"): carol is offered MD5.
+USERS = [("alice", "alice-secret"), ("bob", "bob-secret"),
+         ("carol", "carol-secret", {"algorithms": '["MD5"]'})]
+KEEPALIVE = 2  # seconds: short, so the test sees the ping (browsers answer it themselves)
 
 
 def ws_frame(payload, opcode=0x1, mask=b"\x11\x22\x33\x44", masked=True):
@@ -98,20 +102,19 @@ class WebSocketPhones(unittest.TestCase):
             raise unittest.SkipTest(why)
         cls.browser = Browser()
         cls.addClassCleanup(cls.browser.close)
-        cls.proxy = Proxy(users=USERS)
-        cls.addClassCleanup(cls.proxy.__exit__, None, None, None)
+        cls.certs = Certificates()  # the test CA; Chromium is told to accept it (driver.js)
         cls.ws_port = free_port("tcp")
+        cls.wss_port = free_port("tcp")
         cls.origin = cls.browser.http  # the page's origin: http://127.0.0.1:PORT
-        with open(cls.proxy.config_path) as f:
-            toml = f.read()
-        toml = re.sub(r'(?m)^listen = \[(.*)\]$',
-                      lambda m: f'listen = [{m.group(1)}, {_toml_str(f"ws://127.0.0.1:{cls.ws_port}")}]',
-                      toml, count=1)
-        toml += f"\n[websocket]\nallowed_origins = [{_toml_str(cls.origin)}]\n"
-        with open(cls.proxy.config_path, "w") as f:
-            f.write(toml)
+        cls.proxy = Proxy(users=USERS,
+                          extra_listen=[f"ws://127.0.0.1:{cls.ws_port}", f"wss://127.0.0.1:{cls.wss_port}"],
+                          extra_toml=tls_toml(cls.certs)
+                          + f"\n[websocket]\nallowed_origins = [{_toml_str(cls.origin)}]\n"
+                          + f"keepalive = {KEEPALIVE}\n")
+        cls.addClassCleanup(cls.proxy.__exit__, None, None, None)
         cls.proxy.start()
-        cls.server = f"ws://127.0.0.1:{cls.ws_port}"
+        # Browser phones register over WSS, as they almost always do in the field.
+        cls.server = f"wss://127.0.0.1:{cls.wss_port}"
         cls.alice = cls.browser.phone("alice")
         cls.bob = cls.browser.phone("bob")
         for name, phone in (("alice", cls.alice), ("bob", cls.bob)):
@@ -151,7 +154,7 @@ class WebSocketPhones(unittest.TestCase):
         regs = self.proxy.ctl_json("show", "registrations", f"alice@{DOMAIN}")["registrations"]
         self.assertEqual(len(regs), 1, regs)
         r = regs[0]
-        self.assertEqual(r["transport"], "ws", r)
+        self.assertEqual(r["transport"], "wss", r)
         self.assertRegex(r["contact"], r"\.invalid\b.*transport=ws", r)
 
     def test_browser_calls_browser_caller_hangs_up(self):
@@ -235,6 +238,29 @@ class WebSocketPhones(unittest.TestCase):
             s.sendall(ws_frame(options, masked=False))
             op, payload = read_frame(s)
             self.assertEqual((op, payload[:2]), (0x8, struct.pack("!H", 1002)))
+
+    def upgraded(self):
+        s = socket.create_connection(("127.0.0.1", self.ws_port), 5)
+        s.sendall(upgrade_request(self.ws_port, "sip", self.origin))
+        self.assertTrue(http_response(s).startswith("HTTP/1.1 101 "))
+        return s
+
+    def test_idle_connection_is_pinged_then_closed_without_pong(self):
+        with self.upgraded() as s:
+            s.settimeout(KEEPALIVE + 3)
+            op, payload = read_frame(s)
+            self.assertEqual(op, 0x9)  # ping
+            # No pong: closed once nothing came for twice the keep-alive.
+            s.settimeout(2 * KEEPALIVE + 3)
+            self.assertEqual(s.recv(100), b"")
+
+    def test_oversized_message_is_refused_from_its_header(self):
+        with self.upgraded() as s:
+            s.settimeout(5)
+            # A frame header announcing 1 MB (above server.max_message_size), no payload.
+            s.sendall(b"\x81\xff" + struct.pack("!Q", 1 << 20) + b"\x11\x22\x33\x44")
+            op, payload = read_frame(s)
+            self.assertEqual((op, payload[:2]), (0x8, struct.pack("!H", 1009)))
 
 
 if __name__ == "__main__":

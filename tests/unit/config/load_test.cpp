@@ -391,3 +391,63 @@ TEST_CASE("[websocket] and a ws:// listener") {
     CHECK_FALSE(load_string("[websocket]\nkeepalive = 0\n", kName));
     CHECK_FALSE(load_string("[websocket]\norigins = []\n", kName));
 }
+
+TEST_CASE("[tls]: files relative to the config, defaults, errors naming the key") {
+    char dir_template[] = "/tmp/sipproxy-tls-XXXXXX";
+    const fs::path dir = mkdtemp(dir_template);
+    for (const char* f : {"proxy.pem", "proxy.key", "ca.pem", "sni.pem", "sni.key"})
+        std::ofstream(dir / f) << "PEM\n";
+    const fs::path name = dir / "sipproxy.toml";
+    auto ok = load_string(R"(
+[server]
+listen = ["udp://127.0.0.1:5060", "tls://127.0.0.1"]
+[tls]
+certificate = "proxy.pem"
+private_key = "proxy.key"
+ca_file = "ca.pem"
+verify_clients = true
+ciphers = "ECDHE+AESGCM"
+handshake_timeout = 3
+[[tls.sni]]
+name = "SIP.example.com"
+certificate = "sni.pem"
+private_key = "sni.key"
+)", name);
+    REQUIRE(ok);
+    const auto& c = **ok;
+    CHECK(c.server.listen[1].scheme == "tls");
+    CHECK(c.server.listen[1].port == 5061);  // RFC 3261 19.1.2
+    CHECK(c.tls.certificate == dir / "proxy.pem");
+    CHECK(c.tls.ca_file == dir / "ca.pem");
+    CHECK(c.tls.verify_clients);
+    CHECK(c.tls.ciphers == "ECDHE+AESGCM");
+    CHECK(c.tls.handshake_timeout == std::chrono::seconds(3));
+    REQUIRE(c.tls.sni.size() == 1);
+    CHECK(c.tls.sni[0].name == "sip.example.com");
+    CHECK(c.tls.sni[0].private_key == dir / "sni.key");
+
+    auto defaults = load("");
+    CHECK(defaults->tls.certificate.empty());
+    CHECK_FALSE(defaults->tls.verify_clients);
+    CHECK(defaults->tls.handshake_timeout == std::chrono::seconds(10));
+
+    auto no_section = load_string("[server]\nlisten = [\"tls://127.0.0.1:5061\"]\n", name);
+    REQUIRE_FALSE(no_section);
+    CHECK(no_section.error().key == "tls");
+
+    auto missing = load_string("[server]\nlisten = [\"tls://127.0.0.1:5061\"]\n[tls]\n"
+                               "certificate = \"nope.pem\"\nprivate_key = \"proxy.key\"\n",
+                               name);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().key == "tls.certificate");
+    CHECK(missing.error().line == 4);
+    CHECK(missing.error().message.find((dir / "nope.pem").string()) != std::string::npos);
+
+    auto bad_sni = load_string("[tls]\ncertificate = \"proxy.pem\"\nprivate_key = \"proxy.key\"\n"
+                               "[[tls.sni]]\nname = \"bad name\"\ncertificate = \"sni.pem\"\n"
+                               "private_key = \"sni.key\"\n",
+                               name);
+    REQUIRE_FALSE(bad_sni);
+    CHECK(bad_sni.error().key == "tls.sni[0].name");
+    fs::remove_all(dir);
+}

@@ -23,7 +23,8 @@ transport::Local local(transport::Protocol p, const char* ip, std::uint16_t port
 struct Setup {
     asio::io_context io;
     std::vector<transport::Local> locals{local(transport::Protocol::Udp, "127.0.0.1", 5060),
-                                         local(transport::Protocol::Tcp, "127.0.0.1", 5060)};
+                                         local(transport::Protocol::Tcp, "127.0.0.1", 5060),
+                                         local(transport::Protocol::Tls, "127.0.0.1", 5061)};
     transport::Transport transport{io, 0, locals, {}};
     transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.7"), 40000, 0, {}};
     const proxy::PathTokens* tokens = nullptr;
@@ -201,4 +202,31 @@ TEST_CASE("with tokens: both Record-Routes carry the dialog token, the branch th
     REQUIRE(rr);
     CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "1", "callee-tag"));
     CHECK(tokens.dialog_matches(*rr->param("dlg"), "fwd-1", "callee-tag", "1"));
+}
+
+TEST_CASE("TLS next hops: transport=tls and sips: go over TLS, Via TLS, Record-Route on both sides") {
+    Setup s;
+    auto m = parse(invite);
+    proxy::Target t;
+    t.request_uri = "sip:bob@192.0.2.20;transport=tls";
+    auto f = s.forward(m, t);
+    REQUIRE(f);
+    CHECK(f->destination.protocol == transport::Protocol::Tls);
+    CHECK(f->destination.port == 5061);  // the TLS default port
+    CHECK(f->bytes.find("Via: SIP/2.0/TLS 127.0.0.1:5061;branch=") != std::string::npos);
+    CHECK(f->bytes.find("Record-Route: <sip:127.0.0.1:5061;transport=tls;lr>\r\n") != std::string::npos);
+    CHECK(f->bytes.find("Record-Route: <sip:127.0.0.1:5060;lr>\r\n") != std::string::npos);
+
+    // RFC 3261 26.2: sips: is TLS even with ;transport=tcp; its Record-Route is sips:.
+    t.request_uri = "sips:bob@192.0.2.20:5071;transport=tcp";
+    f = s.forward(m, t);
+    REQUIRE(f);
+    CHECK(f->destination.protocol == transport::Protocol::Tls);
+    CHECK(f->destination.port == 5071);
+    CHECK(f->bytes.find("Record-Route: <sips:127.0.0.1:5061;lr>\r\n") != std::string::npos);
+
+    t.request_uri = "sips:bob@192.0.2.20;transport=udp";
+    f = s.forward(m, t);
+    REQUIRE_FALSE(f);
+    CHECK(f.error().status == 416);
 }

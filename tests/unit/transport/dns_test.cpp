@@ -563,14 +563,14 @@ TEST_CASE("RFC 3263: NAPTR then SRV then A", "[dns][rfc3263]") {
                                                       "udp:192.0.2.21:5081"});
     }
     SECTION("only the transports we support are followed") {
-        auto peers = run(locate_sip_server({"example.test", 0, std::nullopt, false}, {true, false}, dns));
+        auto peers = run(locate_sip_server({"example.test", 0, std::nullopt, false}, {true, false, false}, dns));
         CHECK(strs(peers) == std::vector<std::string>{"udp:192.0.2.20:5080", "udp:192.0.2.21:5081"});
     }
     SECTION("sips follows SIPS+D2T only") {
         server.srv("_sips._tcp.example.test", 0, 0, 5061, "tls.example.test");
         server.a("tls.example.test", "192.0.2.40");
         auto peers = run(locate_sip_server({"example.test", 0, std::nullopt, true}, {}, dns));
-        CHECK(strs(peers) == std::vector<std::string>{"tcp:192.0.2.40:5061"});
+        CHECK(strs(peers) == std::vector<std::string>{"tls:192.0.2.40:5061"});
     }
 }
 
