@@ -88,7 +88,7 @@ class Browser:
         self.command("open", phone=name)
         return BrowserPhone(self, name)
 
-    def log(self, lines=60):
+    def log(self, lines=400):
         return "\n".join(self.log_lines[-lines:])
 
     @staticmethod
@@ -131,9 +131,11 @@ class BrowserPhone:
         return self.browser.command("call", timeout=timeout, phone=self.name, method=method,
                                     args=list(args))
 
-    def register(self, server, aor, user, password, expires=300):
+    def register(self, server, aor, user, password, expires=300, trace=False):
+        """trace: SIP.js logs every SIP message it sends and receives (Browser.log())."""
         return self._call("register", {"server": server, "aor": aor, "user": user,
-                                       "password": password, "expires": expires})
+                                       "password": password, "expires": expires,
+                                       "trace": trace})
 
     def unregister(self):
         return self._call("unregister")
