@@ -36,7 +36,7 @@ def rss(pid):
 def measure(scheme, certs):
     port = harness.free_port("tcp")
     p = harness.Proxy(auth=False, log_level="warn", extra_listen=[f"{scheme}://127.0.0.1:{port}"],
-                      extra_toml=tls_toml(certs) + "\n[security]\nmax_connections_per_source = 0\n")
+                      extra_toml=tls_toml(certs) + "\n[security]\nallow = [\"127.0.0.0/8\"]\n")
     with p:
         time.sleep(1)
         before = rss(p.proc.pid)
