@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     log::set_level(log::Level::error);
     const auto local = transport::Local::at(transport::Protocol::Udp,
                                             asio::ip::make_address("127.0.0.1"), 5060);
-    transport::Peer peer{transport::Protocol::Udp, asio::ip::make_address("192.0.2.101"), 5060, 0};
+    transport::Peer peer{transport::Protocol::Udp, asio::ip::make_address("192.0.2.101"), 5060, 0, {}};
     long delivered = 0;
 
     ingress::Admission admission;
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     admission.set_policy(limiting);
     const double spoof = ns_per(n, [&](long i) {
         transport::Peer p{transport::Protocol::Udp,
-                          asio::ip::address_v4(0x0a000000u + static_cast<std::uint32_t>(i)), 5060, 0};
+                          asio::ip::address_v4(0x0a000000u + static_cast<std::uint32_t>(i)), 5060, 0, {}};
         in.receive(transport::Inbound{kInvite, nullptr, p, local, false});
     });
 

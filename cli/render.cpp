@@ -55,6 +55,18 @@ void status(const json&, const json& r, std::ostream& out) {
         {"transactions", cell(counts, "transactions")},
         {"calls", cell(counts, "calls")},
     };
+    // One line per TLS certificate served, with its expiry.
+    for (const auto& c : list(r, "tls_certificates")) {
+        const auto& name = field(c, "name");
+        const auto& left = field(c, "expires_in_s");
+        std::string line = cell(c, "file");
+        if (name.is_string()) line += " (SNI " + name.get<std::string>() + ")";
+        line += " until " + cell(c, "not_after");
+        if (left.is_number_integer())
+            line += left.get<long long>() < 0 ? " EXPIRED"
+                                              : " (" + std::to_string(left.get<long long>() / 86400) + " days)";
+        rows.emplace_back("certificate", line);
+    }
     std::size_t width = 0;
     for (const auto& [k, v] : rows) width = std::max(width, k.size());
     for (const auto& [k, v] : rows)

@@ -1,6 +1,6 @@
 #pragma once
-// The byte stream under a connection: a plain TCP socket, or TLS over one (tls_stream.cpp,
-// the only place that includes asio/ssl). Connection reads, writes and closes through
+// The byte stream under a connection: a plain TCP socket, or TLS over one (tls_store.cpp,
+// the only place that uses OpenSSL's SSL API, through memory BIOs). Connection reads, writes and closes through
 // this interface and does not know which one it has.
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>

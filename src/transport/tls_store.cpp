@@ -1,8 +1,8 @@
-// The only translation unit with asio/ssl and OpenSSL's SSL API (build time).
+// The only translation unit with OpenSSL's SSL API (build time).
 #include "transport/tls_store.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ssl.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <openssl/err.h>
@@ -195,22 +195,27 @@ std::string utc_text(std::chrono::system_clock::time_point t) {
 
 namespace {
 
-// asio's context owns the handle it is given (frees it): give it a reference of its own.
-SSL_CTX* shared(SSL_CTX* ctx) {
-    SSL_CTX_up_ref(ctx);
-    return ctx;
-}
-
+// TLS over a TCP socket through OpenSSL memory BIOs: ciphertext is read from the socket
+// into the read BIO and written from the write BIO, each through a buffer that exists only
+// while bytes move. asio::ssl::stream keeps two 17 kB record buffers for the life of every
+// connection; this keeps none (with SSL_MODE_RELEASE_BUFFERS an idle connection holds
+// little more than its SSL object: bench/README.md).
 class TlsStream final : public ByteStream {
 public:
     TlsStream(std::shared_ptr<const TlsContexts> contexts, SSL_CTX* ctx, asio::ip::tcp::socket s,
               bool server)
-        : contexts_(std::move(contexts)), context_(shared(ctx)), stream_(std::move(s), context_),
-          server_(server) {}
+        : contexts_(std::move(contexts)), socket_(std::move(s)), ssl_(SSL_new(ctx)) {
+        BIO* in = BIO_new(BIO_s_mem());
+        BIO* out = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(in, -1);  // empty: "retry", not end of stream
+        SSL_set_bio(ssl_.get(), in, out);
+        if (server) SSL_set_accept_state(ssl_.get());
+        else SSL_set_connect_state(ssl_.get());
+    }
 
     // Client side: the name the certificate must carry, sent as SNI when it is a name.
     bool expect(std::string_view name) {
-        SSL* ssl = stream_.native_handle();
+        SSL* ssl = ssl_.get();
         const std::string n(name);
         asio::error_code ec;
         asio::ip::make_address(n, ec);
@@ -222,33 +227,113 @@ public:
     }
 
     asio::awaitable<std::error_code> handshake() override {
-        auto [ec] = co_await stream_.async_handshake(
-            server_ ? asio::ssl::stream_base::server : asio::ssl::stream_base::client, use_nothrow);
-        co_return ec;
+        for (;;) {
+            ERR_clear_error();
+            const int r = SSL_do_handshake(ssl_.get());
+            if (r == 1) co_return co_await flush();
+            const int e = SSL_get_error(ssl_.get(), r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                const auto err = error(e);
+                co_await flush();  // the alert, if any
+                co_return err;
+            }
+            if (auto ec = co_await flush()) co_return ec;
+            if (e == SSL_ERROR_WANT_READ)
+                if (auto ec = co_await fill()) co_return ec;
+        }
     }
+
     asio::awaitable<std::pair<std::error_code, std::size_t>> read_some(std::span<char> into) override {
-        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(into.data(), into.size()), use_nothrow);
-        co_return std::pair<std::error_code, std::size_t>{ec, n};
+        using Result = std::pair<std::error_code, std::size_t>;
+        for (;;) {
+            ERR_clear_error();
+            const int n = SSL_read(ssl_.get(), into.data(), static_cast<int>(into.size()));
+            if (n > 0) co_return Result{{}, static_cast<std::size_t>(n)};
+            const int e = SSL_get_error(ssl_.get(), n);
+            if (e == SSL_ERROR_ZERO_RETURN) co_return Result{asio::error::eof, 0};
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) co_return Result{error(e), 0};
+            // TLS 1.3 session tickets, key updates: whatever OpenSSL wants to send.
+            if (auto ec = co_await flush()) co_return Result{ec, 0};
+            if (e == SSL_ERROR_WANT_READ)
+                if (auto ec = co_await fill()) co_return Result{ec, 0};
+        }
     }
+
     asio::awaitable<std::error_code> write(std::string_view bytes) override {
-        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), use_nothrow);
-        (void)n;
-        co_return ec;
+        while (!bytes.empty()) {
+            ERR_clear_error();
+            const int n = SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size()));
+            if (n <= 0) {
+                const int e = SSL_get_error(ssl_.get(), n);
+                if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) co_return error(e);
+            } else {
+                bytes.remove_prefix(static_cast<std::size_t>(n));
+            }
+            if (auto ec = co_await flush()) co_return ec;
+        }
+        co_return std::error_code{};
     }
+
     void close() override {
         // No close_notify exchange: the peer may be gone, and nothing waits for it.
         asio::error_code ec;
-        stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-        stream_.lowest_layer().close(ec);
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
     }
-    asio::ip::tcp::socket& socket() override { return stream_.next_layer(); }
+    asio::ip::tcp::socket& socket() override { return socket_; }
     std::size_t read_size() const override { return 4096; }
 
 private:
+    struct SslFree {
+        void operator()(SSL* s) const { SSL_free(s); }
+    };
+
+    std::error_code error(int e) const {
+        if (e == SSL_ERROR_SSL) {
+            if (unsigned long code = ERR_peek_last_error())
+                return {static_cast<int>(code), asio::error::get_ssl_category()};
+        }
+        if (e == SSL_ERROR_SYSCALL) return asio::error::connection_reset;
+        return std::make_error_code(std::errc::protocol_error);
+    }
+
+    // Writes what the write BIO holds. The reader (handshake, tickets) and the writer may
+    // both want to: one writes, the other leaves it the bytes it added.
+    asio::awaitable<std::error_code> flush() {
+        if (flushing_) co_return std::error_code{};
+        flushing_ = true;
+        std::error_code result;
+        while (BIO_ctrl_pending(SSL_get_wbio(ssl_.get())) > 0) {
+            std::string chunk(BIO_ctrl_pending(SSL_get_wbio(ssl_.get())), '\0');
+            const int n = BIO_read(SSL_get_wbio(ssl_.get()), chunk.data(), static_cast<int>(chunk.size()));
+            if (n <= 0) break;
+            chunk.resize(static_cast<std::size_t>(n));
+            auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(chunk), use_nothrow);
+            (void)written;
+            if (ec) {
+                result = ec;
+                break;
+            }
+        }
+        flushing_ = false;
+        co_return result;
+    }
+
+    // Waits for ciphertext (holding no buffer while it waits) and gives it to OpenSSL.
+    asio::awaitable<std::error_code> fill() {
+        auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_nothrow);
+        if (wait_ec) co_return wait_ec;
+        std::string chunk(17 * 1024, '\0');
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), use_nothrow);
+        if (ec) co_return ec;
+        BIO_write(SSL_get_rbio(ssl_.get()), chunk.data(), static_cast<int>(n));
+        co_return std::error_code{};
+    }
+
     std::shared_ptr<const TlsContexts> contexts_;  // outlives the SSL object
-    asio::ssl::context context_;
-    asio::ssl::stream<asio::ip::tcp::socket> stream_;
-    bool server_;
+    asio::ip::tcp::socket socket_;
+    std::unique_ptr<SSL, SslFree> ssl_;
+    bool flushing_ = false;
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
 // TlsContexts is immutable: a reload builds a new one from the files (refusing the
 // reload, with the key, file and reason, if any file is bad) and swaps it in the shared
 // TlsStore; connections already open or in their handshake keep the one they started
-// with. asio/ssl stays inside tls_store.cpp (build time): this header has no Asio.
+// with. OpenSSL stays inside tls_store.cpp (build time): this header has no Asio.
 #include <chrono>
 #include <memory>
 #include <mutex>

@@ -224,7 +224,8 @@ class StatusTest(ControlTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         s = json.loads(r.stdout)
         self.assertEqual(set(s), {"version", "pid", "uptime_s", "config_file", "workers",
-                                  "auth_enabled", "listeners", "counts"}, s)
+                                  "auth_enabled", "listeners", "tls_certificates", "counts"}, s)
+        self.assertEqual(s["tls_certificates"], [])  # no [tls]
         self.assertEqual(s["version"], VERSION)
         self.assertEqual(s["pid"], self.proxy.proc.pid)
         self.assertIsInstance(s["uptime_s"], int)
