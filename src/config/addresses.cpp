@@ -73,13 +73,15 @@ bool is_domain_name(std::string_view text) {
 
 Expected<Listen, std::string> parse_listen(std::string_view text) {
     const std::string expected =
-        "expected scheme://host:port with scheme udp|tcp|tls, got '" + std::string(text) + "'";
+        "expected scheme://host:port with scheme udp|tcp|tls|ws|wss, got '" + std::string(text) + "'";
     auto sep = text.find("://");
     if (sep == std::string_view::npos) return Unexpected{expected};
     Listen l;
     l.text = std::string(text);
     l.scheme = lower(text.substr(0, sep));
-    if (l.scheme != "udp" && l.scheme != "tcp" && l.scheme != "tls") return Unexpected{expected};
+    if (l.scheme != "udp" && l.scheme != "tcp" && l.scheme != "tls" && l.scheme != "ws" &&
+        l.scheme != "wss")
+        return Unexpected{expected};
     if (l.scheme == "tls") l.port = 5061;  // RFC 3261 19.1.2
     std::string_view rest = text.substr(sep + 3);
     std::string_view host, port_text;

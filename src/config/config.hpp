@@ -16,7 +16,7 @@
 namespace sipproxy::config {
 
 struct Listen {
-    std::string scheme;  // "udp" | "tcp" | "tls" (later "ws", "wss")
+    std::string scheme;  // "udp" | "tcp" | "tls" | "ws" | "wss"
     std::string host;    // literal address; IPv6 without brackets ("::1")
     std::uint16_t port = 5060;
     std::string text;    // as written, e.g. "udp://127.0.0.1:5060"
@@ -88,6 +88,12 @@ struct Transaction {
 struct Tcp {
     std::chrono::seconds idle_timeout{300};
     std::size_t max_connections = 10000;
+};
+
+// [websocket]: what ws:// and wss:// listeners accept (RFC 6455 10.2 Origin check).
+struct WebSocket {
+    std::vector<std::string> allowed_origins;  // empty: any Origin
+    std::chrono::seconds keepalive{180};       // ping after this long without a frame
 };
 
 // [tls]: the certificates the proxy serves and how it verifies peers. Paths are absolute
@@ -211,6 +217,7 @@ struct Config {
     std::optional<Auth> auth;            // nullopt: nobody is authenticated
     Transaction transaction;
     Tcp tcp;
+    WebSocket websocket;
     Tls tls;
     Security security;
     Cdr cdr;

@@ -73,6 +73,7 @@ class Loader {
         auth();
         transaction();
         tcp();
+        websocket();
         tls();
         security();
         cdr();
@@ -374,6 +375,26 @@ class Loader {
         t.finish();
     }
 
+    void websocket() {
+        TableReader t(errors_, section("websocket"), "websocket");
+        std::vector<std::string> origins;
+        std::vector<const toml::node*> where;
+        if (t.get("allowed_origins", origins, &where)) {
+            for (std::size_t i = 0; i < origins.size(); ++i) {
+                // RFC 6454 6.1: an origin is scheme "://" host [":" port], no path.
+                const auto sep = origins[i].find("://");
+                if (sep == std::string::npos || sep == 0 || origins[i].size() > 256 ||
+                    origins[i].find('/', sep + 3) != std::string::npos)
+                    t.fail_at(where[i], index_key(t.key_path("allowed_origins"), i),
+                              "expected an origin like https://phone.example.com");
+            }
+            config_.websocket.allowed_origins = std::move(origins);
+        }
+        std::int64_t v = 0;
+        if (t.get_int("keepalive", v, 1, 86400)) config_.websocket.keepalive = std::chrono::seconds(v);
+        t.finish();
+    }
+
     // A PEM file named by a [tls] key: resolved, and readable now (its contents are
     // checked by the daemon, which names the key and file too).
     bool pem_file(TableReader& t, std::string_view key, fs::path& out, bool required) {
@@ -396,10 +417,10 @@ class Loader {
         TableReader t(errors_, section("tls"), "tls");
         Tls& x = config_.tls;
         const bool listens = std::any_of(config_.server.listen.begin(), config_.server.listen.end(),
-                                         [](const Listen& l) { return l.scheme == "tls"; });
+                                         [](const Listen& l) { return l.scheme == "tls" || l.scheme == "wss"; });
         if (listens && !t.present())
             errors_.add(static_cast<const toml::node*>(nullptr), "tls",
-                        "a tls:// listen address needs a [tls] section with certificate and private_key");
+                        "a tls:// or wss:// listen address needs a [tls] section with certificate and private_key");
         if (t.present()) {
             const bool cert = pem_file(t, "certificate", x.certificate, listens);
             const bool key = pem_file(t, "private_key", x.private_key, listens || cert);

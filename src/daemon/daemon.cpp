@@ -117,6 +117,8 @@ void Daemon::start() {
     to.max_connections = cfg.tcp.max_connections;
     to.limits.max_message_size = cfg.server.max_message_size;
     to.message_timeout = cfg.security.message_timeout;
+    to.websocket.allowed_origins = cfg.websocket.allowed_origins;
+    to.websocket.keepalive = cfg.websocket.keepalive;
     to.handshake_timeout = cfg.tls.handshake_timeout;
     // Always: outbound TLS (sips: next hops) needs the client side even without [tls].
     auto tls = transport::load_tls(tls_settings(cfg));

@@ -14,6 +14,7 @@
 #include "registrar/redis_location_store.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/process.hpp"
+#include "transport/connection_directory.hpp"
 
 namespace sipproxy::daemon {
 
@@ -80,13 +81,13 @@ void Daemon::register_metrics() {
                    "transactions.linger_cut", [this] { return number(shares_->linger_cut); });
 
     // Transports. The connection table is shared by the workers: read from the first.
+    auto open = [this](transport::Protocol p) {
+        return workers_.empty() ? 0.0 : number(workers_.front()->transport().directory()->size(p));
+    };
     r.gauge_from("sipproxy_connections_open", "Open SIP connections, by transport.",
                  {"transport"},
-                 {{{{"tcp"}, "tcp.connections"}, [this] {
-                       return workers_.empty()
-                                  ? 0.0
-                                  : number(workers_.front()->transport().connections());
-                   }}});
+                 {{{{"tcp"}, "tcp.connections"}, [open] { return open(transport::Protocol::Tcp); }},
+                  {{{"tls"}, "tls.connections"}, [open] { return open(transport::Protocol::Tls); }}});
     r.counter_from("sipproxy_tcp_accept_failures_total", "TCP accepts that failed.",
                    "tcp.accept_failures",
                    sum([](Worker& w) { return w.transport().accept_failures(); }));
@@ -103,7 +104,9 @@ void Daemon::register_metrics() {
                      double soonest = -1.0;
                      const auto now = std::chrono::system_clock::now();
                      for (const auto& c : transport::certificates_of(*tls)) {
-                         const double left = std::chrono::duration<double>(c.not_after - now).count();
+                         // Whole seconds: `show stats` keeps it an integer.
+                         const double left = std::floor(
+                             std::chrono::duration<double>(c.not_after - now).count());
                          if (soonest < 0 || left < soonest) soonest = left;
                      }
                      return soonest;
@@ -170,6 +173,8 @@ json Daemon::show_stats() const {
         // Counts stay JSON integers; only sums of seconds have a fraction.
         if (v >= 0 && v == std::floor(v) && v < 9.0e15)
             stats[name] = static_cast<std::uint64_t>(v);
+        else if (v == std::floor(v) && v > -9.0e15)
+            stats[name] = static_cast<std::int64_t>(v);  // -1: "none" (tls.certificate_expiry_s)
         else
             stats[name] = v;
     }

@@ -46,6 +46,16 @@ HttpParse bad(std::string why) {
 
 }  // namespace
 
+std::string HttpRequest::field(std::string_view name) const {
+    std::string out;
+    for (const auto& [n, v] : fields) {
+        if (!iequals(n, name)) continue;
+        if (!out.empty()) out += ", ";
+        out += v;
+    }
+    return out;
+}
+
 HttpParse parse_http_request(std::string_view bytes, std::size_t max_size) {
     const auto end = bytes.find("\r\n\r\n");
     if (end == std::string_view::npos) {
@@ -96,6 +106,7 @@ HttpParse parse_http_request(std::string_view bytes, std::size_t max_size) {
         for (char c : value)
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
                 return bad("control character in a header field");
+        p.request.fields.emplace_back(name, value);
         if (iequals(name, "Host")) host = true;
         else if (iequals(name, "Connection")) {
             if (contains_token(value, "close")) p.request.keep_alive = false;

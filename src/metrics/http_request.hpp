@@ -1,10 +1,12 @@
 #pragma once
-// The HTTP/1.1 requests the metrics endpoint accepts (RFC 9112): a request line and
+// The HTTP/1.1 requests the metrics endpoint and the WebSocket upgrade accept (RFC 9112): a request line and
 // header fields, no body. Parsed from bytes received so far, without I/O; anything a
 // scraper would not send is Bad, so a peer cannot make the server hold much.
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace sipproxy::metrics {
 
@@ -12,6 +14,11 @@ struct HttpRequest {
     std::string method;
     std::string path;    // the target without its query
     bool keep_alive = true;
+    std::vector<std::pair<std::string, std::string>> fields;  // name, value (trimmed), in order
+
+    // The values of every field named `name` (case-insensitive), joined with ", " as RFC
+    // 9110 5.3 allows for list fields; empty when there is none.
+    std::string field(std::string_view name) const;
 };
 
 struct HttpParse {

@@ -67,12 +67,15 @@ void drop_last_route(const sip::Message& m, sip::Rewrite& rw) {
 
 // RFC 3261 16.6 step 4: for a sips: Request-URI the Record-Route URI is sips: too (the
 // dialog stays on TLS); it needs no transport parameter then.
-std::string record_route_value(const transport::Local& l, std::string_view token, bool sips) {
+std::string record_route_value(const transport::Local& l, std::string_view token, bool sips,
+                               std::string_view extra = {}) {
     sips = sips && transport::secure(l.protocol);
     std::string v = (sips ? "<sips:" : "<sip:") + l.hostport();
     if (l.reliable() && !sips) {
         v += ";transport=";
-        v += transport::uri_name(l.protocol);
+        // RFC 7118 5.2: "ws" names WebSocket in a URI, secure or not (Kamailio, SIP.js and
+        // JsSIP all expect it for a WSS listener too).
+        v += transport::traits(l.protocol).websocket ? std::string_view("ws") : transport::uri_name(l.protocol);
     }
     v += ";lr";
     if (!token.empty()) {
@@ -81,6 +84,7 @@ std::string record_route_value(const transport::Local& l, std::string_view token
         v += '=';
         v += token;
     }
+    v += extra;
     v += '>';
     return v;
 }
@@ -283,8 +287,22 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
         const bool two = in.inbound->protocol != out->protocol ||
                          in.inbound->address != out->address || in.inbound->port != out->port;
         const bool sips = request_uri.size() > 5 && strncasecmp(request_uri.data(), "sips:", 5) == 0;
-        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token, sips));
-        rw.push_top("Record-Route", record_route_value(*out, token, sips));
+        // RFC 7118 / RFC 5626: a WebSocket client's Contact (".invalid") is reached only
+        // over its connection. Its protocol, address and port go in our Record-Route,
+        // signed like the dialog token, so in-dialog requests find the flow
+        // (forward_in_dialog) without the proxy keeping state per call.
+        std::string flows;
+        for (const transport::Peer* p : {in.source, static_cast<const transport::Peer*>(&dest)}) {
+            if (!p || !transport::traits(p->protocol).websocket) continue;
+            if (!flows.empty()) flows += '_';
+            flows += flow_text(*p);
+        }
+        std::string extra;
+        if (!flows.empty() && in.tokens)
+            extra = ";" + std::string(flow_param) + "=" + flows + ";" + std::string(flow_sig_param) + "=" +
+                    in.tokens->dialog(std::string(req.call_id()) + "\n" + flows, req.from().tag);
+        if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token, sips, extra));
+        rw.push_top("Record-Route", record_route_value(*out, token, sips, extra));
     }
 
     // Our Via (16.6 step 8).

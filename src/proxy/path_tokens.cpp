@@ -86,4 +86,28 @@ bool PathTokens::via_matches(std::string_view token, const ViaHop& hop) const {
     return token.size() == token_length && matches(token, via(hop));
 }
 
+std::string flow_text(const transport::Peer& p) {
+    return std::string(transport::uri_name(p.protocol)) + "~" + transport::address_text(p.address) + "~" +
+           std::to_string(p.port);
+}
+
+std::optional<transport::Peer> parse_flow(std::string_view text) {
+    const auto a = text.find('~');
+    const auto b = text.rfind('~');
+    if (a == std::string_view::npos || a == b) return std::nullopt;
+    transport::Peer p;
+    if (!transport::parse_protocol(text.substr(0, a), p.protocol)) return std::nullopt;
+    asio::error_code ec;
+    p.address = asio::ip::make_address(std::string(text.substr(a + 1, b - a - 1)), ec);
+    if (ec) return std::nullopt;
+    unsigned port = 0;
+    for (char c : text.substr(b + 1)) {
+        if (c < '0' || c > '9' || port > 65535) return std::nullopt;
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    p.port = static_cast<std::uint16_t>(port);
+    return p;
+}
+
 }  // namespace sipproxy::proxy

@@ -23,6 +23,7 @@
 
 #include "auth/node_secret.hpp"
 #include "sip/message.hpp"
+#include "transport/peer.hpp"
 
 namespace sipproxy::proxy {
 
@@ -39,6 +40,14 @@ struct ViaHop {
         return {v.transport, v.host, v.port, v.received, v.rport};
     }
 };
+
+// A WebSocket flow as written in our Record-Route (;wsflow=): "wss~127.0.0.1~55326",
+// two joined by '_' when both sides are WebSocket; ;wsflowsig= signs them with the
+// dialog (RFC 7118: the proxy reaches a ".invalid" contact only over its connection).
+inline constexpr std::string_view flow_param = "wsflow";
+inline constexpr std::string_view flow_sig_param = "wsflowsig";
+std::string flow_text(const transport::Peer& p);
+std::optional<transport::Peer> parse_flow(std::string_view text);
 
 class PathTokens {
   public:

@@ -24,6 +24,9 @@ void validate_request(RequestContext& ctx);      // RFC 3261 16.3
 void preprocess_routes(RequestContext& ctx);     // 16.4
 void answer_options_to_self(RequestContext& ctx);
 void authenticate(RequestContext& ctx);          // RFC 3261 22, RFC 7616, auth issue
+// The WebSocket flow a ".invalid" Request-URI is reached on, from the signed flows in
+// our Record-Route (RFC 7118, RFC 5626); nothing for any other Request-URI.
+std::optional<transport::Peer> websocket_flow(const RequestContext& ctx);
 void forward_in_dialog(RequestContext& ctx);     // mid-dialog requests of our dialogs
 void check_preloaded_route(RequestContext& ctx); // a Route to a third party: whose?
 void register_binding(RequestContext& ctx);      // registrar, RFC 3261 10

@@ -2,6 +2,12 @@
 // needs to know about the request's place in a dialog.
 #include "proxy/pipeline.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include "proxy/path_tokens.hpp"
+
 namespace sipproxy::proxy {
 
 namespace {
@@ -13,7 +19,41 @@ bool carries_dialog_token(const RequestContext& ctx, const sip::Uri& u) {
     const auto& r = ctx.request;
     return ctx.services.tokens->dialog_matches(*token, r.call_id(), r.from().tag, r.to().tag);
 }
+// RFC 7118 5.3 / RFC 5626: a Request-URI host ".invalid" (a WebSocket client) is reached
+// over the flow our Record-Route recorded (forwarder.cpp), the one the request did not
+// come from; only a flow list signed with this dialog is believed.
 }  // namespace
+
+std::optional<transport::Peer> websocket_flow(const RequestContext& ctx) {
+    const auto& r = ctx.request;
+    const auto host = r.request_uri().host;
+    constexpr std::string_view suffix = ".invalid";
+    if (host.size() < suffix.size() ||
+        !std::equal(suffix.begin(), suffix.end(), host.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+        return std::nullopt;
+    if (!ctx.services.tokens) return std::nullopt;
+    for (std::size_t i = 0; i < ctx.route_edit.own_routes; ++i) {
+        const auto& u = r.routes()[i].uri;
+        const auto flows = u.param(flow_param);
+        const auto sig = u.param(flow_sig_param);
+        if (!flows || !sig) continue;
+        if (!ctx.services.tokens->dialog_matches(*sig, std::string(r.call_id()) + "\n" + std::string(*flows),
+                                                 r.from().tag, r.to().tag))
+            continue;
+        std::string_view rest = *flows;
+        while (!rest.empty()) {
+            const auto end = rest.find('_');
+            auto p = parse_flow(rest.substr(0, end));
+            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+            if (!p) continue;
+            const bool from_here = p->protocol == ctx.source.protocol && p->address == ctx.source.address &&
+                                   p->port == ctx.source.port;
+            if (!from_here) return p;
+        }
+    }
+    return std::nullopt;
+}
 
 void preprocess_routes(RequestContext& ctx) {
     const auto& r = ctx.request;
@@ -71,6 +111,7 @@ void forward_in_dialog(RequestContext& ctx) {
     // not here: it may be challenged, refused or lost on the way.
     Target t;
     t.label = "in-dialog";
+    if (!routes_left) t.destination = websocket_flow(ctx);
     ctx.decision = Decision::forward({{t}});
 }
 

@@ -157,6 +157,7 @@ void ProxyCore::on_ack(sip::Message ack, const transport::Peer& from,
     auto self_transport = &transport_;
     Target t;
     t.label = "ack";
+    if (!routes_left) t.destination = websocket_flow(ctx);
     ForwardInput in{nullptr, ctx.route_edit, nullptr, &local, &from, false,
                     layer_.new_branch(transaction::loop_hash(ack)), nullptr, tokens()};
     // The message must outlive the coroutine: move it into the frame.

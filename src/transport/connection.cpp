@@ -121,6 +121,8 @@ asio::awaitable<void> Connection::run() {
         auto [ec, n] = co_await stream_->read_some(std::span<char>(buf.data(), buf.size()));
         if (ec || closed_) break;
         last_activity_ = Clock::now();
+        last_read_ = last_activity_;
+        probe_sent_ = false;
         framing_->append(std::string_view(buf.data(), n));
         for (;;) {
             auto r = framing_->next();
@@ -144,6 +146,9 @@ asio::awaitable<void> Connection::run() {
         }
         // The deadline runs from the first byte of a message to its last.
         if (!framing_->partial()) {
+            // A WebSocket connection's first keep-alive deadline starts here (the upgrade
+            // is done): the watchdog, asleep until the message deadline, recomputes it.
+            if (partial_since_ && !framing_->keepalive_probe().empty()) timer_.cancel();
             partial_since_.reset();
         } else if (!partial_since_) {
             partial_since_ = last_activity_;
@@ -177,6 +182,9 @@ asio::awaitable<void> Connection::watchdog() {
         if (!established_) deadline = std::min(deadline, started_ + o.handshake_timeout);
         if (established_ && partial_since_ && *partial_since_ + o.message_timeout < deadline)
             deadline = *partial_since_ + o.message_timeout;
+        const auto keepalive = o.websocket.keepalive;
+        const bool probes = established_ && !framing_->keepalive_probe().empty();
+        if (probes) deadline = std::min(deadline, last_read_ + (probe_sent_ ? 2 * keepalive : keepalive));
         timer_.expires_at(deadline);
         co_await timer_.async_wait(use_nothrow);
         if (closed_) break;
@@ -189,6 +197,13 @@ asio::awaitable<void> Connection::watchdog() {
             log::debug("{} {}: no complete message within {}s, closing", uri_name(remote_.protocol),
                        remote_.to_string(), o.message_timeout.count());
             close();
+        } else if (probes && probe_sent_ && now - last_read_ >= 2 * keepalive) {
+            log::debug("{} {}: no answer to a keep-alive ping within {}s, closing", uri_name(remote_.protocol),
+                       remote_.to_string(), keepalive.count());
+            close();
+        } else if (probes && !probe_sent_ && now - last_read_ >= keepalive) {
+            probe_sent_ = true;
+            queue(framing_->keepalive_probe());
         } else if (now - last_activity_ >= o.tcp_idle_timeout) {
             log::debug("{} {}: idle for {}s, closing", uri_name(remote_.protocol),
                        remote_.to_string(), o.tcp_idle_timeout.count());

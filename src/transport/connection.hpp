@@ -72,6 +72,8 @@ private:
     bool established_ = false;
     Clock::time_point started_ = Clock::now();
     Clock::time_point last_activity_ = started_;
+    Clock::time_point last_read_ = started_;  // keep-alive: the peer's last sign of life
+    bool probe_sent_ = false;
     std::optional<Clock::time_point> partial_since_;
 };
 

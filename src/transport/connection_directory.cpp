@@ -36,6 +36,7 @@ void ConnectionDirectory::add(Protocol p, const asio::ip::address& a, std::uint1
     e.live.emplace_back(id, inbound);
     e.gone_until = {};
     ++live_;
+    ++live_by_protocol_[static_cast<std::size_t>(p)];
     if (inbound) ++inbound_per_source_[source_of(address_key(a))];
 }
 
@@ -57,6 +58,7 @@ void ConnectionDirectory::remove(Protocol p, const asio::ip::address& a, std::ui
     const bool inbound = pos->second;
     live.erase(pos);
     --live_;
+    --live_by_protocol_[static_cast<std::size_t>(p)];
     if (inbound) {
         auto src = inbound_per_source_.find(source_of(address_key(a)));
         if (src != inbound_per_source_.end() && --src->second == 0) inbound_per_source_.erase(src);
@@ -97,6 +99,11 @@ ConnectionDirectory::Lookup ConnectionDirectory::find(Protocol p, const asio::ip
 std::size_t ConnectionDirectory::size() const {
     std::lock_guard lock(mutex_);
     return live_;
+}
+
+std::size_t ConnectionDirectory::size(Protocol p) const {
+    std::lock_guard lock(mutex_);
+    return live_by_protocol_[static_cast<std::size_t>(p)];
 }
 
 }  // namespace sipproxy::transport

@@ -48,6 +48,8 @@ public:
     // Live connections across all workers and protocols (the tcp.max_connections cap is
     // on this).
     std::size_t size() const;
+    // Live connections of one protocol (the metrics, by transport).
+    std::size_t size(Protocol p) const;
     // Live inbound connections from the source of `a` (its IPv4 address or IPv6 /64),
     // across all workers and protocols (security.max_connections_per_source is on this:
     // the abuse limits apply to every transport).
@@ -76,6 +78,7 @@ private:
     std::unordered_map<Endpoint, Entry, EndpointHash> entries_;
     std::deque<std::pair<Clock::time_point, Endpoint>> tombstones_;  // in expiry order
     std::size_t live_ = 0;
+    std::array<std::size_t, kProtocolCount> live_by_protocol_{};
     std::unordered_map<AddressKey, std::size_t, AddressKeyHash> inbound_per_source_;
 };
 

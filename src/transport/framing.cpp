@@ -33,12 +33,16 @@ std::unique_ptr<Framing> make_sip_stream_framing(const sip::Limits& limits) {
     return std::make_unique<SipStreamFraming>(limits);
 }
 
-std::unique_ptr<Framing> make_framing(Protocol protocol, bool /*inbound*/, const sip::Limits& limits) {
+std::unique_ptr<Framing> make_framing(Protocol protocol, bool inbound, const sip::Limits& limits,
+                                      const WebSocketOptions& websocket) {
     switch (traits(protocol).stream) {
     case StreamKind::Tcp:
     case StreamKind::Tls: return make_sip_stream_framing(limits);
     case StreamKind::Ws:
-    case StreamKind::Wss:  // src/transport/websocket/ plugs its framing in here
+    case StreamKind::Wss:
+        // The proxy never opens a WebSocket connection (connectable() is false).
+        if (inbound) return make_websocket_framing(limits, websocket);
+        break;
     case StreamKind::None: break;
     }
     return nullptr;

@@ -3,9 +3,11 @@
 // connection that differs between TCP/TLS (RFC 3261 18.3: Content-Length) and WebSocket
 // (RFC 7118: one SIP message per WebSocket message). Sans-I/O: it is given the bytes
 // read and says what to deliver and what to write back; Connection does the I/O.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sip/message.hpp"
 #include "transport/protocol.hpp"
@@ -36,12 +38,28 @@ public:
     virtual bool partial() const = 0;
     // The bytes that carry one outgoing SIP message.
     virtual std::string encode(std::string message) { return message; }
+    // What the connection sends when nothing was received for a while, so that a dead
+    // peer is found (a WebSocket ping); empty: nothing (TCP/TLS rely on the idle timeout).
+    virtual std::string keepalive_probe() const { return {}; }
+};
+
+// What a WebSocket listener accepts ([websocket] in the config).
+struct WebSocketOptions {
+    std::vector<std::string> allowed_origins;  // empty: any Origin
+    // Nothing received for this long: a ping (Kamailio's default is 180 s); nothing
+    // received for twice as long: closed (RFC 6455 5.5.2).
+    std::chrono::seconds keepalive{180};
 };
 
 // RFC 3261 18.3 framing with RFC 5626 3.5.1 CRLF keep-alives (TCP and TLS).
 std::unique_ptr<Framing> make_sip_stream_framing(const sip::Limits& limits);
 
+// RFC 7118 framing for an accepted WS/WSS connection: the HTTP upgrade, then one SIP
+// message per WebSocket message (websocket_framing.cpp).
+std::unique_ptr<Framing> make_websocket_framing(const sip::Limits& limits, const WebSocketOptions& options);
+
 // The framing for a connection of `protocol` (inbound: the peer opened it).
-std::unique_ptr<Framing> make_framing(Protocol protocol, bool inbound, const sip::Limits& limits);
+std::unique_ptr<Framing> make_framing(Protocol protocol, bool inbound, const sip::Limits& limits,
+                                      const WebSocketOptions& websocket = {});
 
 }  // namespace sipproxy::transport

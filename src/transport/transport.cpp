@@ -182,7 +182,7 @@ asio::awaitable<void> Transport::accept_loop(std::shared_ptr<Listener> l) {
             }
         }
         auto stream = make_stream(local.protocol, std::move(socket), true);
-        auto framing = make_framing(local.protocol, true, options_.limits);
+        auto framing = make_framing(local.protocol, true, options_.limits, options_.websocket);
         if (!stream || !framing) continue;  // a protocol this build cannot carry (closed)
         auto c = std::make_shared<Connection>(*this, std::move(stream), std::move(framing),
                                               new_connection_id(), local, local.protocol, true);

@@ -24,6 +24,7 @@
 #include "base/cidr.hpp"
 #include "sip/message.hpp"
 #include "trace/tracer.hpp"
+#include "transport/framing.hpp"
 #include "transport/peer.hpp"
 
 namespace sipproxy::transport {
@@ -38,6 +39,7 @@ struct TransportOptions {
     // A TLS (or WebSocket) handshake must complete this long after the accept.
     std::chrono::seconds handshake_timeout{10};
     sip::Limits limits;
+    WebSocketOptions websocket;
 };
 
 class Connection;

@@ -193,6 +193,11 @@ class CertificateReload(unittest.TestCase):
         self.assertEqual(certs[0]["file"], self.certs.server)
         self.assertIn("CN = 127.0.0.1", certs[0]["subject"].replace("/CN=", "CN = "))
         self.assertTrue(29 * 86400 < certs[0]["expires_in_s"] <= 30 * 86400, certs)
+        human = self.proxy.ctl("status").stdout
+        self.assertRegex(human, r"certificate: +" + self.certs.server + r" until \S+Z \(29 days\)")
+        left = self.proxy.stats()["tls.certificate_expiry_s"]
+        self.assertIsInstance(left, int)
+        self.assertTrue(29 * 86400 < left <= 30 * 86400, left)
 
     def test_renewed_certificate_is_served_after_reload_open_connection_keeps_its_session(self):
         before = served_serial(self.port, self.certs.ca)
@@ -286,6 +291,8 @@ class BadTlsClients(unittest.TestCase):
         held = [tls_connect(self.port, self.certs.ca) for _ in range(5)]
         for s in held:
             self.addCleanup(s.close)
+        self.assertTrue(poll(lambda: self.proxy.stats()["tls.connections"] == 5, 5),
+                        self.proxy.stats())
         extra = socket.create_connection(("127.0.0.1", self.port), 5)
         self.addCleanup(extra.close)
         self.assert_closed(extra)

@@ -102,10 +102,10 @@ TEST_CASE("[server] errors") {
          "t.toml:2:11: server.workers: must be between 0 and 1024, got -1"},
         {"[server]\nlisten = []\n", "t.toml:2:10: server.listen: must name at least one address"},
         {"[server]\nlisten = [\"udp://127.0.0.1:5060\", \"sctp://127.0.0.1:5060\"]\n",
-         "t.toml:2:35: server.listen[1]: expected scheme://host:port with scheme udp|tcp|tls, got "
+         "t.toml:2:35: server.listen[1]: expected scheme://host:port with scheme udp|tcp|tls|ws|wss, got "
          "'sctp://127.0.0.1:5060'"},
         {"[server]\nlisten = [\"127.0.0.1:5060\"]\n",
-         "t.toml:2:11: server.listen[0]: expected scheme://host:port with scheme udp|tcp|tls, got "
+         "t.toml:2:11: server.listen[0]: expected scheme://host:port with scheme udp|tcp|tls|ws|wss, got "
          "'127.0.0.1:5060'"},
         {"[server]\nlisten = [\"udp://127.0.0.1:0\"]\n",
          "t.toml:2:11: server.listen[0]: port must be between 1 and 65535, got "
@@ -120,7 +120,7 @@ TEST_CASE("[server] errors") {
          "t.toml:2:11: server.listen[0]: IPv6 addresses need brackets, e.g. udp://[::1]:5060; got "
          "'udp://::1:5060'"},
         {"[server]\nlisten = [\"udp://[127.0.0.1]:5060\"]\n",
-         "t.toml:2:11: server.listen[0]: expected scheme://host:port with scheme udp|tcp|tls, got "
+         "t.toml:2:11: server.listen[0]: expected scheme://host:port with scheme udp|tcp|tls|ws|wss, got "
          "'udp://[127.0.0.1]:5060'"},
         {"[server]\nlisten = [\"udp://127.0.0.1:5060/x\"]\n",
          "t.toml:2:11: server.listen[0]: port must be between 1 and 65535, got "

@@ -373,6 +373,25 @@ TEST_CASE("ConfigError::to_string formats") {
     CHECK(e.to_string() == "f.toml: control.socket: bad");
 }
 
+TEST_CASE("[websocket] and a ws:// listener") {
+    auto d = load("");
+    CHECK(d->websocket.allowed_origins.empty());
+    CHECK(d->websocket.keepalive == std::chrono::seconds(180));
+    auto c = load("[server]\nlisten = [\"udp://127.0.0.1:5060\", \"WS://127.0.0.1:8080\"]\n"
+                  "[websocket]\nallowed_origins = [\"https://phone.example.com\", \"http://127.0.0.1:8000\"]\n"
+                  "keepalive = 30\n");
+    REQUIRE(c->server.listen.size() == 2);
+    CHECK(c->server.listen[1].scheme == "ws");
+    CHECK(c->server.listen[1].port == 8080);
+    CHECK(c->websocket.allowed_origins ==
+          std::vector<std::string>{"https://phone.example.com", "http://127.0.0.1:8000"});
+    CHECK(c->websocket.keepalive == std::chrono::seconds(30));
+    CHECK_FALSE(load_string("[websocket]\nallowed_origins = [\"phone.example.com\"]\n", kName));
+    CHECK_FALSE(load_string("[websocket]\nallowed_origins = [\"https://a.example/phone\"]\n", kName));
+    CHECK_FALSE(load_string("[websocket]\nkeepalive = 0\n", kName));
+    CHECK_FALSE(load_string("[websocket]\norigins = []\n", kName));
+}
+
 TEST_CASE("[tls]: files relative to the config, defaults, errors naming the key") {
     char dir_template[] = "/tmp/sipproxy-tls-XXXXXX";
     const fs::path dir = mkdtemp(dir_template);

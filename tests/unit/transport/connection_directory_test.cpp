@@ -78,6 +78,9 @@ TEST_CASE("connection directory: keyed by protocol: a TLS connection is not a TC
     d.add(Protocol::Tcp, a, 40000, 2, true);
     d.add(Protocol::Tls, a, 40001, 3, true);
     CHECK(d.inbound_from(a) == 2);  // the per-source cap counts every protocol
+    CHECK(d.size(Protocol::Tls) == 2);
+    CHECK(d.size(Protocol::Tcp) == 1);
+    CHECK(d.size() == 3);
     d.remove(Protocol::Tcp, a, 40000, 2);
     CHECK(d.find(Protocol::Tcp, a, 40000).flow_gone);
     CHECK_FALSE(d.find(Protocol::Tls, a, 40000).flow_gone);
