@@ -191,6 +191,66 @@ for n in sorted(rows):
 EOF
 }
 
+# System calls and context switches of the proxy during a step, counted by the kernel's
+# tracepoints (perf stat -e syscalls:..., no hardware counters needed, little overhead;
+# unlike strace it does not slow the proxy down). PERF=0 turns it off.
+# perf_start FILE PID...: starts counting all threads of the pids into FILE; sets PERF_PID.
+# perf_stop: ends it (SIGINT makes perf write FILE).
+PERF=${PERF:-1}
+PERF_EVENTS="raw_syscalls:sys_enter context-switches syscalls:sys_enter_epoll_wait syscalls:sys_enter_epoll_pwait
+ syscalls:sys_enter_recvfrom syscalls:sys_enter_recvmsg syscalls:sys_enter_recvmmsg syscalls:sys_enter_sendto
+ syscalls:sys_enter_sendmsg syscalls:sys_enter_sendmmsg syscalls:sys_enter_timerfd_settime syscalls:sys_enter_futex
+ syscalls:sys_enter_read syscalls:sys_enter_write syscalls:sys_enter_pwrite64 syscalls:sys_enter_epoll_ctl"
+PERF_PID=
+perf_start() {
+    local out=$1; shift
+    PERF_PID=
+    [ "$PERF" = 1 ] && command -v perf >/dev/null 2>&1 || return 0
+    local ev; ev=$(echo $PERF_EVENTS | tr ' ' ,)
+    perf stat -x, -o "$out" -e "$ev" -p "$(echo "$@" | tr ' ' ,)" >/dev/null 2>&1 &
+    PERF_PID=$!
+    sleep 0.3   # attached before the load starts
+}
+perf_stop() {
+    [ -n "$PERF_PID" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null
+    wait "$PERF_PID" 2>/dev/null
+    PERF_PID=
+}
+# Voluntary context switches (sleeps: the thread waited for something) of every thread of
+# the pids given, from /proc.
+voluntary_switches() {
+    local p sum=0 v
+    for p in "$@"; do
+        v=$(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ {s += $2} END {print s + 0}')
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+# Per operation figures of a perf_start FILE: "syscalls recv send epoll timerfd futex cs"
+# (recv = recvfrom+recvmsg+recvmmsg calls, send = sendto+sendmsg+sendmmsg, epoll =
+# epoll_wait+epoll_pwait, cs = all context switches). Args: FILE operations.
+perf_per_op() {
+    python3 - "$1" "$2" <<'EOF2'
+import sys
+path, n = sys.argv[1], max(1, int(sys.argv[2]))
+c = {}
+try:
+    for line in open(path):
+        f = line.strip().split(',')
+        if len(f) >= 3 and f[0].replace('.', '').isdigit():
+            c[f[2].split(':')[-1].replace('sys_enter_', '')] = float(f[0])
+except OSError:
+    pass
+if not c:
+    print('- - - - - - -'); sys.exit()
+g = lambda *k: sum(c.get(x, 0) for x in k) / n
+print(' '.join('%.2f' % v for v in (g('sys_enter'), g('recvfrom', 'recvmsg', 'recvmmsg'),
+      g('sendto', 'sendmsg', 'sendmmsg'), g('epoll_wait', 'epoll_pwait'), g('timerfd_settime'),
+      g('futex'), g('context-switches'))))
+EOF2
+}
+
 # Summarise SIPp output of one step. Args: dir with the SIPp files, expected calls.
 # Prints: created ok failed unfinished retrans(uac) retrans(uas) deadmsgs oocmsgs p50 p95 p99 max
 # (response times of rtd 1, in ms, from every *_rtt.csv of the UAC processes).
@@ -243,9 +303,11 @@ EOF
 # ms_per_unit mem_MiB p50 p95 p99 max uacs load0 load1 dead ooc. Succeeds when nothing
 # failed and nothing was retransmitted.
 record_step() {
-    local name=$1 rate=$2 count=$3 dir=$4 t0=$5 l0=$6 nuac=$7 what=$8
+    local name=$1 rate=$2 count=$3 dir=$4 t0=$5 l0=$6 nuac=$7 what=$8 vcs0=${9:-}
     local pids; pids=$(pid_tree "$PROXY_PID")
     local t1; t1=$(cpu_ticks $pids)
+    local vcs1; vcs1=$(voluntary_switches $pids)
+    perf_stop
     local mem; mem=$(mem_kib $pids)
     local l1; l1=$(loadavg1)
     kill -0 "$PROXY_PID" 2>/dev/null || log "$name DIED during the $rate $what step (see $OUT/$name/proxy.log)"
@@ -255,7 +317,11 @@ record_step() {
     local cpu_ms; cpu_ms=$(ticks_ms $((t1 - t0)))
     local per="-"
     [ "$ok" -gt 0 ] && per=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN {printf "%.3f", c / n}')
-    echo "$name $rate $count $ok $failed $retr $cpu_ms $per $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} $nuac $l0 $l1 $7 $8" | tee -a "$RESULTS"
+    local ops=$ok; [ "$ops" -gt 0 ] || ops=1
+    local vcs="-"; [ -n "$vcs0" ] && vcs=$(awk -v a="$vcs0" -v b="$vcs1" -v n="$ops" 'BEGIN {printf "%.2f", (b - a) / n}')
+    # fields 19-26: per operation syscalls recv send epoll_wait timerfd_settime futex
+    # context-switches (perf, "-" without it), voluntary context switches (/proc)
+    echo "$name $rate $count $ok $failed $retr $cpu_ms $per $(awk -v k="$mem" 'BEGIN {printf "%.1f", k / 1024}') $9 ${10} ${11} ${12} $nuac $l0 $l1 $7 $8 $(perf_per_op "$dir/perf-stat.txt" "$ops") $vcs" | tee -a "$RESULTS"
     [ "$failed" -eq 0 ] && [ "$retr" -eq 0 ]
 }
 
@@ -283,6 +349,21 @@ for rate in rates:
         cells += ['-'] * 4 if not r else [f'{r[3]} / {r[4]} / {r[5]}', r[7], r[8], f'{r[9]} / {r[11]}']
     print('| ' + ' | '.join(cells) + ' |')
 print()
+if any(len(r) >= 26 for r in rows):
+    print('System calls and context switches per ' + unit + ' (perf tracepoints; recv/send: datagram calls;'
+          ' cs: all context switches, vcs: voluntary ones from /proc)')
+    print('| rate/s | ' + ' | '.join(f'{p}: syscalls | {p}: recv / send / epoll_wait / timerfd / futex | {p}: cs / vcs' for p in proxies) + ' |')
+    print('|' + '---|' * (1 + 3 * len(proxies)))
+    for rate in rates:
+        cells = [str(rate)]
+        for p in proxies:
+            r = by.get((p, rate))
+            if not r or len(r) < 26:
+                cells += ['-'] * 3
+            else:
+                cells += [r[18], ' / '.join(r[19:24]), f'{r[24]} / {r[25]}']
+        print('| ' + ' | '.join(cells) + ' |')
+    print()
 for p in proxies:
     ok = [int(r[1]) for r in rows if r[0] == p and r[4] == '0' and r[5] == '0']
     print(f'{p}: highest zero-failure rate: {max(ok) if ok else "none"} {rate_unit}')

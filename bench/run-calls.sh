@@ -94,7 +94,7 @@ UAS_PID=
 UAC_PIDS=()
 cleanup() {
     local p
-    for p in "${UAC_PIDS[@]}" $UAS_PID; do stop_pid "$p" 2; done
+    for p in "${UAC_PIDS[@]}" $UAS_PID $PERF_PID; do stop_pid "$p" 2; done
     stop_pid "$PROXY_PID" 5
 }
 trap cleanup EXIT
@@ -143,6 +143,8 @@ run_step() {
     local pids; pids=$(pid_tree "$PROXY_PID")
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
+    local vcs0; vcs0=$(voluntary_switches $pids)
+    perf_start "$dir/perf-stat.txt" $pids
     local inf=()
     # SIPp 3.6 signs "sip:<remote host>:<port>" unless told the Request-URI (-auth_uri);
     # the proxy checks that the digest-uri names the Request-URI (RFC 7616 3.4.6).
@@ -164,7 +166,7 @@ run_step() {
     sleep 3.5
     stop_pid "$UAS_PID" 2; UAS_PID=
     local rc=0
-    record_step "$name" "$rate" "$calls" "$dir" "$t0" "$l0" "$nuac" "calls/s" || rc=1
+    record_step "$name" "$rate" "$calls" "$dir" "$t0" "$l0" "$nuac" "calls/s" "$vcs0" || rc=1
     [ "$AUTH" = 1 ] && { auth_check "$name" "$rate" "$dir" || rc=1; }
     return $rc
 }

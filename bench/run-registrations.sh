@@ -6,7 +6,7 @@
 # taken in turn from a generated SIPp -inf CSV. Registrars:
 #   sipproxyd: [auth] realm example.test, algorithms ["MD5"] (SIPp 3.6 has no SHA-256),
 #              the USERS users as [[auth.users]] with clear-text passwords, workers=2,
-#              registrar.store = $STORE (memory by default, like Kamailio's usrloc below)
+#              registrar.store = $STORE (sqlite by default, as shipped)
 #   kamailio:  bench/kamailio/registrar.cfg: auth (pv_www_authenticate / www_challenge)
 #              with clear-text passwords in an htable loaded from db_text, usrloc db_mode 0,
 #              2 UDP children.
@@ -17,8 +17,9 @@
 # Usage: bench/run-registrations.sh
 # Environment:
 #   USERS=10000  RATES="500 1000 2000 3000 4000"  STEP_SECONDS=10
-#   PROXIES="sipproxyd kamailio"  STORE=memory (or sqlite, or redis: sipproxyd only; redis
-#   starts its own redis-server on PORT_REDIS, no persistence, its CPU reported apart)
+#   PROXIES="sipproxyd kamailio"  STORE=sqlite (the shipped default; memory: like Kamailio's
+#   usrloc; redis: sipproxyd only, starts its own redis-server on PORT_REDIS, no
+#   persistence, its CPU reported apart)
 #   STOP_AFTER_FAILED=2  OUT=/tmp/sipproxy-bench-reg.XXXX
 #   PORT_SIPPROXYD=15562 PORT_KAMAILIO=15572 PORT_UAC=15585
 set -u
@@ -28,7 +29,7 @@ USERS=${USERS:-10000}
 RATES=${RATES:-"500 1000 2000 3000 4000"}
 STEP_SECONDS=${STEP_SECONDS:-10}
 PROXIES=${PROXIES:-"sipproxyd kamailio"}
-STORE=${STORE:-memory}
+STORE=${STORE:-sqlite}
 STOP_AFTER_FAILED=${STOP_AFTER_FAILED:-2}
 PORT_SIPPROXYD=${PORT_SIPPROXYD:-15562}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15572}
@@ -48,7 +49,7 @@ done
 PROXY_PID=
 UAC_PID=
 REDIS_PID=
-cleanup() { stop_pid "$UAC_PID" 2; stop_pid "$PROXY_PID" 5; stop_pid "$REDIS_PID" 2; }
+cleanup() { stop_pid "$UAC_PID" 2; stop_pid "$PERF_PID" 2; stop_pid "$PROXY_PID" 5; stop_pid "$REDIS_PID" 2; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -90,12 +91,14 @@ run_step() {
     local pids; pids=$(pid_tree "$PROXY_PID")
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
+    local vcs0; vcs0=$(voluntary_switches $pids)
+    perf_start "$dir/perf-stat.txt" $pids
     (cd "$dir" && exec timeout -k 5 $((STEP_SECONDS + 40)) sipp "127.0.0.1:$pport" -sf "$SCEN_DIR/reg-digest.xml" -inf "$OUT/users.csv" \
         -auth_uri example.test -i 127.0.0.1 -p "$PORT_UAC" -r "$rate" -m "$regs" -l 100000 -timeout "$((STEP_SECONDS + 30))s" \
         -nostdin -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 >uac.out 2>&1) &
     UAC_PID=$!
     wait "$UAC_PID"; UAC_PID=
-    record_step "$name" "$rate" "$regs" "$dir" "$t0" "$l0" 1 "REGISTER/s"
+    record_step "$name" "$rate" "$regs" "$dir" "$t0" "$l0" 1 "REGISTER/s" "$vcs0"
 }
 
 run_proxy() {

@@ -1,5 +1,8 @@
 #include "transaction/server_transaction.hpp"
 
+#include <cstring>
+#include <functional>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
@@ -30,6 +33,59 @@ transport::Peer response_destination(const sip::Message& request, const transpor
     return to;
 }
 
+namespace {
+std::uint64_t request_hash(const sip::Message& request) {
+    return std::hash<std::string_view>{}(request.bytes());
+}
+}  // namespace
+
+std::string answer_recipe(const sip::Message& request, int status, std::string_view reason,
+                          std::string_view to_tag, const std::vector<sip::ExtraHeader>& extra) {
+    // hash (8 bytes), status (2), then NUL-terminated reason, To-tag, name, value, ...
+    std::string r;
+    std::size_t n = 10 + reason.size() + to_tag.size() + 2;
+    for (const auto& x : extra) n += x.name.size() + x.value.size() + 2;
+    r.reserve(n);
+    const std::uint64_t h = request_hash(request);
+    r.append(reinterpret_cast<const char*>(&h), sizeof h);
+    const auto s = static_cast<std::uint16_t>(status);
+    r.append(reinterpret_cast<const char*>(&s), sizeof s);
+    r.append(reason).push_back('\0');
+    r.append(to_tag).push_back('\0');
+    for (const auto& x : extra) {
+        r.append(x.name).push_back('\0');
+        r.append(x.value).push_back('\0');
+    }
+    return r;
+}
+
+std::string answer_again(std::string_view recipe, const sip::Message& retransmission,
+                         const transport::Peer& to) {
+    std::uint64_t h;
+    std::uint16_t status;
+    if (recipe.size() < sizeof h + sizeof status) return {};
+    std::memcpy(&h, recipe.data(), sizeof h);
+    std::memcpy(&status, recipe.data() + sizeof h, sizeof status);
+    if (h != request_hash(retransmission)) return {};
+    recipe.remove_prefix(sizeof h + sizeof status);
+    auto next = [&recipe]() {
+        const auto end = recipe.find('\0');
+        std::string_view field = recipe.substr(0, end);
+        recipe.remove_prefix(end == std::string_view::npos ? recipe.size() : end + 1);
+        return field;
+    };
+    const auto reason = next();
+    const auto tag = next();
+    std::vector<sip::ExtraHeader> extra;
+    while (!recipe.empty()) {
+        auto name = next();
+        auto value = next();
+        extra.push_back({std::string(name), std::string(value)});
+    }
+    return transport::stamp_response_via(
+        sip::make_response(retransmission, status, reason, tag, extra), retransmission, to);
+}
+
 void ServerTransaction::send(const std::string& bytes) {
     layer_.transport().post_send(destination_, bytes);
 }
@@ -37,6 +93,11 @@ void ServerTransaction::send(const std::string& bytes) {
 void ServerTransaction::respond(int status, std::string_view reason,
                                 const std::vector<sip::ExtraHeader>& extra) {
     if (final_sent()) return;
+    // What a non-INVITE final is made of, to linger compactly (answer_recipe). Not for a
+    // challenge: it does not linger.
+    if (!invite_ && status >= 200 && status != 401 && status != 407 &&
+        source_.protocol == Protocol::Udp)
+        recipe_ = answer_recipe(*request_, status, reason, to_tag_, extra);
     send_response(transport::stamp_response_via(
                       sip::make_response(*request_, status, reason, status > 100 ? to_tag_ : "", extra),
                       *request_, source_),
@@ -76,9 +137,8 @@ void ServerTransaction::start() {
         // repeated for timer J.
         const bool reliable = source_.reliable();
         const bool challenge = final_status_ == 401 || final_status_ == 407;
-        layer_.linger(*this, std::move(last_response_),
-                      reliable || challenge ? Clock::duration::zero()
-                                            : Clock::duration(layer_.timers().j()));
+        linger_answered(reliable || challenge ? Clock::duration::zero()
+                                              : Clock::duration(layer_.timers().j()));
         return;
     }
     layer_.add_live(shared_from_this());
@@ -173,8 +233,14 @@ asio::awaitable<void> ServerTransaction::run() {
         co_return layer_.linger(*this, {}, t.h());
     }
     // Non-INVITE Completed: answer retransmissions with the final response (timer J).
-    layer_.linger(*this, std::move(last_response_),
-                  reliable ? Clock::duration::zero() : Clock::duration(t.j()));
+    linger_answered(reliable ? Clock::duration::zero() : Clock::duration(t.j()));
+}
+
+void ServerTransaction::linger_answered(Clock::duration d) {
+    if (!recipe_.empty() && d > Clock::duration::zero())
+        layer_.linger(*this, std::move(recipe_), d, TransactionLayer::Resend::Recipe);
+    else
+        layer_.linger(*this, std::move(last_response_), d);
 }
 
 }  // namespace sipproxy::transaction

@@ -28,6 +28,18 @@ class TransactionLayer;
 // (else the Via port).
 transport::Peer response_destination(const sip::Message& request, const transport::Peer& source);
 
+// A non-INVITE final response this proxy wrote itself (a REGISTER's 200 above all), kept for
+// timer J as what it was made of instead of its bytes: a hash of the request, the status,
+// reason, To-tag and extra headers (about a third of the bytes). A retransmission is the
+// same request (RFC 3261 17.1.2.2), so answer_again() rebuilds the same bytes from it.
+std::string answer_recipe(const sip::Message& request, int status, std::string_view reason,
+                          std::string_view to_tag, const std::vector<sip::ExtraHeader>& extra);
+// The response again for `retransmission`, stamped as for the original source (`to`, where
+// responses go, gives the same received/rport), or empty when the request is not the one
+// the recipe was made for (then nothing is sent, as for a request that matched nothing).
+std::string answer_again(std::string_view recipe, const sip::Message& retransmission,
+                         const transport::Peer& to);
+
 class ServerTransaction : public std::enable_shared_from_this<ServerTransaction> {
 public:
     ServerTransaction(TransactionLayer& layer, sip::Message request, transport::Peer source,
@@ -77,6 +89,8 @@ private:
     enum class Event { Retransmission, Ack, Final };
     void send(const std::string& bytes);
     void release_request();
+    // Completed non-INVITE: lingers for `d` with its recipe, or its bytes.
+    void linger_answered(Clock::duration d);
     void settle();
 
     TransactionLayer& layer_;
@@ -88,6 +102,7 @@ private:
     std::string key_;
     std::string to_tag_;
     std::string last_response_;
+    std::string recipe_;  // of the final response, when respond() wrote it (non-INVITE)
     int last_status_ = 0;
     int final_status_ = 0;
     Clock::time_point received_ = Clock::now();  // for the transaction-time histogram

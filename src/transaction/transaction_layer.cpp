@@ -132,8 +132,14 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
     auto key = server_key(m, false);
     if (auto* e = servers_.find(key)) {
         auto& slot = e->second;
-        if (slot.st) slot.st->retransmission();
-        else if (!slot.resend.empty()) transport_.post_send(slot.to, slot.resend);
+        if (slot.st) {
+            slot.st->retransmission();
+        } else if (slot.kind == Resend::Recipe) {
+            if (auto again = answer_again(slot.resend, m, slot.to); !again.empty())
+                transport_.post_send(slot.to, std::move(again));
+        } else if (!slot.resend.empty()) {
+            transport_.post_send(slot.to, slot.resend);
+        }
         return;
     }
     if (pending() >= options_.max_transactions) {
@@ -173,7 +179,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
 void TransactionLayer::add_live(const std::shared_ptr<ServerTransaction>& st) {
     auto [e, added] = servers_.try_emplace(std::string(st->key()));
     if (!added && !e->second.st) drop_lingering(1);  // (cannot happen: the key was looked up)
-    e->second = ServerSlot{st, {}, {}, 0, {}};
+    e->second = ServerSlot{st, {}, {}, 0, Resend::Bytes, {}};
     update_live();
 }
 
@@ -221,7 +227,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
     if (!from.reliable() && !stopping_ && reserve_linger()) {
         const auto d = Clock::duration(options_.timers.j());
         auto [it, added] = servers_.emplace(
-            key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});
+            key, ServerSlot{nullptr, std::move(ok), to, 200, Resend::Bytes, Clock::now() + d});
         if (added) {
             schedule_end(key, it->second.until, d, true);
             update_live();
@@ -315,7 +321,7 @@ void TransactionLayer::schedule_end(const std::string& key, Clock::time_point un
 }
 
 void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
-                              Clock::duration d) {
+                              Clock::duration d, Resend kind) {
     auto it = servers_.find(st.key());
     // Another transaction's slot, or this one already ended: nothing to do.
     if (it != servers_.end() && it->second.st.get() != &st) return;
@@ -326,8 +332,11 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
     }
     if (it == servers_.end()) it = servers_.try_emplace(std::string(st.key())).first;
     // (Dropping the slot's reference: the coroutine that calls this holds its own.)
+    // The response was built in a buffer reserved from the request's size (or grown by
+    // doubling): for the 32 s of timer J keep only its bytes.
+    if (resend.capacity() > resend.size() + 32) resend.shrink_to_fit();
     it->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
-                            Clock::now() + d};
+                            kind, Clock::now() + d};
     schedule_end(it->first, it->second.until, d, true);
     update_live();
 }

@@ -113,7 +113,10 @@ public:
     // The transaction is done but absorbs retransmissions for `d` (zero: ends now):
     // `resend` (the final response) answers a retransmitted request; empty: absorbed.
     // A server transaction that never entered the table (answered at once) enters it so.
-    void linger(const ServerTransaction& st, std::string resend, Clock::duration d);
+    // Resend::Recipe: `resend` is an answer_recipe(), rebuilt for each retransmission.
+    enum class Resend : std::uint8_t { Bytes, Recipe };
+    void linger(const ServerTransaction& st, std::string resend, Clock::duration d,
+                Resend kind = Resend::Bytes);
     // `ack` is re-sent for every retransmitted non-2xx final; empty: absorbed.
     void linger(const ClientTransaction& ct, std::string ack, Clock::duration d);
     // A transaction got its final response (or gave up): it no longer counts toward
@@ -167,6 +170,7 @@ private:
         std::string resend;
         transport::Peer to;
         int final_status = 0;
+        Resend kind = Resend::Bytes;
         Clock::time_point until;
     };
     struct ClientSlot {

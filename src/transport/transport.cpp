@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -17,11 +18,15 @@
 #include "transport/connection.hpp"
 #include "transport/connection_directory.hpp"
 #include "transport/tls_store.hpp"
+#include "transport/datagram_batch.hpp"
 
 namespace sipproxy::transport {
 
 namespace {
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+// Datagrams read by one recvmmsg: under load, one system call for several (the receive
+// buffers, 64 KiB each, are per listener and worker).
+constexpr std::size_t kDatagramsPerReceive = 8;
 constexpr std::chrono::seconds kConnectTimeout{5};
 }  // namespace
 
@@ -116,20 +121,44 @@ asio::awaitable<void> Transport::udp_receive_loop(std::shared_ptr<Listener> l) {
     auto& socket = *l->udp;
     const Local local = l->local;
     // One byte more than the limit, so an oversized datagram is seen as such.
-    std::string buf(options_.limits.max_message_size + 1, '\0');
-    asio::ip::udp::endpoint from;
+    DatagramBatch batch(options_.limits.max_message_size + 1, kDatagramsPerReceive);
+    bool more = false;  // the last receive filled the batch: more may be waiting
     while (!stopped_ && !l->closed) {
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, use_nothrow);
-        if (ec) {
-            if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
-            continue;  // e.g. ICMP errors reported on the socket
+        if (more) {
+            // Timers and the other sockets get their turn before the next batch (no
+            // system call: the handler queue of this thread).
+            co_await asio::post(io_, asio::use_awaitable);
+        } else {
+            // Readable, from epoll: the socket is read only then, never speculatively.
+            // (Edge-triggered: a datagram that comes after the receive below makes a new
+            // edge, and nothing else runs on this thread before this wait is queued.)
+            auto [ec] = co_await socket.async_wait(asio::socket_base::wait_read, use_nothrow);
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopped_ || l->closed) break;
+                continue;
+            }
         }
-        if (n == 0) continue;
-        Peer peer{Protocol::Udp, from.address(), from.port(), 0, {}};
-        std::string_view data(buf.data(), n);
-        // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs on UDP are not messages.
-        if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
-        deliver(Inbound{data, nullptr, peer, local, false});
+        if (stopped_ || l->closed) break;
+        std::error_code ec;
+        const std::size_t n = batch.receive(socket.native_handle(), ec);
+        // A full batch, or an error (e.g. ICMP errors reported on the socket) that may have
+        // left datagrams behind: read again without waiting for a new edge.
+        more = n == batch.capacity() ||
+               (ec && ec != std::errc::resource_unavailable_try_again &&
+                ec != std::errc::operation_would_block);
+        for (std::size_t i = 0; i < n && !stopped_ && !l->closed; ++i) {
+            std::string_view data = batch.data(i);
+            if (data.empty()) continue;
+            // RFC 5626 4.4.1 / 3.5.1: keep-alive CRLFs on UDP are not messages.
+            if (data.find_first_not_of("\r\n\t ") == std::string_view::npos) continue;
+            asio::ip::udp::endpoint from;
+            const auto size = batch.source_size(i);
+            if (size == 0 || size > from.capacity()) continue;
+            std::memcpy(from.data(), batch.source(i), size);
+            from.resize(size);
+            Peer peer{Protocol::Udp, from.address(), from.port(), 0, {}};
+            deliver(Inbound{data, nullptr, peer, local, false});
+        }
     }
 }
 
