@@ -96,7 +96,7 @@ void ServerTransaction::respond(int status, std::string_view reason,
     // What a non-INVITE final is made of, to linger compactly (answer_recipe). Not for a
     // challenge: it does not linger.
     if (!invite_ && status >= 200 && status != 401 && status != 407 &&
-        source_.protocol == Protocol::Udp)
+        !source_.reliable())
         recipe_ = answer_recipe(*request_, status, reason, to_tag_, extra);
     send_response(transport::stamp_response_via(
                       sip::make_response(*request_, status, reason, status > 100 ? to_tag_ : "", extra),
