@@ -25,8 +25,19 @@ void find_registered_targets(RequestContext& ctx) {
         Target t;
         t.request_uri = b.contact;
         t.routes = b.path;
+        // The Path entry this node added for a connection it holds (register_binding.cpp)
+        // is for the other nodes: here the connection is used directly.
+        if (!t.routes.empty() && t.routes.front().find(PathTokens::flow_param) != std::string::npos) {
+            const std::string_view entry = t.routes.front();
+            const auto open = entry.find('<'), close = entry.rfind('>');
+            auto uri = sip::parse_uri(open != std::string_view::npos && close > open
+                                          ? entry.substr(open + 1, close - open - 1)
+                                          : entry);
+            if (uri && ctx.snapshot.locality->is_own_address(uri->host, uri->port))
+                t.routes.erase(t.routes.begin());
+        }
         t.label = "binding " + b.contact;
-        if (b.path.empty() && !b.source_address.empty()) {
+        if (t.routes.empty() && !b.source_address.empty()) {
             // Reach the device where its REGISTER came from (RFC 3581, RFC 5626 flows).
             transport::Peer p;
             asio::error_code ec;

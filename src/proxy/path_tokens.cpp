@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "auth/nonce.hpp"
 
@@ -108,6 +109,38 @@ std::optional<transport::Peer> parse_flow(std::string_view text) {
     if (port == 0 || port > 65535) return std::nullopt;
     p.port = static_cast<std::uint16_t>(port);
     return p;
+}
+
+std::string PathTokens::flow_token(const Flow& f) const {
+    return sign("flow", {f.transport, f.address, std::to_string(f.port),
+                         std::to_string(f.connection)});
+}
+
+std::string PathTokens::flow_value(const Flow& f) const {
+    return f.transport + "~" + f.address + "~" + std::to_string(f.port) + "~" +
+           std::to_string(f.connection) + "~" + flow_token(f);
+}
+
+std::optional<PathTokens::Flow> PathTokens::flow_of(std::string_view value) const {
+    std::string_view part[5];
+    for (std::size_t i = 0; i < 5; ++i) {
+        const auto comma = value.find('~');
+        if ((comma == std::string_view::npos) != (i == 4)) return std::nullopt;
+        part[i] = value.substr(0, comma);
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+    auto number = [](std::string_view t, auto& out) {
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+        return !t.empty() && ec == std::errc() && p == t.data() + t.size();
+    };
+    Flow f;
+    f.transport = std::string(part[0]);
+    f.address = std::string(part[1]);
+    if (f.transport.empty() || f.address.empty() || !number(part[2], f.port) ||
+        !number(part[3], f.connection) || f.connection == 0)
+        return std::nullopt;
+    if (part[4].size() != token_length || !matches(part[4], flow_token(f))) return std::nullopt;
+    return f;
 }
 
 }  // namespace sipproxy::proxy

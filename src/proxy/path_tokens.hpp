@@ -11,6 +11,11 @@
 //                 binds the previous hop's Via as this proxy stamped it (sent-by,
 //                 received, rport), so a response without a transaction (RFC 3261 16.7,
 //                 e.g. a 2xx retransmission) goes back only along a path we created.
+//   flow token    in the Path entry this node adds to the binding of a phone whose
+//                 TCP/TLS/WS connection it holds, in a cluster (;sipproxy-flow=): binds
+//                 that connection (id, transport, address, port), so another node's
+//                 request routed through this one goes out over it, and a Route to us
+//                 with a forged token is refused, never relayed (docs/cluster.md).
 //
 // token = base64url(first 12 bytes of HMAC-SHA256(secret, label || 0 || fields...)),
 // 16 characters. Thread-safe (const); shared by every worker.
@@ -68,8 +73,23 @@ class PathTokens {
     std::string via(const ViaHop& hop) const;
     bool via_matches(std::string_view token, const ViaHop& hop) const;
 
+    // The connection a phone registered over: "<transport>~<address>~<port>~<id>" with the
+    // token, as the value of the flow param ("tcp~127.0.0.1~40312~17~<token>"). IPv6
+    // addresses without brackets ('~', unreserved in a URI, keeps the fields apart).
+    static constexpr std::string_view flow_param = "sipproxy-flow";
+    struct Flow {
+        std::string transport;  // lower case, e.g. "tcp"
+        std::string address;
+        std::uint16_t port = 0;
+        std::uint64_t connection = 0;
+    };
+    std::string flow_value(const Flow& f) const;
+    // The flow a value names, if its token is ours and intact; nullopt otherwise.
+    std::optional<Flow> flow_of(std::string_view value) const;
+
   private:
     struct Key;
+    std::string flow_token(const Flow& f) const;
     std::string sign(std::string_view label, std::initializer_list<std::string_view> fields) const;
     bool matches(std::string_view token, const std::string& expected) const;
     std::unique_ptr<Key> key_;

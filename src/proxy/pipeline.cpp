@@ -8,6 +8,7 @@ void run_pipeline(RequestContext& ctx) {
     static constexpr Step steps[] = {
         validate_request,
         preprocess_routes,
+        route_to_flow,
         answer_options_to_self,
         authenticate,
         forward_in_dialog,

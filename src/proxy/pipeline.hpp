@@ -22,6 +22,7 @@ void challenge(RequestContext& ctx, bool registrar, bool stale);
 // The steps, one file each.
 void validate_request(RequestContext& ctx);      // RFC 3261 16.3
 void preprocess_routes(RequestContext& ctx);     // 16.4
+void route_to_flow(RequestContext& ctx);         // a Route of ours naming a phone's connection
 void answer_options_to_self(RequestContext& ctx);
 void authenticate(RequestContext& ctx);          // RFC 3261 22, RFC 7616, auth issue
 // The WebSocket flow a ".invalid" Request-URI is reached on, from the signed flows in

@@ -1,6 +1,7 @@
 // REGISTER for a local domain (RFC 3261 10.3): the wire message becomes a
 // registrar::RegisterRequest; the result becomes the response.
 #include <cmath>
+#include <optional>
 
 #include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
@@ -23,6 +24,32 @@ std::string aor_for(const sip::Uri& u, const Locality& locality) {
     if (!locality.is_local_domain(u.host) && !locality.domains().empty())
         domain = locality.domains().front();
     return registrar::canonical_aor(sip::unescape(u.user) + "@" + domain);
+}
+
+// "<sip:127.0.0.1:5070;transport=tcp;lr;sipproxy-flow=tcp~127.0.0.1~40312~17~TOKEN>": where
+// another node reaches this one (the TCP listener the phone used, or another TCP one, else
+// UDP), and the phone's connection.
+std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
+    const transport::Local* via = nullptr;
+    if (ctx.local.protocol == transport::Protocol::Tcp) via = &ctx.local;
+    for (const auto& l : ctx.snapshot.locality->locals())
+        if (!via && l.protocol == transport::Protocol::Tcp) via = &l;
+    for (const auto& l : ctx.snapshot.locality->locals())
+        if (!via && l.protocol == transport::Protocol::Udp) via = &l;
+    if (!via || via->address.is_unspecified()) return std::nullopt;
+    PathTokens::Flow f;
+    f.transport = std::string(transport::uri_name(ctx.source.protocol));
+    f.address = transport::address_text(ctx.source.address);
+    f.port = ctx.source.port;
+    f.connection = ctx.source.connection;
+    std::string v = "<sip:" + via->hostport();
+    if (via->protocol == transport::Protocol::Tcp) v += ";transport=tcp";
+    v += ";lr;";
+    v += PathTokens::flow_param;
+    v += '=';
+    v += ctx.services.tokens->flow_value(f);
+    v += '>';
+    return v;
 }
 
 }  // namespace
@@ -87,6 +114,14 @@ void register_binding(RequestContext& ctx) {
     req.source.address = transport::address_text(ctx.source.address);
     req.source.port = ctx.source.port;
     req.source.flow_id = ctx.source.connection;
+    // In a cluster, a phone whose connection (TCP/TLS/WS) ends here is reached by the other
+    // nodes through this one: a Path entry of ours, first, names the connection with a
+    // token only this node can make (route_to_flow.cpp). Not echoed in the 200 OK; this
+    // node drops it again when it uses the binding itself (find_registered_targets.cpp).
+    if (ctx.source.connection != 0 && ctx.snapshot.config &&
+        ctx.snapshot.config->registrar.store == "redis" && ctx.services.tokens) {
+        if (auto entry = flow_path_entry(ctx)) req.path.push_back(std::move(*entry));
+    }
     for (const auto& p : r.paths()) req.path.push_back(std::string(p.raw));
     if (const auto* ua = r.find(sip::HeaderId::UserAgent)) req.user_agent = std::string(ua->value);
     req.now = ctx.now;

@@ -232,6 +232,109 @@ class ChallengeAcrossNodesTest(ClusterCase):
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
+class TcpFlowAcrossNodesTest(unittest.TestCase):
+    """A TCP phone registered at A is called through B: the INVITE goes via A, over the
+    phone's own connection (Path-style, the flow token of A). A Route to A with a forged or
+    tampered token is refused, not relayed."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.a = node(self.redis, "a").start()  # trusts nobody: only the token gets through
+        self.addCleanup(self.a.stop)
+        # B takes the caller's INVITE without a challenge (a trusted source).
+        self.b = node(self.redis, "b", trusted=["127.0.0.1/32"]).start()
+        self.addCleanup(self.b.stop)
+
+    def register_tcp_phone(self, user="bob"):
+        """A TCP connection from the phone to A, kept open; REGISTER with digest."""
+        port = free_port("tcp")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.connect(("127.0.0.1", self.a.port))
+        self.addCleanup(sock.close)
+        reader = harness._TcpReader(sock)
+        call_id, tag = new_call_id(), "p" + str(port)
+
+        def build(cseq, auth=None):
+            lines = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                     f"Via: SIP/2.0/TCP 127.0.0.1:{port};branch={new_branch()};rport",
+                     "Max-Forwards: 70", f"From: <sip:{user}@{DOMAIN}>;tag={tag}",
+                     f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {call_id}",
+                     f"CSeq: {cseq} REGISTER",
+                     f"Contact: <sip:{user}@127.0.0.1:{port};transport=tcp>",
+                     "Expires: 600", "Content-Length: 0"]
+            if auth:
+                lines.append(f"Authorization: {auth}")
+            return harness.crlf("\n".join(lines) + "\n\n")
+
+        sock.sendall(build(1).encode())
+        r = reader.read_final(3.0)
+        self.assertEqual(status_of(r), 401, r)
+        chal = harness.pick_challenge(header(r, "WWW-Authenticate", all_values=True))
+        sock.sendall(build(2, digest_authorization(chal, user, f"{user}-secret", "REGISTER",
+                                                   f"sip:{DOMAIN}")).encode())
+        r = reader.read_final(3.0)
+        self.assertEqual(status_of(r), 200, r)
+        self.assertNotIn("sipproxy-flow", r)  # A's Path entry is not echoed to the phone
+        return port, sock, reader
+
+    def invite(self, client, proxy_port, user, routes=()):
+        msg = [f"INVITE sip:{user}@{DOMAIN} SIP/2.0",
+               f"Via: SIP/2.0/UDP 127.0.0.1:{client.port};branch={new_branch()};rport",
+               "Max-Forwards: 70", f"From: <sip:dave@{DOMAIN}>;tag=d{client.port}",
+               f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {new_call_id()}", "CSeq: 1 INVITE",
+               f"Contact: <sip:dave@127.0.0.1:{client.port}>"]
+        msg += [f"Route: {r}" for r in routes]
+        client.send(proxy_port, "\n".join(msg) + "\nContent-Length: 0\n\n")
+
+    def test_tcp_phone_registered_at_a_is_called_through_b_over_its_connection(self):
+        port, sock, reader = self.register_tcp_phone()
+        seen = wait_for("bob at B", lambda: bindings(self.b, "bob"))
+        self.assertEqual(seen[0]["node"], "a")
+        self.assertEqual(len(seen[0]["path"]), 1, seen)
+        self.assertIn("sipproxy-flow=tcp~127.0.0.1~", seen[0]["path"][0])
+        with UdpClient() as caller:
+            self.invite(caller, self.b.port, "bob")
+            inv = reader.read_message(5.0)
+            self.assertIsNotNone(inv, "no INVITE on the phone's connection")
+            self.assertTrue(inv.startswith("INVITE sip:bob@127.0.0.1:"), inv)
+            vias = header(inv, "Via", all_values=True)
+            # A's Via on top (sent over A's connection), B's below, then the caller's.
+            self.assertGreaterEqual(len(vias), 3, inv)
+            self.assertIn(f":{self.a.port}", vias[0], inv)
+            self.assertIn(f":{self.b.port}", vias[1], inv)
+            self.assertNotIn("sipproxy-flow", header(inv, "Route") or "", inv)
+            # The phone answers busy on its connection; the caller hears it through B.
+            resp = ["SIP/2.0 486 Busy Here"] + [f"Via: {v}" for v in vias]
+            for h in ("From", "Call-ID", "CSeq"):
+                resp.append(f"{h}: {header(inv, h)}")
+            resp += [f"To: {header(inv, 'To')};tag=busy", "Content-Length: 0"]
+            sock.sendall(harness.crlf("\n".join(resp) + "\n\n").encode())
+            r = caller.recv_final(5.0)
+            self.assertEqual(status_of(r), 486, r)
+
+    def test_route_to_a_with_forged_or_tampered_flow_token_is_refused(self):
+        port, sock, reader = self.register_tcp_phone()
+        seen = wait_for("bob at B", lambda: bindings(self.b, "bob"))
+        real = seen[0]["path"][0]
+        value = real.split("sipproxy-flow=", 1)[1].rstrip(">")
+        fields = value.split("~")
+        forged = "~".join(fields[:4] + ["AAAAAAAAAAAAAAAA"])
+        tampered = "~".join(fields[:3] + [str(int(fields[3]) + 1), fields[4]])
+        own = f"sip:127.0.0.1:{self.a.port};transport=tcp;lr"
+        with UdpClient() as attacker:
+            for bad in (forged, tampered, "tcp~127.0.0.1~1~1"):
+                self.invite(attacker, self.a.port, "bob",
+                            routes=[f"<{own};sipproxy-flow={bad}>"])
+                r = attacker.recv_final(3.0)
+                self.assertEqual(status_of(r), 403, r)
+            # ...and it did not go to the phone.
+            self.assertIsNone(reader.read_message(0.5))
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
 class CallsWhileRedisDownTest(unittest.TestCase):
     def test_calls_to_known_bindings_keep_working_without_redis(self):
         redis = RedisServer().start()

@@ -84,3 +84,25 @@ TEST_CASE("branch with token: worker and loop hash parse as before, the token co
     CHECK(transaction::branch_token("z9hG4bK-sp0001020304.2a").empty());
     CHECK(transaction::branch_with_token(b, "") == b);
 }
+
+TEST_CASE("flow token: names one connection, verifiable only by the node that made it") {
+    PathTokens a(secret_of(1)), b(secret_of(2));
+    PathTokens::Flow f{"tcp", "2001:db8::7", 40312, 17};
+    const std::string v = a.flow_value(f);
+    CHECK(v.starts_with("tcp~2001:db8::7~40312~17~"));
+    auto back = a.flow_of(v);
+    REQUIRE(back);
+    CHECK(back->transport == "tcp");
+    CHECK(back->address == "2001:db8::7");
+    CHECK(back->port == 40312);
+    CHECK(back->connection == 17);
+    CHECK_FALSE(b.flow_of(v));  // another node's secret
+    // Any field changed, the token dropped or forged, or extra fields: refused.
+    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~18~" + v.substr(v.size() - 16)));
+    CHECK_FALSE(a.flow_of("tcp~2001:db8::8~40312~17~" + v.substr(v.size() - 16)));
+    CHECK_FALSE(a.flow_of("udp~2001:db8::7~40312~17~" + v.substr(v.size() - 16)));
+    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~17"));
+    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~17~AAAAAAAAAAAAAAAA"));
+    CHECK_FALSE(a.flow_of(v + "~x"));
+    CHECK_FALSE(a.flow_of(""));
+}
