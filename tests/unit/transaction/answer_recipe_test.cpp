@@ -26,7 +26,7 @@ TEST_CASE("a REGISTER's 200 kept as a recipe is rebuilt byte for byte for its re
     auto first = sip::parse(register_request(2));
     REQUIRE(first);
     // Behind a NAT: the source differs from the Via (received and rport are stamped).
-    transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.9"), 40000, 0};
+    transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.9"), 40000, 0, {}};
     const std::vector<sip::ExtraHeader> extra{
         {"Contact", "<sip:alice@10.0.0.7:5070>;expires=3600"}, {"Date", "Fri, 04 Dec 2026 22:00:00 GMT"}};
     const auto sent = transport::stamp_response_via(
