@@ -12,6 +12,9 @@ a second CA nobody trusts).
 - Bad clients: a client trusting another CA, plain SIP over TCP on the TLS port, half a
   ClientHello (handshake timeout): each closed and counted (tls.handshake_failures); the
   daemon keeps answering. The per-source connection cap applies to TLS too.
+- SNI ([[tls.sni]]): the certificate named by the client's SNI, else the default.
+- verify_clients = true: a client certificate from ca_file is accepted; none, or one
+  from another CA, is closed and counted.
 
 Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_tls.py   (cwd tests/integration)
 """
@@ -301,6 +304,108 @@ class BadTlsClients(unittest.TestCase):
         self.assertTrue(poll(lambda: self.proxy.status().get("counts") is not None, 2))
         time.sleep(0.5)
         self.still_serving()
+
+
+def served_certificate(port, cafile, server_hostname):
+    """The leaf the proxy presents for `server_hostname` (SNI), PEM."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.check_hostname = False
+    with tls_connect(port, cafile, server_hostname=server_hostname, context=ctx) as s:
+        return ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True)).strip()
+
+
+def pem_of(path):
+    with open(path) as f:
+        return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(f.read())).strip()
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class SniCertificates(unittest.TestCase):
+    """[[tls.sni]]: a client naming sip.example.test gets that certificate; an unknown
+    name or no name gets the default (127.0.0.1)."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.sni, self.sni_key = self.certs.issue("sni", "sip.example.test")
+        self.port = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.port}"],
+                           extra_toml=tls_toml(self.certs)
+                           + f'[[tls.sni]]\nname = "sip.example.test"\n'
+                             f'certificate = "{self.sni}"\nprivate_key = "{self.sni_key}"\n')
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def test_the_named_certificate_is_served_for_its_name(self):
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "sip.example.test"),
+                         pem_of(self.sni))
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "SIP.Example.Test"),
+                         pem_of(self.sni))
+        # And it verifies by name, as a phone would check it.
+        with tls_connect(self.port, self.certs.ca, server_hostname="sip.example.test") as s:
+            self.assertEqual(status_of(options_over(s, self.port, "sni1")), 200)
+
+    def test_an_unknown_name_or_no_name_gets_the_default(self):
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "other.example.test"),
+                         pem_of(self.certs.server))
+        self.assertEqual(served_certificate(self.port, self.certs.ca, None),
+                         pem_of(self.certs.server))
+
+    def test_status_lists_both_certificates(self):
+        files = sorted(c["file"] for c in self.proxy.status()["tls_certificates"])
+        self.assertEqual(files, sorted([self.certs.server, self.sni]))
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class VerifyClients(unittest.TestCase):
+    """verify_clients = true: a client certificate from ca_file is accepted; no
+    certificate or one from another CA is closed and counted (tls.handshake_failures)."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.stranger, self.stranger_key = self.certs.issue(
+            "stranger", "stranger.example.test",
+            ca=(self.certs.other_ca, self.certs.other_ca_key))
+        self.port = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.port}"],
+                           extra_toml=tls_toml(self.certs, verify_clients=True))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def failures(self):
+        return self.proxy.stats().get("tls.handshake_failures", 0)
+
+    def context(self, cert=None, key=None):
+        ctx = client_context(self.certs.ca)
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def refused(self, ctx, branch):
+        """TLS 1.3: the server's verdict on the client certificate arrives after the
+        client's handshake is done, so it shows on the first exchange."""
+        try:
+            s = tls_connect(self.port, self.certs.ca, context=ctx)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return True
+        with s:
+            try:
+                return status_of(options_over(s, self.port, branch)) is None
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+                return True
+
+    def test_a_client_certificate_from_the_ca_is_accepted(self):
+        with tls_connect(self.port, self.certs.ca,
+                         context=self.context(self.certs.client, self.certs.client_key)) as s:
+            self.assertEqual(status_of(options_over(s, self.port, "vc1")), 200)
+        self.assertEqual(self.failures(), 0)
+
+    def test_no_client_certificate_is_closed_and_counted(self):
+        self.assertTrue(self.refused(self.context(), "vc2"))
+        self.assertTrue(poll(lambda: self.failures() >= 1, 5), self.proxy.stats())
+
+    def test_a_client_certificate_from_another_ca_is_closed_and_counted(self):
+        self.assertTrue(self.refused(self.context(self.stranger, self.stranger_key), "vc3"))
+        self.assertTrue(poll(lambda: self.failures() >= 1, 5), self.proxy.stats())
 
 
 if __name__ == "__main__":
