@@ -408,5 +408,44 @@ class VerifyClients(unittest.TestCase):
         self.assertTrue(poll(lambda: self.failures() >= 1, 5), self.proxy.stats())
 
 
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class VerifyClientsPerListener(unittest.TestCase):
+    """[tls] verify_clients = false, one listener with ;verify_clients=true (a trunk port):
+    only that one asks for a client certificate; and the other way round."""
+
+    def start(self, default, phone_param, trunk_param):
+        self.certs = Certificates()
+        self.phones, self.trunks = free_port("tcp"), free_port("tcp")
+        self.proxy = Proxy(auth=False,
+                           extra_listen=[f"tls://127.0.0.1:{self.phones}{phone_param}",
+                                         f"tls://127.0.0.1:{self.trunks}{trunk_param}"],
+                           extra_toml=tls_toml(self.certs, verify_clients=default))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def answered(self, port, with_certificate, branch):
+        ctx = client_context(self.certs.ca)
+        if with_certificate:
+            ctx.load_cert_chain(self.certs.client, self.certs.client_key)
+        try:
+            with tls_connect(port, self.certs.ca, context=ctx) as s:
+                return status_of(options_over(s, port, branch)) == 200
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+            return False
+
+    def test_only_the_trunk_listener_asks_for_a_certificate(self):
+        self.start(False, "", ";verify_clients=true")
+        self.assertTrue(self.answered(self.phones, False, "pl1"))
+        self.assertFalse(self.answered(self.trunks, False, "pl2"))
+        self.assertTrue(self.answered(self.trunks, True, "pl3"))
+        self.assertTrue(poll(lambda: self.proxy.stats().get("tls.handshake_failures", 0) >= 1, 5))
+
+    def test_a_listener_can_turn_the_default_off(self):
+        self.start(True, ";verify_clients=false", "")
+        self.assertTrue(self.answered(self.phones, False, "pl4"))
+        self.assertFalse(self.answered(self.trunks, False, "pl5"))
+        self.assertTrue(self.answered(self.trunks, True, "pl6"))
+
+
 if __name__ == "__main__":
     unittest.main()
