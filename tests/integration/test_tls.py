@@ -26,7 +26,7 @@ import subprocess
 import time
 import unittest
 
-from harness import DOMAIN, Proxy, _mkdtemp, free_port, status_of
+from harness import DOMAIN, Proxy, _mkdtemp, free_port, send_udp, status_of
 from phones import BARESIP, LINPHONEC, Baresip, Linphonec
 from test_real_phones import BaresipCalls, LinphonecCalls, poll
 
@@ -445,6 +445,53 @@ class VerifyClientsPerListener(unittest.TestCase):
         self.assertTrue(self.answered(self.phones, False, "pl4"))
         self.assertFalse(self.answered(self.trunks, False, "pl5"))
         self.assertTrue(self.answered(self.trunks, True, "pl6"))
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class SipsNeedsTls(unittest.TestCase):
+    """RFC 3261 26.2 / RFC 5630: a sips: Request-URI that arrived over UDP or TCP is
+    refused (416 SIPS Requires TLS); over TLS it is handled."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.tls = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.tls}"],
+                           extra_toml=tls_toml(self.certs))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def request(self, via):
+        return (f"OPTIONS sips:127.0.0.1:{self.tls} SIP/2.0\r\n"
+                f"Via: SIP/2.0/{via} 127.0.0.1:{{local_port}};branch={{branch}}\r\n"
+                "Max-Forwards: 70\r\n"
+                f"From: <sip:probe@{DOMAIN}>;tag=s1\r\nTo: <sips:127.0.0.1:{self.tls}>\r\n"
+                "Call-ID: sips-{branch}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+    def test_over_udp_416(self):
+        r = send_udp(self.proxy.port, self.request("UDP"))
+        self.assertEqual(status_of(r), 416, r)
+        self.assertIn("SIPS Requires TLS", r.splitlines()[0])
+
+    def test_over_tcp_416(self):
+        with socket.create_connection(("127.0.0.1", self.proxy.port), 5) as s:
+            msg = self.request("TCP").replace("{local_port}", str(s.getsockname()[1]))
+            s.sendall(msg.replace("{branch}", "z9hG4bKsipstcp").encode())
+            s.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertEqual(status_of(data.decode()), 416, data)
+
+    def test_over_tls_not_refused(self):
+        with tls_connect(self.tls, self.certs.ca) as s:
+            msg = self.request("TLS").replace("{local_port}", str(s.getsockname()[1]))
+            s.sendall(msg.replace("{branch}", "z9hG4bKsipstls").encode())
+            s.settimeout(5)
+            data = s.recv(4096).decode()
+        self.assertEqual(status_of(data), 200, data)
 
 
 if __name__ == "__main__":
