@@ -494,5 +494,35 @@ class SipsNeedsTls(unittest.TestCase):
         self.assertEqual(status_of(data), 200, data)
 
 
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class TlsListenerByReload(unittest.TestCase):
+    def test_a_tls_listener_added_by_reload_serves_with_its_verify_clients(self):
+        certs = Certificates()
+        port = free_port("tcp")
+        proxy = Proxy(auth=False, extra_toml=tls_toml(certs))
+        self.addCleanup(proxy.__exit__, None, None, None)
+        proxy.start()
+        added = f"tls://127.0.0.1:{port};verify_clients=true"
+        toml = proxy.toml.replace(f'"udp://127.0.0.1:{proxy.port}"',
+                                  f'"udp://127.0.0.1:{proxy.port}", "{added}"', 1)
+        self.assertNotEqual(toml, proxy.toml)
+        with open(proxy.config_path, "w") as f:
+            f.write(toml)
+        answer = proxy.ctl_json("reload")
+        self.assertIn("server.listen", [c["key"] for c in answer["changed"]], answer)
+        ctx = client_context(certs.ca)
+        ctx.load_cert_chain(certs.client, certs.client_key)
+        self.assertTrue(poll(lambda: _answers(port, certs.ca, ctx), 5))
+        self.assertFalse(_answers(port, certs.ca, client_context(certs.ca)))
+
+
+def _answers(port, cafile, ctx):
+    try:
+        with tls_connect(port, cafile, context=ctx) as s:
+            return status_of(options_over(s, port, f"r{time.monotonic_ns()}")) == 200
+    except (OSError, ssl.SSLError):
+        return False
+
+
 if __name__ == "__main__":
     unittest.main()
