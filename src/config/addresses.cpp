@@ -84,6 +84,30 @@ Expected<Listen, std::string> parse_listen(std::string_view text) {
         return Unexpected{expected};
     if (l.scheme == "tls") l.port = 5061;  // RFC 3261 19.1.2
     std::string_view rest = text.substr(sep + 3);
+    // URI parameters after the host:port: only ";verify_clients=true|false" (tls://).
+    if (auto semi = rest.find(';'); semi != std::string_view::npos) {
+        std::string_view params = rest.substr(semi + 1);
+        rest = rest.substr(0, semi);
+        while (!params.empty()) {
+            const auto end = params.find(';');
+            const std::string_view p = params.substr(0, end);
+            params = end == std::string_view::npos ? std::string_view{} : params.substr(end + 1);
+            const auto eq = p.find('=');
+            const std::string name = lower(p.substr(0, eq));
+            const std::string value = eq == std::string_view::npos ? "" : lower(p.substr(eq + 1));
+            if (name != "verify_clients")
+                return Unexpected{"unknown listen parameter '" + std::string(p) +
+                                  "' (known: verify_clients=true|false, tls:// only), got '" +
+                                  std::string(text) + "'"};
+            if (l.scheme != "tls")
+                return Unexpected{"verify_clients applies to tls:// listeners only, got '" +
+                                  std::string(text) + "'"};
+            if (value != "true" && value != "false")
+                return Unexpected{"verify_clients must be true or false, got '" +
+                                  std::string(text) + "'"};
+            l.verify_clients = value == "true";
+        }
+    }
     std::string_view host, port_text;
     bool bracketed = false;
     if (rest.empty() || !split_hostport(rest, host, port_text, bracketed))

@@ -20,6 +20,9 @@ struct Listen {
     std::string host;    // literal address; IPv6 without brackets ("::1")
     std::uint16_t port = 5060;
     std::string text;    // as written, e.g. "udp://127.0.0.1:5060"
+    // tls:// only: ";verify_clients=true|false" overrides [tls] verify_clients for this
+    // listener (e.g. a trunk port that asks for a client certificate).
+    std::optional<bool> verify_clients;
 };
 
 struct Server {

@@ -21,6 +21,10 @@ transport::TlsSettings tls_settings(const config::Config& cfg) {
         s.sni.push_back({c.name, c.certificate.string(), c.private_key.string()});
     s.ca_file = cfg.tls.ca_file.string();
     s.verify_clients = cfg.tls.verify_clients;
+    for (const auto& l : cfg.server.listen)
+        if (l.scheme == "tls" && l.verify_clients)
+            s.listener_verify[transport::listener_key(asio::ip::make_address(l.host).to_string(), l.port)] =
+                *l.verify_clients;
     s.ciphers = cfg.tls.ciphers;
     return s;
 }

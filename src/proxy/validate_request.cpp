@@ -22,6 +22,15 @@ void validate_request(RequestContext& ctx) {
         ctx.respond(416, "Unsupported URI Scheme");
         return;
     }
+    // A sips: Request-URI means TLS on every hop (RFC 3261 26.2.1, RFC 5630 3.1.1 and
+    // 4.1): one that arrived over UDP or TCP has already crossed an insecure hop, so it
+    // is refused rather than forwarded (as 416: the scheme cannot be honoured on this
+    // transport; the reason says why). The caller may retry over TLS.
+    if (r.request_uri().scheme == sip::Uri::Scheme::Sips &&
+        ctx.source.protocol != transport::Protocol::Tls && ctx.source.protocol != transport::Protocol::Wss) {
+        ctx.respond(416, "SIPS Requires TLS");
+        return;
+    }
     // Step 3: Max-Forwards. An OPTIONS that ends here is answered (16.3 step 3, 11).
     if (r.max_forwards() && *r.max_forwards() == 0) {
         if (r.method() == sip::Method::Options) ctx.respond(200, "OK", self_answer_headers());

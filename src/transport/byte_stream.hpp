@@ -36,9 +36,11 @@ std::unique_ptr<ByteStream> make_tcp_stream(asio::ip::tcp::socket socket);
 // TLS over `socket` (tls_store.cpp). Server side: the certificate is chosen by SNI, the
 // client's verified if the settings say so. Client side: the server's certificate is
 // verified against `server_name` (a host name or an address literal), sent as SNI when
-// it is a name.
+// it is a name. `listener` (server side, listener_key()) picks the listener's
+// verify_clients.
 std::unique_ptr<ByteStream> make_tls_stream(std::shared_ptr<const TlsContexts> contexts,
                                             asio::ip::tcp::socket socket, bool server,
-                                            std::string_view server_name);
+                                            std::string_view server_name,
+                                            std::string_view listener = {});
 
 }  // namespace sipproxy::transport

@@ -47,6 +47,13 @@ public:
     // default certificate if there is one (trunks that verify their clients).
     CtxPtr client;
     std::vector<TlsCertificateInfo> certificates;
+    bool verify_clients = false;
+    std::map<std::string, bool, std::less<>> listener_verify;
+
+    bool verifies(std::string_view listener) const {
+        auto it = listener_verify.find(listener);
+        return it != listener_verify.end() ? it->second : verify_clients;
+    }
 
     SSL_CTX* for_name(std::string_view name) const {
         if (auto it = sni.find(name); it != sni.end()) return it->second.get();
@@ -68,11 +75,9 @@ int choose_by_sni(SSL* ssl, int*, void* arg) {
     if (!name) return SSL_TLSEXT_ERR_OK;
     std::string lower(name);
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (SSL_CTX* ctx = contexts->for_name(lower)) {
-        SSL_set_SSL_CTX(ssl, ctx);
-        // SSL_set_SSL_CTX does not carry the verify settings over.
-        SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), nullptr);
-    }
+    // The SSL keeps its own verify mode (its listener's, set in make_tls_stream); the
+    // CAs come from the new context, which loaded the same ones.
+    if (SSL_CTX* ctx = contexts->for_name(lower)) SSL_set_SSL_CTX(ssl, ctx);
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -88,7 +93,11 @@ Expected<CtxPtr, std::string> new_context(const TlsSettings& s, bool server) {
         ERR_clear_error();
         return Unexpected{"tls.ciphers: no usable cipher in '" + s.ciphers + "'"};
     }
-    const bool verify = !server || s.verify_clients;
+    // Server side: the CAs are loaded if any listener verifies its clients; the verify
+    // mode itself is set per connection by its listener (make_tls_stream).
+    bool any_listener_verifies = s.verify_clients;
+    for (const auto& [key, on] : s.listener_verify) any_listener_verifies |= on;
+    const bool verify = !server || any_listener_verifies;
     if (verify) {
         if (!s.ca_file.empty()) {
             if (SSL_CTX_load_verify_locations(ctx.get(), s.ca_file.c_str(), nullptr) != 1)
@@ -97,7 +106,9 @@ Expected<CtxPtr, std::string> new_context(const TlsSettings& s, bool server) {
             return Unexpected{"tls.ca_file: the system CA store: " + openssl_reason()};
         }
         SSL_CTX_set_verify(ctx.get(),
-                           server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER,
+                           server ? (s.verify_clients ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                                      : SSL_VERIFY_NONE)
+                                  : SSL_VERIFY_PEER,
                            nullptr);
         if (server && !s.ca_file.empty()) {
             // Tell clients which CAs are accepted.
@@ -152,6 +163,8 @@ Expected<TlsCertificateInfo, std::string> use_certificate(SSL_CTX* ctx, const Tl
 
 Expected<std::shared_ptr<const TlsContexts>, std::string> load_tls(const TlsSettings& s) {
     auto out = std::make_shared<TlsContexts>();
+    out->verify_clients = s.verify_clients;
+    out->listener_verify = s.listener_verify;
     const bool has_certificate = !s.certificate.certificate.empty();
     if (has_certificate) {
         auto server = new_context(s, true);
@@ -211,6 +224,12 @@ public:
         SSL_set_bio(ssl_.get(), in, out);
         if (server) SSL_set_accept_state(ssl_.get());
         else SSL_set_connect_state(ssl_.get());
+    }
+
+    // Server side: whether this connection's listener asks for a client certificate.
+    void verify_clients(bool on) {
+        SSL_set_verify(ssl_.get(), on ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
+                       nullptr);
     }
 
     // Client side: the name the certificate must carry, sent as SNI when it is a name.
@@ -338,13 +357,21 @@ private:
 
 }  // namespace
 
+std::string listener_key(std::string_view address, std::uint16_t port) {
+    return std::string(address) + " " + std::to_string(port);
+}
+
 std::unique_ptr<ByteStream> make_tls_stream(std::shared_ptr<const TlsContexts> contexts,
                                             asio::ip::tcp::socket socket, bool server,
-                                            std::string_view server_name) {
+                                            std::string_view server_name,
+                                            std::string_view listener) {
     if (!contexts) return nullptr;
     SSL_CTX* ctx = server ? contexts->server.get() : contexts->client.get();
     if (!ctx) return nullptr;  // no certificate: nothing to serve
+    const bool verify = server && contexts->verifies(listener);
     auto s = std::make_unique<TlsStream>(std::move(contexts), ctx, std::move(socket), server);
+    if (server)
+        s->verify_clients(verify);
     if (!server && !s->expect(server_name)) return nullptr;
     return s;
 }

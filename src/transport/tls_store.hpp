@@ -6,9 +6,12 @@
 // TlsStore; connections already open or in their handshake keep the one they started
 // with. OpenSSL stays inside tls_store.cpp (build time): this header has no Asio.
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/expected.hpp"
@@ -25,7 +28,10 @@ struct TlsSettings {
     TlsCertificateFiles certificate;  // empty paths: no server certificate (TLS out only)
     std::vector<TlsCertificateFiles> sni;
     std::string ca_file;         // "" = the system store
-    bool verify_clients = false;
+    bool verify_clients = false;  // the default of every TLS listener
+    // Listeners that override it (";verify_clients=" on the listen URI), by
+    // listener_key(address, port).
+    std::map<std::string, bool, std::less<>> listener_verify;
     std::string ciphers;         // TLS 1.2 cipher list; "" = OpenSSL's default
 };
 
@@ -37,6 +43,9 @@ struct TlsCertificateInfo {
     std::chrono::system_clock::time_point not_after;
     std::string fingerprint;  // SHA-256 of the leaf, hex: tells a renewed file apart
 };
+
+// The key of a listener in TlsSettings::listener_verify: "127.0.0.1 5061", "::1 5061".
+std::string listener_key(std::string_view address, std::uint16_t port);
 
 // "2027-12-04T21:30:00Z"
 std::string utc_text(std::chrono::system_clock::time_point t);

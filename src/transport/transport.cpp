@@ -210,7 +210,8 @@ asio::awaitable<void> Transport::accept_loop(std::shared_ptr<Listener> l) {
                 continue;
             }
         }
-        auto stream = make_stream(local.protocol, std::move(socket), true);
+        auto stream = make_stream(local.protocol, std::move(socket), true, {},
+                                  listener_key(local.address.to_string(), local.port));
         auto framing = make_framing(local.protocol, true, options_.limits, options_.websocket);
         if (!stream || !framing) continue;  // a protocol this build cannot carry (closed)
         auto c = std::make_shared<Connection>(*this, std::move(stream), std::move(framing),
@@ -231,7 +232,8 @@ std::size_t Transport::close_connections_from(const Cidr& network) {
 }
 
 std::unique_ptr<ByteStream> Transport::make_stream(Protocol protocol, asio::ip::tcp::socket socket,
-                                                   bool inbound, std::string_view server_name) {
+                                                   bool inbound, std::string_view server_name,
+                                                   std::string_view listener) {
     switch (traits(protocol).stream) {
     case StreamKind::Tcp:
     case StreamKind::Ws: return make_tcp_stream(std::move(socket));
@@ -239,7 +241,7 @@ std::unique_ptr<ByteStream> Transport::make_stream(Protocol protocol, asio::ip::
     case StreamKind::Wss:
         // The contexts current now: a reload does not change a connection's session.
         return make_tls_stream(tls_ ? tls_->get() : nullptr, std::move(socket), inbound,
-                               server_name);
+                               server_name, listener);
     case StreamKind::None: break;
     }
     return nullptr;

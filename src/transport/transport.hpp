@@ -158,7 +158,8 @@ private:
     // The byte stream of `protocol` over `socket`; nullptr when this worker cannot
     // carry that protocol.
     std::unique_ptr<ByteStream> make_stream(Protocol protocol, asio::ip::tcp::socket socket,
-                                            bool inbound, std::string_view server_name = {});
+                                            bool inbound, std::string_view server_name = {},
+                                            std::string_view listener = {});
     void deliver(const Inbound& in) {
         if (tracer_ && tracer_->active()) [[unlikely]]
             trace(trace::Direction::In, in.local, in.from, in.bytes);

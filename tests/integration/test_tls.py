@@ -12,6 +12,9 @@ a second CA nobody trusts).
 - Bad clients: a client trusting another CA, plain SIP over TCP on the TLS port, half a
   ClientHello (handshake timeout): each closed and counted (tls.handshake_failures); the
   daemon keeps answering. The per-source connection cap applies to TLS too.
+- SNI ([[tls.sni]]): the certificate named by the client's SNI, else the default.
+- verify_clients = true: a client certificate from ca_file is accepted; none, or one
+  from another CA, is closed and counted.
 
 Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_tls.py   (cwd tests/integration)
 """
@@ -23,7 +26,7 @@ import subprocess
 import time
 import unittest
 
-from harness import DOMAIN, Proxy, _mkdtemp, free_port, status_of
+from harness import DOMAIN, Proxy, _mkdtemp, free_port, send_udp, status_of
 from phones import BARESIP, LINPHONEC, Baresip, Linphonec
 from test_real_phones import BaresipCalls, LinphonecCalls, poll
 
@@ -301,6 +304,224 @@ class BadTlsClients(unittest.TestCase):
         self.assertTrue(poll(lambda: self.proxy.status().get("counts") is not None, 2))
         time.sleep(0.5)
         self.still_serving()
+
+
+def served_certificate(port, cafile, server_hostname):
+    """The leaf the proxy presents for `server_hostname` (SNI), PEM."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.check_hostname = False
+    with tls_connect(port, cafile, server_hostname=server_hostname, context=ctx) as s:
+        return ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True)).strip()
+
+
+def pem_of(path):
+    with open(path) as f:
+        return ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(f.read())).strip()
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class SniCertificates(unittest.TestCase):
+    """[[tls.sni]]: a client naming sip.example.test gets that certificate; an unknown
+    name or no name gets the default (127.0.0.1)."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.sni, self.sni_key = self.certs.issue("sni", "sip.example.test")
+        self.port = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.port}"],
+                           extra_toml=tls_toml(self.certs)
+                           + f'[[tls.sni]]\nname = "sip.example.test"\n'
+                             f'certificate = "{self.sni}"\nprivate_key = "{self.sni_key}"\n')
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def test_the_named_certificate_is_served_for_its_name(self):
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "sip.example.test"),
+                         pem_of(self.sni))
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "SIP.Example.Test"),
+                         pem_of(self.sni))
+        # And it verifies by name, as a phone would check it.
+        with tls_connect(self.port, self.certs.ca, server_hostname="sip.example.test") as s:
+            self.assertEqual(status_of(options_over(s, self.port, "sni1")), 200)
+
+    def test_an_unknown_name_or_no_name_gets_the_default(self):
+        self.assertEqual(served_certificate(self.port, self.certs.ca, "other.example.test"),
+                         pem_of(self.certs.server))
+        self.assertEqual(served_certificate(self.port, self.certs.ca, None),
+                         pem_of(self.certs.server))
+
+    def test_status_lists_both_certificates(self):
+        files = sorted(c["file"] for c in self.proxy.status()["tls_certificates"])
+        self.assertEqual(files, sorted([self.certs.server, self.sni]))
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class VerifyClients(unittest.TestCase):
+    """verify_clients = true: a client certificate from ca_file is accepted; no
+    certificate or one from another CA is closed and counted (tls.handshake_failures)."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.stranger, self.stranger_key = self.certs.issue(
+            "stranger", "stranger.example.test",
+            ca=(self.certs.other_ca, self.certs.other_ca_key))
+        self.port = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.port}"],
+                           extra_toml=tls_toml(self.certs, verify_clients=True))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def failures(self):
+        return self.proxy.stats().get("tls.handshake_failures", 0)
+
+    def context(self, cert=None, key=None):
+        ctx = client_context(self.certs.ca)
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def refused(self, ctx, branch):
+        """TLS 1.3: the server's verdict on the client certificate arrives after the
+        client's handshake is done, so it shows on the first exchange."""
+        try:
+            s = tls_connect(self.port, self.certs.ca, context=ctx)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return True
+        with s:
+            try:
+                return status_of(options_over(s, self.port, branch)) is None
+            except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+                return True
+
+    def test_a_client_certificate_from_the_ca_is_accepted(self):
+        with tls_connect(self.port, self.certs.ca,
+                         context=self.context(self.certs.client, self.certs.client_key)) as s:
+            self.assertEqual(status_of(options_over(s, self.port, "vc1")), 200)
+        self.assertEqual(self.failures(), 0)
+
+    def test_no_client_certificate_is_closed_and_counted(self):
+        self.assertTrue(self.refused(self.context(), "vc2"))
+        self.assertTrue(poll(lambda: self.failures() >= 1, 5), self.proxy.stats())
+
+    def test_a_client_certificate_from_another_ca_is_closed_and_counted(self):
+        self.assertTrue(self.refused(self.context(self.stranger, self.stranger_key), "vc3"))
+        self.assertTrue(poll(lambda: self.failures() >= 1, 5), self.proxy.stats())
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class VerifyClientsPerListener(unittest.TestCase):
+    """[tls] verify_clients = false, one listener with ;verify_clients=true (a trunk port):
+    only that one asks for a client certificate; and the other way round."""
+
+    def start(self, default, phone_param, trunk_param):
+        self.certs = Certificates()
+        self.phones, self.trunks = free_port("tcp"), free_port("tcp")
+        self.proxy = Proxy(auth=False,
+                           extra_listen=[f"tls://127.0.0.1:{self.phones}{phone_param}",
+                                         f"tls://127.0.0.1:{self.trunks}{trunk_param}"],
+                           extra_toml=tls_toml(self.certs, verify_clients=default))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def answered(self, port, with_certificate, branch):
+        ctx = client_context(self.certs.ca)
+        if with_certificate:
+            ctx.load_cert_chain(self.certs.client, self.certs.client_key)
+        try:
+            with tls_connect(port, self.certs.ca, context=ctx) as s:
+                return status_of(options_over(s, port, branch)) == 200
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout):
+            return False
+
+    def test_only_the_trunk_listener_asks_for_a_certificate(self):
+        self.start(False, "", ";verify_clients=true")
+        self.assertTrue(self.answered(self.phones, False, "pl1"))
+        self.assertFalse(self.answered(self.trunks, False, "pl2"))
+        self.assertTrue(self.answered(self.trunks, True, "pl3"))
+        self.assertTrue(poll(lambda: self.proxy.stats().get("tls.handshake_failures", 0) >= 1, 5))
+
+    def test_a_listener_can_turn_the_default_off(self):
+        self.start(True, ";verify_clients=false", "")
+        self.assertTrue(self.answered(self.phones, False, "pl4"))
+        self.assertFalse(self.answered(self.trunks, False, "pl5"))
+        self.assertTrue(self.answered(self.trunks, True, "pl6"))
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class SipsNeedsTls(unittest.TestCase):
+    """RFC 3261 26.2 / RFC 5630: a sips: Request-URI that arrived over UDP or TCP is
+    refused (416 SIPS Requires TLS); over TLS it is handled."""
+
+    def setUp(self):
+        self.certs = Certificates()
+        self.tls = free_port("tcp")
+        self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.tls}"],
+                           extra_toml=tls_toml(self.certs))
+        self.addCleanup(self.proxy.__exit__, None, None, None)
+        self.proxy.start()
+
+    def request(self, via):
+        return (f"OPTIONS sips:127.0.0.1:{self.tls} SIP/2.0\r\n"
+                f"Via: SIP/2.0/{via} 127.0.0.1:{{local_port}};branch={{branch}}\r\n"
+                "Max-Forwards: 70\r\n"
+                f"From: <sip:probe@{DOMAIN}>;tag=s1\r\nTo: <sips:127.0.0.1:{self.tls}>\r\n"
+                "Call-ID: sips-{branch}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+
+    def test_over_udp_416(self):
+        r = send_udp(self.proxy.port, self.request("UDP"))
+        self.assertEqual(status_of(r), 416, r)
+        self.assertIn("SIPS Requires TLS", r.splitlines()[0])
+
+    def test_over_tcp_416(self):
+        with socket.create_connection(("127.0.0.1", self.proxy.port), 5) as s:
+            msg = self.request("TCP").replace("{local_port}", str(s.getsockname()[1]))
+            s.sendall(msg.replace("{branch}", "z9hG4bKsipstcp").encode())
+            s.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertEqual(status_of(data.decode()), 416, data)
+
+    def test_over_tls_not_refused(self):
+        with tls_connect(self.tls, self.certs.ca) as s:
+            msg = self.request("TLS").replace("{local_port}", str(s.getsockname()[1]))
+            s.sendall(msg.replace("{branch}", "z9hG4bKsipstls").encode())
+            s.settimeout(5)
+            data = s.recv(4096).decode()
+        self.assertEqual(status_of(data), 200, data)
+
+
+@unittest.skipIf(OPENSSL is None, "openssl is not installed")
+class TlsListenerByReload(unittest.TestCase):
+    def test_a_tls_listener_added_by_reload_serves_with_its_verify_clients(self):
+        certs = Certificates()
+        port = free_port("tcp")
+        proxy = Proxy(auth=False, extra_toml=tls_toml(certs))
+        self.addCleanup(proxy.__exit__, None, None, None)
+        proxy.start()
+        added = f"tls://127.0.0.1:{port};verify_clients=true"
+        toml = proxy.toml.replace(f'"udp://127.0.0.1:{proxy.port}"',
+                                  f'"udp://127.0.0.1:{proxy.port}", "{added}"', 1)
+        self.assertNotEqual(toml, proxy.toml)
+        with open(proxy.config_path, "w") as f:
+            f.write(toml)
+        answer = proxy.ctl_json("reload")
+        self.assertIn("server.listen", [c["key"] for c in answer["changed"]], answer)
+        ctx = client_context(certs.ca)
+        ctx.load_cert_chain(certs.client, certs.client_key)
+        self.assertTrue(poll(lambda: _answers(port, certs.ca, ctx), 5))
+        self.assertFalse(_answers(port, certs.ca, client_context(certs.ca)))
+
+
+def _answers(port, cafile, ctx):
+    try:
+        with tls_connect(port, cafile, context=ctx) as s:
+            return status_of(options_over(s, port, f"r{time.monotonic_ns()}")) == 200
+    except (OSError, ssl.SSLError):
+        return False
 
 
 if __name__ == "__main__":

@@ -103,13 +103,40 @@ class OutboundTls(unittest.TestCase):
         got = hop.requests[0]
         self.assertIn(f"Via: SIP/2.0/TLS 127.0.0.1:{self.tls_port};branch=", got)
 
+    def ask_over_tls(self, ruri, branch):
+        ctx = ssl.create_default_context(cafile=self.certs.ca)
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), 5)
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            msg = options(ruri, s.getsockname()[1], branch).replace("SIP/2.0/UDP", "SIP/2.0/TLS")
+            s.sendall(msg.encode())
+            s.settimeout(10)
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        return data.decode(errors="replace")
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                text = head.decode(errors="replace") + "\r\n\r\n"
+                if (status_of(text) or 0) >= 200:
+                    return text
+
     def test_sips_next_hop_is_reached_over_tls(self):
+        # A sips: request must arrive over TLS itself (RFC 3261 26.2).
         hop = TlsNextHop(self.certs.server, self.certs.server_key)
         self.addCleanup(hop.close)
-        r = self.ask(f"sips:gw@127.0.0.1:{hop.port}", "out2")
+        r = self.ask_over_tls(f"sips:gw@127.0.0.1:{hop.port}", "out2")
         self.assertEqual(status_of(r), 200, r)
         self.assertEqual(len(hop.requests), 1, hop.requests)
         self.assertIn("Via: SIP/2.0/TLS ", hop.requests[0])
+
+    def test_sips_request_over_udp_is_refused_and_not_forwarded(self):
+        hop = TlsNextHop(self.certs.server, self.certs.server_key)
+        self.addCleanup(hop.close)
+        r = self.ask(f"sips:gw@127.0.0.1:{hop.port}", "out4")
+        self.assertEqual(status_of(r), 416, r)
+        self.assertEqual(hop.requests, [])
 
     def test_next_hop_with_a_certificate_from_another_ca_gets_nothing(self):
         cert, key = self.certs.issue("rogue", "127.0.0.1",

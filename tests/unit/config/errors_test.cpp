@@ -125,6 +125,12 @@ TEST_CASE("[server] errors") {
         {"[server]\nlisten = [\"udp://127.0.0.1:5060/x\"]\n",
          "t.toml:2:11: server.listen[0]: port must be between 1 and 65535, got "
          "'udp://127.0.0.1:5060/x'"},
+        {"[server]\nlisten = [\"tcp://127.0.0.1:5060;verify_clients=true\"]\n",
+         "t.toml:2:11: server.listen[0]: verify_clients applies to tls:// listeners only, got "
+         "'tcp://127.0.0.1:5060;verify_clients=true'"},
+        {"[server]\nlisten = [\"udp://127.0.0.1:5060;transport=x\"]\n",
+         "t.toml:2:11: server.listen[0]: unknown listen parameter 'transport=x' (known: "
+         "verify_clients=true|false, tls:// only), got 'udp://127.0.0.1:5060;transport=x'"},
         {"[server]\nlisten = [\"udp://127.0.0.1:5060\", \"UDP://127.0.0.1:5060\"]\n",
          "t.toml:2:35: server.listen[1]: duplicate listen address 'UDP://127.0.0.1:5060'"},
         {"[server]\ndomains = [\"example test\"]\n",
