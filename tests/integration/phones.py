@@ -72,8 +72,11 @@ class Baresip:
     """
 
     def __init__(self, user, password, proxy_port, transport="udp", answermode="manual",
-                 name=None, extra_config=""):
+                 name=None, extra_config="", webrtc=False):
         self.user, self.password, self.transport = user, password, transport
+        # webrtc: DTLS-SRTP with ICE and rtcp-mux, so a browser's offer
+        # (UDP/TLS/RTP/SAVPF) is answered and baresip's own offer is one a browser takes.
+        self.webrtc = webrtc
         self.name = name or f"baresip-{user}-{transport}"
         self.dir = _mkdtemp(f"baresip-{user}-")
         self.sip_port = free_port()
@@ -94,6 +97,8 @@ class Baresip:
 
     def _write_config(self, answermode):
         lo, hi = self.rtp_ports
+        webrtc_modules = ("module\t\t\tsrtp.so\nmodule\t\t\tdtls_srtp.so\nmodule\t\t\tice.so\n"
+                          if self.webrtc else "")
         config = f"""\
 poll_method		epoll
 sip_listen		127.0.0.1:{self.sip_port}
@@ -107,10 +112,10 @@ audio_player		aubridge,{self.name}-play
 audio_alert		aubridge,{self.name}-alert
 rtp_ports		{lo}-{hi}
 rtp_stats		yes
-rtcp_mux		no
+rtcp_mux		{"yes" if self.webrtc else "no"}
 module_path		/usr/lib/baresip/modules
 module			g711.so
-module			aubridge.so
+{webrtc_modules}module			aubridge.so
 module			ausine.so
 module_tmp		uuid.so
 module_tmp		account.so
@@ -131,7 +136,7 @@ ctrl_tcp_listen		127.0.0.1:{self.ctrl_port}
         return (f"<sip:{self.user}@{DOMAIN}{tp}>;auth_pass={self.password}"
                 f";outbound=\"sip:127.0.0.1:{self.proxy_port}{tp}\""
                 f";regint=600;answermode={answermode};audio_codecs=PCMU,PCMA"
-                f";medianat=;mediaenc=")
+                + (";medianat=ice;mediaenc=dtls_srtp" if self.webrtc else ";medianat=;mediaenc="))
 
     # -- lifecycle
 

@@ -166,15 +166,12 @@ class WebSocketPhones(unittest.TestCase):
     def test_browser_calls_browser_callee_hangs_up(self):
         self.call_between_browsers(hangup_by_caller=False)
 
-    @unittest.skip("not passing yet: SIP.js offers only DTLS-SRTP (UDP/TLS/RTP/SAVPF) and the "
-                   "baresip 1.0 set up by phones.py answers 488; needs baresip's dtls_srtp "
-                   "media encryption (menc) in its config, not done yet")
     def test_browser_and_baresip_on_udp(self):
         if shutil.which(BARESIP) is None:
             self.skipTest(f"{BARESIP} is not installed")
         carol = None
         for attempt in range(3):
-            carol = Baresip("carol", "carol-secret", self.proxy.port, transport="udp")
+            carol = Baresip("carol", "carol-secret", self.proxy.port, transport="udp", webrtc=True)
             self.addCleanup(carol.stop)
             try:
                 carol.start()
@@ -191,6 +188,10 @@ class WebSocketPhones(unittest.TestCase):
         carol.answer()
         carol.wait_established(since)
         self.wait_status(self.alice, lambda s: s["call"] == "Established", "call to carol established")
+        # Media is not asserted (s["pc"] stays "connecting"): baresip 1.0's ice module gathers
+        # only non-loopback host candidates (192.0.2.x here), Chromium nominates that pair, but
+        # baresip's DTLS client keeps to the SDP default address (127.0.0.1) and refuses
+        # Chromium's DTLS from the nominated one ("dtls already accepted"). SIP is what's tested.
         since = carol.mark()
         carol.hang_up()
         self.wait_status(self.alice, lambda s: s["call"] is None, "call to carol ended")
