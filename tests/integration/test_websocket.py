@@ -188,10 +188,11 @@ class WebSocketPhones(unittest.TestCase):
         carol.answer()
         carol.wait_established(since)
         self.wait_status(self.alice, lambda s: s["call"] == "Established", "call to carol established")
-        # Media is not asserted (s["pc"] stays "connecting"): baresip 1.0's ice module gathers
-        # only non-loopback host candidates (192.0.2.x here), Chromium nominates that pair, but
-        # baresip's DTLS client keeps to the SDP default address (127.0.0.1) and refuses
-        # Chromium's DTLS from the nominated one ("dtls already accepted"). SIP is what's tested.
+        # Media is not asserted in this direction (s["pc"] stays "connecting"): Chromium is
+        # ICE-controlling and nominates a pair on a non-loopback address (baresip 1.0's ice
+        # module gathers no loopback host candidate), but baresip's DTLS keeps to the SDP
+        # default address (127.0.0.1) and refuses Chromium's DTLS from the nominated pair
+        # ("dtls already accepted").
         since = carol.mark()
         carol.hang_up()
         self.wait_status(self.alice, lambda s: s["call"] is None, "call to carol ended")
@@ -204,6 +205,9 @@ class WebSocketPhones(unittest.TestCase):
         self.alice.answer()
         carol.wait_established(since)
         self.wait_status(self.alice, lambda s: s["call"] == "Established", "call from carol established")
+        # Here baresip is ICE-controlling and nominates the loopback pair: ICE and DTLS-SRTP
+        # complete and the browser's RTCPeerConnection connects.
+        self.wait_status(self.alice, lambda s: s["pc"] == "connected", "RTCPeerConnection to carol connected")
         self.alice.hangup()
         carol.wait_closed(since)
         self.assertEqual(self.proxy.wait_transactions(0, timeout=40), 0)
