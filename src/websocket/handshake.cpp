@@ -10,30 +10,6 @@ namespace sipproxy::websocket {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool contains_token(std::string_view list, std::string_view token) {
-    while (!list.empty()) {
-        const auto comma = list.find(',');
-        if (iequals(trim(list.substr(0, comma)), token)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 // RFC 6455 4.2.1 item 5: the key is 16 random bytes in base64, so 24 characters ending "==".
 bool valid_key(std::string_view key) {
     if (key.size() != 24 || key.substr(22) != "==") return false;
@@ -68,31 +44,34 @@ std::string accept_key(std::string_view key) {
 
 UpgradeAnswer answer_upgrade(const metrics::HttpRequest& request,
                              const std::vector<std::string>& allowed_origins) {
-    if (request.method != "GET") return refuse(405, "Method Not Allowed", "method " + request.method);
+    if (request.method != "GET")
+        return refuse(405, "Method Not Allowed", "method " + request.method);
     if (request.field("Host").empty()) return refuse(400, "Bad Request", "no Host");
-    if (!contains_token(request.field("Upgrade"), "websocket"))
+    if (!metrics::http_list_contains(request.field("Upgrade"), "websocket"))
         return refuse(426, "Upgrade Required", "not a WebSocket upgrade",
                       "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
-    if (!contains_token(request.field("Connection"), "Upgrade"))
+    if (!metrics::http_list_contains(request.field("Connection"), "Upgrade"))
         return refuse(400, "Bad Request", "Connection lacks Upgrade");
     // 4.2.2 step 4 / 4.4: we speak version 13 only and say so.
-    if (trim(request.field("Sec-WebSocket-Version")) != "13")
+    if (metrics::http_trim(request.field("Sec-WebSocket-Version")) != "13")
         return refuse(426, "Upgrade Required", "unsupported Sec-WebSocket-Version",
                       "Sec-WebSocket-Version: 13\r\n");
     const std::string key = request.field("Sec-WebSocket-Key");
     if (!valid_key(key)) return refuse(400, "Bad Request", "bad Sec-WebSocket-Key");
     if (!allowed_origins.empty()) {
         const std::string origin = request.field("Origin");
-        const bool allowed = std::any_of(allowed_origins.begin(), allowed_origins.end(),
-                                         [&](const std::string& o) { return iequals(o, origin); });
+        const bool allowed =
+            std::any_of(allowed_origins.begin(), allowed_origins.end(),
+                        [&](const std::string& o) { return metrics::http_iequals(o, origin); });
         // 4.2.2 step 4 / 10.2: a server that checks the Origin answers 403 to the others.
         if (!allowed)
             return refuse(403, "Forbidden",
-                          origin.empty() ? std::string("no Origin") : "Origin " + origin.substr(0, 100) + " not allowed");
+                          origin.empty() ? std::string("no Origin")
+                                         : "Origin " + origin.substr(0, 100) + " not allowed");
     }
     // RFC 7118 4.1: the sub-protocol is "sip"; a client that does not offer it is not a
     // SIP client.
-    if (!contains_token(request.field("Sec-WebSocket-Protocol"), "sip"))
+    if (!metrics::http_list_contains(request.field("Sec-WebSocket-Protocol"), "sip"))
         return refuse(400, "Bad Request", "Sec-WebSocket-Protocol lacks sip");
 
     UpgradeAnswer a;
@@ -102,7 +81,9 @@ UpgradeAnswer answer_upgrade(const metrics::HttpRequest& request,
         "HTTP/1.1 101 Switching Protocols\r\n"
         "Upgrade: websocket\r\n"
         "Connection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " + accept_key(key) + "\r\n"
+        "Sec-WebSocket-Accept: " +
+        accept_key(key) +
+        "\r\n"
         "Sec-WebSocket-Protocol: sip\r\n\r\n";
     return a;
 }
