@@ -111,6 +111,25 @@ void Daemon::register_metrics() {
                      }
                      return soonest;
                  });
+    // Each served certificate's expiry, as Prometheus exporters give it (an alert compares
+    // it with time()); the set changes with reload, so it is collected at scrape.
+    r.families_from([this] {
+        Family f{"sipproxy_tls_certificate_not_after_timestamp_seconds",
+                 "When each served TLS certificate expires (Unix time), by SNI name (empty: "
+                 "the default certificate) and file.",
+                 MetricType::Gauge,
+                 {},
+                 {}};
+        if (auto tls = tls_->get())
+            for (const auto& c : transport::certificates_of(*tls))
+                f.samples.push_back(
+                    {{{"sni", c.name}, {"file", c.file}},
+                     std::floor(std::chrono::duration<double>(c.not_after.time_since_epoch())
+                                    .count())});
+        std::vector<Family> out;
+        if (!f.samples.empty()) out.push_back(std::move(f));
+        return out;
+    });
     r.counter_from("sipproxy_tcp_message_timeouts_total",
                    "TCP connections closed for a message not completed in time.",
                    "tcp.message_timeouts",

@@ -19,12 +19,14 @@ a second CA nobody trusts).
 Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_tls.py   (cwd tests/integration)
 """
 import os
+import re
 import shutil
 import socket
 import ssl
 import subprocess
 import time
 import unittest
+import urllib.request
 
 from harness import DOMAIN, Proxy, _mkdtemp, free_port, send_udp, status_of
 from phones import BARESIP, LINPHONEC, Baresip, Linphonec
@@ -328,10 +330,12 @@ class SniCertificates(unittest.TestCase):
         self.certs = Certificates()
         self.sni, self.sni_key = self.certs.issue("sni", "sip.example.test")
         self.port = free_port("tcp")
+        self.metrics_port = free_port("tcp")
         self.proxy = Proxy(auth=False, extra_listen=[f"tls://127.0.0.1:{self.port}"],
                            extra_toml=tls_toml(self.certs)
                            + f'[[tls.sni]]\nname = "sip.example.test"\n'
-                             f'certificate = "{self.sni}"\nprivate_key = "{self.sni_key}"\n')
+                             f'certificate = "{self.sni}"\nprivate_key = "{self.sni_key}"\n'
+                           + f'[metrics]\nlisten = "127.0.0.1:{self.metrics_port}"\n')
         self.addCleanup(self.proxy.__exit__, None, None, None)
         self.proxy.start()
 
@@ -353,6 +357,18 @@ class SniCertificates(unittest.TestCase):
     def test_status_lists_both_certificates(self):
         files = sorted(c["file"] for c in self.proxy.status()["tls_certificates"])
         self.assertEqual(files, sorted([self.certs.server, self.sni]))
+
+    def test_metrics_give_each_certificates_expiry(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        found = {}
+        for m in re.finditer(r'^sipproxy_tls_certificate_not_after_timestamp_seconds'
+                             r'\{sni="([^"]*)",file="([^"]*)"\} (\S+)$', text, re.M):
+            found[(m.group(1), m.group(2))] = float(m.group(3))
+        self.assertEqual(set(found), {("", self.certs.server), ("sip.example.test", self.sni)}, text)
+        for (name, _), not_after in found.items():
+            # Both test certificates are issued for 30 days from now.
+            self.assertTrue(29 * 86400 < not_after - time.time() <= 30 * 86400, (name, not_after))
 
 
 @unittest.skipIf(OPENSSL is None, "openssl is not installed")
