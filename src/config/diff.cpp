@@ -278,6 +278,8 @@ std::vector<Change> changes(const Config& a, const Config& b) {
     c.value("security.max_connections_per_source", a.security.max_connections_per_source,
             b.security.max_connections_per_source);
     c.value("security.message_timeout", a.security.message_timeout, b.security.message_timeout);
+    c.value("websocket.allowed_origins", a.websocket.allowed_origins, b.websocket.allowed_origins);
+    c.value("websocket.keepalive", a.websocket.keepalive, b.websocket.keepalive);
     c.value("security.max_pending_per_source", a.security.max_pending_per_source,
             b.security.max_pending_per_source);
     c.value("security.max_pending_per_destination", a.security.max_pending_per_destination,

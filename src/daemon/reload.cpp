@@ -143,10 +143,15 @@ json Daemon::reload() {
     cdr_.open(next->cdr.path);
     for (auto& w : workers_) {
         Worker* worker = w.get();
-        asio::post(worker->io(), [worker, new_locals, message_timeout, handshake_timeout]() {
+        transport::WebSocketOptions websocket;
+        websocket.allowed_origins = next->websocket.allowed_origins;
+        websocket.keepalive = next->websocket.keepalive;
+        asio::post(worker->io(), [worker, new_locals, message_timeout, handshake_timeout,
+                                  websocket = std::move(websocket)]() mutable {
             worker->transport().reconfigure(new_locals);
             worker->transport().set_message_timeout(message_timeout);
             worker->transport().set_handshake_timeout(handshake_timeout);
+            worker->transport().set_websocket(std::move(websocket));
         });
     }
     gateways_.sync(gateway_specs(*next));

@@ -88,6 +88,8 @@ public:
     void set_accept_filter(AcceptFilter f) { accept_filter_ = std::move(f); }
     // Reload: applies to the next deadline of every connection.
     void set_message_timeout(std::chrono::seconds t) { options_.message_timeout = t; }
+    // Reload: [websocket] for the connections accepted from now on (open ones keep theirs).
+    void set_websocket(WebSocketOptions o) { options_.websocket = std::move(o); }
     void set_handshake_timeout(std::chrono::seconds t) { options_.handshake_timeout = t; }
     // Closes this worker's connections whose peer is in `network` (it was banned).
     std::size_t close_connections_from(const Cidr& network);

@@ -222,6 +222,35 @@ class WebSocketPhones(unittest.TestCase):
                 self.assertTrue(r.startswith(f"HTTP/1.1 {status} "), (protocol, origin, r))
                 self.assertEqual(s.recv(100), b"")  # and closed
 
+    def test_reload_changes_the_allowed_origins_for_new_connections(self):
+        def upgrade_status(origin):
+            with socket.create_connection(("127.0.0.1", self.ws_port), 5) as s:
+                s.sendall(upgrade_request(self.ws_port, "sip", origin))
+                return http_response(s).split(" ", 2)[1]
+
+        other = "https://phone.example.test"
+        original = self.proxy.toml
+        line = f"allowed_origins = [{_toml_str(self.origin)}]"
+        self.assertIn(line, original)
+
+        def reload_with(text):
+            with open(self.proxy.config_path, "w") as f:
+                f.write(text)
+            return self.proxy.ctl_json("reload")
+
+        self.addCleanup(reload_with, original)
+        answer = reload_with(original.replace(line, f"allowed_origins = [{_toml_str(other)}]"))
+        self.assertIn("websocket.allowed_origins", [c["key"] for c in answer["changed"]], answer)
+        self.assertNotIn("websocket.allowed_origins", answer["restart_needed"], answer)
+        self.assertEqual(upgrade_status(other), "101")
+        self.assertEqual(upgrade_status(self.origin), "403")
+        # The browser phones' connections, open before the reload, keep serving them.
+        regs = self.proxy.ctl_json("show", "registrations", f"alice@{DOMAIN}")["registrations"]
+        self.assertEqual(len(regs), 1, regs)
+        answer = reload_with(original)
+        self.assertIn("websocket.allowed_origins", [c["key"] for c in answer["changed"]], answer)
+        self.assertEqual(upgrade_status(self.origin), "101")
+
     def test_hand_made_client_gets_a_response_in_a_frame(self):
         with socket.create_connection(("127.0.0.1", self.ws_port), 5) as s:
             key = base64.b64encode(os.urandom(16)).decode()
