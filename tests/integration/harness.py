@@ -140,6 +140,18 @@ def status_of(response):
     return int(m.group(1)) if m else None
 
 
+def read_head(sock):
+    """Bytes from a stream socket up to the blank line ending a message's head (or until
+    the peer closes), as text: one SIP response or HTTP response head."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
 def header(message, name, all_values=False):
     """Header value(s) of a message text (case-insensitive name, compact forms not mapped)."""
     found = []

@@ -28,7 +28,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import DOMAIN, Proxy, _mkdtemp, free_port, send_udp, status_of
+from harness import DOMAIN, Proxy, _mkdtemp, free_port, read_head, send_udp, status_of
 from phones import BARESIP, LINPHONEC, Baresip, Linphonec
 from test_real_phones import BaresipCalls, LinphonecCalls, poll
 
@@ -105,13 +105,7 @@ def options_over(sock, port, branch):
            f"Call-ID: {branch}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
     sock.sendall(msg.encode())
     sock.settimeout(5)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace")
+    return read_head(sock)
 
 
 def served_serial(port, cafile):
@@ -493,13 +487,8 @@ class SipsNeedsTls(unittest.TestCase):
             msg = self.request("TCP").replace("{local_port}", str(s.getsockname()[1]))
             s.sendall(msg.replace("{branch}", "z9hG4bKsipstcp").encode())
             s.settimeout(5)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        self.assertEqual(status_of(data.decode()), 416, data)
+            data = read_head(s)
+        self.assertEqual(status_of(data), 416, data)
 
     def test_over_tls_not_refused(self):
         with tls_connect(self.tls, self.certs.ca) as s:

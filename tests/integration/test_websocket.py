@@ -28,7 +28,7 @@ import struct
 import unittest
 
 from browser_phones import Browser, available
-from harness import DOMAIN, Proxy, _toml_str, free_port
+from harness import DOMAIN, Proxy, _toml_str, free_port, read_head
 from test_tls import Certificates, tls_toml
 from phones import BARESIP, Baresip, PhoneError
 
@@ -82,16 +82,6 @@ def upgrade_request(port, protocol="sip", origin=None, key="dGhlIHNhbXBsZSBub25j
     if origin:
         lines.append(f"Origin: {origin}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def http_response(sock):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace")
 
 
 class WebSocketPhones(unittest.TestCase):
@@ -218,7 +208,7 @@ class WebSocketPhones(unittest.TestCase):
                                          ("sip", None, "403")):
             with socket.create_connection(("127.0.0.1", self.ws_port), 5) as s:
                 s.sendall(upgrade_request(self.ws_port, protocol, origin))
-                r = http_response(s)
+                r = read_head(s)
                 self.assertTrue(r.startswith(f"HTTP/1.1 {status} "), (protocol, origin, r))
                 self.assertEqual(s.recv(100), b"")  # and closed
 
@@ -226,7 +216,7 @@ class WebSocketPhones(unittest.TestCase):
         def upgrade_status(origin):
             with socket.create_connection(("127.0.0.1", self.ws_port), 5) as s:
                 s.sendall(upgrade_request(self.ws_port, "sip", origin))
-                return http_response(s).split(" ", 2)[1]
+                return read_head(s).split(" ", 2)[1]
 
         other = "https://phone.example.test"
         original = self.proxy.toml
@@ -255,7 +245,7 @@ class WebSocketPhones(unittest.TestCase):
         with socket.create_connection(("127.0.0.1", self.ws_port), 5) as s:
             key = base64.b64encode(os.urandom(16)).decode()
             s.sendall(upgrade_request(self.ws_port, "sip", self.origin, key))
-            r = http_response(s)
+            r = read_head(s)
             self.assertTrue(r.startswith("HTTP/1.1 101 "), r)
             accept = base64.b64encode(hashlib.sha1(
                 (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
@@ -282,7 +272,7 @@ class WebSocketPhones(unittest.TestCase):
     def upgraded(self):
         s = socket.create_connection(("127.0.0.1", self.ws_port), 5)
         s.sendall(upgrade_request(self.ws_port, "sip", self.origin))
-        self.assertTrue(http_response(s).startswith("HTTP/1.1 101 "))
+        self.assertTrue(read_head(s).startswith("HTTP/1.1 101 "))
         return s
 
     def test_idle_connection_is_pinged_then_closed_without_pong(self):
