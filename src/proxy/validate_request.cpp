@@ -22,8 +22,8 @@ void validate_request(RequestContext& ctx) {
         ctx.respond(416, "Unsupported URI Scheme");
         return;
     }
-    // A sips: Request-URI means TLS on every hop (RFC 3261 26.2.1, RFC 5630 3.1.1 and
-    // 4.1): one that arrived over UDP or TCP has already crossed an insecure hop, so it
+    // A sips: Request-URI means TLS on every hop (RFC 3261 26.2.1; RFC 5630 removes the
+    // last-hop exception): one that arrived over UDP or TCP has already crossed an insecure hop, so it
     // is refused rather than forwarded (as 416: the scheme cannot be honoured on this
     // transport; the reason says why). The caller may retry over TLS.
     if (r.request_uri().scheme == sip::Uri::Scheme::Sips &&
