@@ -36,7 +36,9 @@ void print_table_or(const Table& table, const char* nothing, std::ostream& out) 
         table.print(out);
 }
 
-// "sqlite", or "redis redis://h:6379/0 connected, peers a, b" / "... DOWN: <error>".
+// "sqlite", or "redis redis://h:6379/0 connected, peers a, b" / "... DOWN: <error>";
+// with Sentinel "redis redis+sentinel://s:26379/m/0 connected to primary h:6380 (from
+// Sentinel), peers a".
 std::string store_text(const json& s) {
     if (!s.is_object()) return "-";
     std::string t = cell(s, "kind");
@@ -45,6 +47,8 @@ std::string store_text(const json& s) {
     const auto& up = field(s, "connected");
     if (up.is_boolean() && up.get<bool>()) {
         t += " connected";
+        if (cell(s, "primary_from") == "sentinel" && field(s, "primary").is_string())
+            t += " to primary " + cell(s, "primary") + " (from Sentinel)";
     } else {
         t += " DOWN";
         const auto& e = field(s, "last_error");

@@ -49,13 +49,25 @@ struct Registrar {
     std::string store = "sqlite";        // "sqlite" | "memory" | "redis"
 };
 
+// A Redis Sentinel, "host:port" in the config (port 26379 when left out).
+struct SentinelAddress {
+    std::string host;
+    std::uint16_t port = 26379;
+};
+
 // [redis]: the shared location store of a cluster (registrar.store = "redis").
 struct Redis {
     std::string url = "redis://127.0.0.1:6379/0";
-    std::string host = "127.0.0.1";      // from url
+    std::string host = "127.0.0.1";      // from url; empty with sentinels
     std::uint16_t port = 6379;           // from url
     int db = 0;                          // from url
     std::string password;
+    // Instead of url's host:port: the sentinels asked for the primary of `sentinel_master`
+    // (url = "redis:///DB" may still give the database).
+    std::vector<std::string> sentinels{};             // as written
+    std::vector<SentinelAddress> sentinel_addresses{};  // parsed
+    std::string sentinel_master;
+    std::string sentinel_password;                    // AUTH to the sentinels when not empty
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds command_timeout{1000};
 };

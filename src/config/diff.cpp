@@ -195,6 +195,10 @@ std::vector<Change> changes(const Config& a, const Config& b) {
     c.value("redis.url", a.redis.url, b.redis.url);
     if (a.redis.password != b.redis.password)  // never the password itself
         c.value("redis.password", std::string("(hidden)"), std::string("(changed)"));
+    c.value("redis.sentinels", a.redis.sentinels, b.redis.sentinels);
+    c.value("redis.sentinel_master", a.redis.sentinel_master, b.redis.sentinel_master);
+    if (a.redis.sentinel_password != b.redis.sentinel_password)
+        c.value("redis.sentinel_password", std::string("(hidden)"), std::string("(changed)"));
     c.value("server.node_id", a.server.node_id, b.server.node_id);
 
     // "auth": whether there is an [auth] section.
@@ -328,6 +332,8 @@ const char* const at_start[] = {
         "server.max_message_size",
         "registrar.store",          "transaction.t1_ms",
         "redis.url",                "redis.password",
+        "redis.sentinels",          "redis.sentinel_master",
+        "redis.sentinel_password",
         "server.node_id",
         "transaction.t2_ms",        "transaction.t4_ms",
         "transaction.max_transactions", "tcp.idle_timeout",

@@ -195,8 +195,10 @@ class Loader {
     void redis() {
         TableReader t(errors_, section("redis"), "redis");
         Redis& r = config_.redis;
-        if (t.get("url", r.url)) {
-            // redis://HOST[:PORT][/DB]
+        bool url_given = t.get("url", r.url);
+        bool url_ok = true;
+        if (url_given) {
+            // redis://HOST[:PORT][/DB]; redis:///DB (no host) with sentinels
             std::string_view u = r.url;
             bool ok = u.starts_with("redis://");
             if (ok) u.remove_prefix(8);
@@ -220,18 +222,81 @@ class Loader {
                     if (c < '0' || c > '9' || port > 65535) ok = false;
                     else port = port * 10 + static_cast<unsigned>(c - '0');
                 }
-                if (p.empty() || port == 0 || port > 65535) ok = false;
+                if (p.empty() || port == 0 || port > 65535 || host.empty()) ok = false;
                 r.port = static_cast<std::uint16_t>(port);
             }
-            if (host.empty()) ok = false;
             r.host = std::string(host);
             if (!ok) t.fail("url", "expected redis://HOST:PORT/DB, got '" + r.url + "'");
+            url_ok = ok;
         }
         t.get("password", r.password);
         std::int64_t ms = 0;
         if (t.get_int("connect_timeout_ms", ms, 10, 60000)) r.connect_timeout = std::chrono::milliseconds(ms);
         if (t.get_int("command_timeout_ms", ms, 10, 60000)) r.command_timeout = std::chrono::milliseconds(ms);
+
+        std::vector<const toml::node*> where;
+        bool sentinels_given = t.get("sentinels", r.sentinels, &where);
+        bool master_given = t.get("sentinel_master", r.sentinel_master);
+        t.get("sentinel_password", r.sentinel_password);
+        for (std::size_t i = 0; i < r.sentinels.size(); ++i) {
+            auto a = parse_sentinel(r.sentinels[i]);
+            if (!a) {
+                t.fail_at(where[i], index_key(t.key_path("sentinels"), i),
+                          "expected HOST:PORT of a Redis Sentinel, got '" + r.sentinels[i] + "'");
+                continue;
+            }
+            r.sentinel_addresses.push_back(std::move(*a));
+        }
+        if (sentinels_given && r.sentinels.empty())
+            t.fail("sentinels", "is empty: list at least one sentinel, or remove the key");
+        if (!r.sentinels.empty()) {
+            if (!master_given || r.sentinel_master.empty())
+                t.fail(master_given ? "sentinel_master" : "sentinels",
+                       "sentinels need sentinel_master, the name the sentinels monitor the "
+                       "primary under");
+            // The primary comes from the sentinels: a host in url would be a second answer.
+            if (url_given && url_ok && !r.host.empty())
+                t.fail("url", "names a host, and sentinels are set: use one or the other "
+                              "(with sentinels, url = \"redis:///DB\" gives the database only)");
+            r.host.clear();
+        } else {
+            if (master_given)
+                t.fail("sentinel_master", "needs sentinels, the sentinels to ask for it");
+            else if (!r.sentinel_password.empty())
+                t.fail("sentinel_password", "needs sentinels");
+            if (url_given && url_ok && r.host.empty())
+                t.fail("url", "expected redis://HOST:PORT/DB, got '" + r.url +
+                                  "' (a URL without a host needs sentinels)");
+        }
         t.finish();
+    }
+
+    // HOST[:PORT] or [IPv6][:PORT]; the port defaults to 26379, Sentinel's.
+    static std::optional<SentinelAddress> parse_sentinel(std::string_view text) {
+        SentinelAddress a;
+        std::string_view rest;
+        if (text.starts_with('[')) {
+            auto close = text.find(']');
+            if (close == std::string_view::npos || close == 1) return std::nullopt;
+            a.host = std::string(text.substr(1, close - 1));
+            rest = text.substr(close + 1);
+        } else {
+            auto colon = text.find(':');
+            a.host = std::string(text.substr(0, colon));
+            if (colon != std::string_view::npos) rest = text.substr(colon);
+            if (a.host.empty() || !is_domain_name(a.host)) return std::nullopt;
+        }
+        if (!rest.empty()) {
+            if (rest[0] != ':' || rest.size() == 1 || rest.size() > 6) return std::nullopt;
+            unsigned port = 0;
+            for (char c : rest.substr(1)) {
+                if (c < '0' || c > '9') return std::nullopt;
+                port = port * 10 + static_cast<unsigned>(c - '0');
+            }
+            if (port == 0 || port > 65535) return std::nullopt;
+            a.port = static_cast<std::uint16_t>(port);
+        }
+        return a;
     }
 
     void registrar() {

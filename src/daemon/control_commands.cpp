@@ -124,6 +124,8 @@ json Daemon::status() const {
         auto h = redis_store_->health();
         store["url"] = redis_store_->url();
         store["connected"] = h.connected;
+        store["primary"] = control::text_or_null(h.primary);
+        store["primary_from"] = h.from_sentinel ? "sentinel" : "url";
         store["subscribed"] = h.subscribed;
         store["last_error"] = control::text_or_null(h.last_error);
         store["reconnects"] = h.reconnects;

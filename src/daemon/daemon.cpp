@@ -61,6 +61,9 @@ void Daemon::start() {
         o.port = cfg.redis.port;
         o.db = cfg.redis.db;
         o.password = cfg.redis.password;
+        for (const auto& a : cfg.redis.sentinel_addresses) o.sentinels.emplace_back(a.host, a.port);
+        o.sentinel_master = cfg.redis.sentinel_master;
+        o.sentinel_password = cfg.redis.sentinel_password;
         o.connect_timeout = cfg.redis.connect_timeout;
         o.command_timeout = cfg.redis.command_timeout;
         o.node_id = cfg.server.node_id;

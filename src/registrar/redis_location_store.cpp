@@ -69,8 +69,17 @@ std::string context_error(redisContext* c) {
 RedisLocationStore::RedisLocationStore(RedisStoreOptions o) : options_(std::move(o)) {}
 
 std::string RedisLocationStore::url() const {
-    return "redis://" + options_.host + ":" + std::to_string(options_.port) + "/" +
-           std::to_string(options_.db);
+    if (options_.sentinels.empty())
+        return "redis://" + options_.host + ":" + std::to_string(options_.port) + "/" +
+               std::to_string(options_.db);
+    // The form redis-py and others use for a Sentinel-managed primary.
+    std::string u = "redis+sentinel://";
+    for (std::size_t i = 0; i < options_.sentinels.size(); ++i) {
+        const auto& [host, port] = options_.sentinels[i];
+        u += (i ? "," : "") + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+             ":" + std::to_string(port);
+    }
+    return u + "/" + options_.sentinel_master + "/" + std::to_string(options_.db);
 }
 
 Expected<std::unique_ptr<RedisLocationStore>, std::string> RedisLocationStore::open(
@@ -121,15 +130,84 @@ RedisLocationStore::~RedisLocationStore() {
     if (writer_ctx_) redisFree(writer_ctx_);
 }
 
+std::string RedisLocationStore::ask_sentinels(std::string& host, std::uint16_t& port,
+                                              bool fatal_auth, bool* auth_refused) {
+    std::string errors;
+    for (const auto& [s_host, s_port] : options_.sentinels) {
+        const std::string where = "sentinel " + s_host + ":" + std::to_string(s_port);
+        auto note = [&](const std::string& e) { errors += (errors.empty() ? "" : "; ") + where + ": " + e; };
+        redisContext* c =
+            redisConnectWithTimeout(s_host.c_str(), s_port, to_timeval(options_.connect_timeout));
+        if (!c || c->err) {
+            note(context_error(c));
+            if (c) redisFree(c);
+            continue;
+        }
+        // A sentinel answers from memory: the connect timeout bounds the whole exchange.
+        redisSetTimeout(c, to_timeval(options_.connect_timeout));
+        std::unique_ptr<redisContext, void (*)(redisContext*)> owned(c, redisFree);
+        if (!options_.sentinel_password.empty()) {
+            auto r = command(c, {"AUTH", options_.sentinel_password});
+            if (!r) {
+                note(context_error(c));
+                continue;
+            }
+            if (r->type == REDIS_REPLY_ERROR) {
+                note("AUTH refused (check [redis] sentinel_password): " + std::string(r->str, r->len));
+                if (fatal_auth && auth_refused) *auth_refused = true;
+                continue;
+            }
+        }
+        auto r = command(c, {"SENTINEL", "get-master-addr-by-name", options_.sentinel_master});
+        if (!r) {
+            note(context_error(c));
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            std::string e(r->str, r->len);
+            // NOAUTH: the sentinel wants a password and none is configured.
+            note((e.starts_with("NOAUTH") ? "a password is required ([redis] sentinel_password): "
+                                          : std::string()) + e);
+            if (e.starts_with("NOAUTH") && fatal_auth && auth_refused) *auth_refused = true;
+            continue;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
+            note("does not monitor a primary named '" + options_.sentinel_master +
+                 "' (check [redis] sentinel_master)");
+            continue;
+        }
+        const std::string p(r->element[1]->str, r->element[1]->len);
+        unsigned n = 0;
+        for (char ch : p) n = (ch >= '0' && ch <= '9' && n <= 65535) ? n * 10 + (ch - '0') : 70000;
+        if (p.empty() || n == 0 || n > 65535) {
+            note("unexpected port '" + p + "'");
+            continue;
+        }
+        host.assign(r->element[0]->str, r->element[0]->len);
+        port = static_cast<std::uint16_t>(n);
+        return {};
+    }
+    return "no sentinel named the primary '" + options_.sentinel_master + "': " + errors;
+}
+
 std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool* auth_refused) {
     if (c) redisFree(c);
-    c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                to_timeval(options_.connect_timeout));
+    c = nullptr;
+    std::string host = options_.host;
+    std::uint16_t port = options_.port;
+    const bool sentinel = !options_.sentinels.empty();
+    if (sentinel) {
+        // Asked again on every connection: after a failover the sentinels name another.
+        if (auto e = ask_sentinels(host, port, fatal_auth, auth_refused); !e.empty()) return e;
+    }
+    const std::string address = host + ":" + std::to_string(port);
+    c = redisConnectWithTimeout(host.c_str(), port, to_timeval(options_.connect_timeout));
     if (!c || c->err) {
         std::string e = context_error(c);
         if (c) redisFree(c);
         c = nullptr;
-        return e;
+        return sentinel ? "primary " + address + " (from Sentinel): " + e : e;
     }
     redisSetTimeout(c, to_timeval(options_.command_timeout));
     redisEnableKeepAlive(c);
@@ -146,6 +224,25 @@ std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool*
             return fail("AUTH refused (check [redis] password): " + std::string(r->str, r->len),
                         fatal_auth);
     }
+    if (sentinel) {
+        // The sentinels may lag behind a failover: a replica is never written to.
+        auto r = command(c, {"ROLE"});
+        if (!r) return fail(context_error(c), false);
+        if (r->type == REDIS_REPLY_ERROR) {
+            std::string e(r->str, r->len);
+            return fail((e.starts_with("NOAUTH") ? "a password is required ([redis] password): "
+                                                 : "ROLE: ") + e,
+                        fatal_auth && e.starts_with("NOAUTH"));
+        }
+        std::string role;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+            r->element[0]->type == REDIS_REPLY_STRING)
+            role.assign(r->element[0]->str, r->element[0]->len);
+        if (role != "master")
+            return fail("the sentinels named " + address + " as primary but it says ROLE " +
+                            (role.empty() ? "(none)" : role) + ": asking them again",
+                        false);
+    }
     auto r = command(c, {"SELECT", std::to_string(options_.db)});
     if (!r) return fail(context_error(c), false);
     if (r->type == REDIS_REPLY_ERROR) {
@@ -156,6 +253,14 @@ std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool*
                         e,
                     fatal_auth);
     }
+    bool changed = false;
+    {
+        std::lock_guard lock(mu_);
+        changed = health_.primary != address;
+        health_.primary = address;
+        health_.from_sentinel = sentinel;
+    }
+    if (changed && sentinel) log::info("location store {}: primary is {} (from Sentinel)", url(), address);
     return {};
 }
 
@@ -319,6 +424,15 @@ void RedisLocationStore::apply_notice(std::string_view message) {
 
 std::string RedisLocationStore::resync() {
     redisContext* c = writer_ctx_;
+    std::string run_id;
+    if (auto r = command(c, {"INFO", "server"}); r && r->type == REDIS_REPLY_STRING) {
+        std::string_view info(r->str, r->len);
+        if (auto at = info.find("run_id:"); at != std::string_view::npos) {
+            auto end = info.find_first_of("\r\n", at);
+            run_id = std::string(info.substr(at + 7, end == std::string_view::npos ? end : end - at - 7));
+        }
+    }
+    const bool other_server = !run_id_.empty() && !run_id.empty() && run_id != run_id_;
     const std::string prefix = options_.key_prefix + "loc:";
     std::vector<std::string> keys;
     std::string cursor = "0";
@@ -335,6 +449,7 @@ std::string RedisLocationStore::resync() {
 
     const auto now = Clock::now();
     std::set<std::string> in_redis;
+    std::vector<Binding> lacking;  // by the new server, in AORs it has (other_server only)
     for (std::size_t first = 0; first < keys.size(); first += 1000) {
         const std::size_t last = std::min(keys.size(), first + 1000);
         for (std::size_t i = first; i < last; ++i) {
@@ -358,6 +473,20 @@ std::string RedisLocationStore::resync() {
                 fresh.push_back(std::move(*b));
             }
             in_redis.insert(aor);
+            if (other_server) {
+                // What the old server acknowledged and did not pass on before it went
+                // (a replica lags its primary): a binding missing here, or an older copy.
+                for (auto& mine : index_.list(aor, now)) {
+                    const auto key = binding_key(mine);
+                    auto same = std::find_if(fresh.begin(), fresh.end(), [&](const Binding& f) {
+                        return binding_key(f) == key;
+                    });
+                    if (same != fresh.end() && same->expires_at >= mine.expires_at) continue;
+                    if (same != fresh.end()) fresh.erase(same);
+                    fresh.push_back(mine);
+                    lacking.push_back(std::move(mine));
+                }
+            }
             replace_aor(aor, std::move(fresh));
         }
     }
@@ -371,30 +500,24 @@ std::string RedisLocationStore::resync() {
         if (page.next.empty()) break;
         after = page.next;
     }
+    if (!run_id.empty()) run_id_ = run_id;
     // Another Redis than before (restarted, or a replica promoted): what it lacks was lost
     // with the old one, not deleted, so this node writes back what it holds: no
     // registration it acknowledged is lost while it is up. (An AOR unregistered at another
     // node between the restart and this resync comes back until it expires or is removed
     // again: the price of not losing the others.)
-    std::string run_id;
-    if (auto r = command(c, {"INFO", "server"}); r && r->type == REDIS_REPLY_STRING) {
-        std::string_view info(r->str, r->len);
-        if (auto at = info.find("run_id:"); at != std::string_view::npos) {
-            auto end = info.find_first_of("\r\n", at);
-            run_id = std::string(info.substr(at + 7, end == std::string_view::npos ? end : end - at - 7));
-        }
-    }
-    const bool other_server = !run_id_.empty() && !run_id.empty() && run_id != run_id_;
-    if (!run_id.empty()) run_id_ = run_id;
-    if (other_server && !only_here.empty()) {
+    if (other_server && (!only_here.empty() || !lacking.empty())) {
         log::warn("location store {}: a new Redis server (restarted or failed over) lacks {} "
-                  "binding(s) this node holds: writing them back", url(), only_here.size());
+                  "binding(s) this node holds: writing them back", url(),
+                  only_here.size() + lacking.size());
         std::map<std::string, std::vector<Binding>> by_aor;
         for (auto& b : only_here) by_aor[b.aor].push_back(std::move(b));
+        for (auto& b : lacking) by_aor[b.aor].push_back(std::move(b));
         std::lock_guard lock(mu_);
         for (auto& [aor, list] : by_aor) {
             Change ch;
             ch.aor = aor;
+            ch.write_back = true;
             for (const auto& b : list) {
                 ch.set.emplace_back(binding_key(b),
                                     encode_binding(b, b.node.empty() ? options_.node_id : b.node));
@@ -446,6 +569,13 @@ std::string RedisLocationStore::write(std::vector<Change>& batch) {
     return script_error;
 }
 
+void RedisLocationStore::note_write_back_failed(const std::vector<Change>& batch) {
+    // The next resync must count as a new server again, or it would drop what the
+    // write-back did not deliver instead of writing it once more.
+    for (const auto& ch : batch)
+        if (ch.write_back) run_id_ = "(write-back failed)";
+}
+
 void RedisLocationStore::undo(const Change& ch) {
     index_.apply(ch.aor, Clock::now(), [&](std::vector<Binding>& bindings) {
         for (const auto& [key, old] : ch.before) {
@@ -477,6 +607,7 @@ void RedisLocationStore::writer_loop() {
                 // Changes queued before the loss was seen: undone and refused.
                 std::vector<Change> failed;
                 failed.swap(dirty_);
+                note_write_back_failed(failed);
                 done_ += failed.size();
                 health_.write_failures += failed.size();
                 lock.unlock();
@@ -560,15 +691,24 @@ void RedisLocationStore::writer_loop() {
         batch.swap(dirty_);
         lock.unlock();
         std::string e = write(batch);
-        bool lost = !writer_ctx_ || writer_ctx_->err;
+        // READONLY: the primary was demoted (a failover): as good as a lost connection.
+        auto gone = [&] {
+            return !writer_ctx_ || writer_ctx_->err || e.find("READONLY") != std::string::npos;
+        };
+        bool lost = gone();
         if (!e.empty() && lost) {
-            // The server may have closed an idle connection: once more on a new one (the
-            // changes are idempotent: the same fields set or deleted again).
+            // The server may have closed an idle connection, or been demoted: once more on a
+            // new one, which asks the sentinels again if there are any (the changes are
+            // idempotent: the same fields set or deleted again).
+            if (!options_.sentinels.empty())
+                log::warn("location store {}: write to the primary failed ({}): asking the "
+                          "sentinels again", url(), e);
             std::string ce = connect(writer_ctx_, false);
             e = ce.empty() ? write(batch) : ce;
-            lost = !writer_ctx_ || writer_ctx_->err;
+            lost = gone();
         }
         if (!e.empty()) {
+            note_write_back_failed(batch);
             log::error("location store {}: write failed, {} change(s) undone: {}", url(),
                        batch.size(), e);
             for (auto it = batch.rbegin(); it != batch.rend(); ++it) undo(*it);

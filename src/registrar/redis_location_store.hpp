@@ -19,6 +19,11 @@
 // Threads: the writer owns one blocking hiredis connection (commands, pings every second
 // so that an idle timeout never bites, reconnection with backoff, full resync); the
 // subscriber owns another (SUBSCRIBE). Neither is a worker: nothing blocks a worker.
+//
+// With Redis Sentinel (options.sentinels), every (re)connection of either thread first asks
+// the sentinels in turn for the primary's address, then checks that the server says
+// ROLE master: a demoted primary is never written to. A write refused with READONLY, like
+// a lost connection, leads to a new connection and so to the sentinels again.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -46,6 +51,11 @@ struct RedisStoreOptions {
     std::string password;  // AUTH when not empty
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds command_timeout{1000};
+    // Redis Sentinel instead of host:port: the sentinels asked, in this order, for the
+    // primary of `sentinel_master` (AUTH sentinel_password to them when not empty).
+    std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+    std::string sentinel_master;
+    std::string sentinel_password;
     std::string node_id;       // written with each binding: the node that holds its flow
     std::string key_prefix = "sipproxy:";
     std::vector<std::string> topics;  // further channels subscribed to (see on_notice)
@@ -61,6 +71,8 @@ struct RedisStoreHealth {
     std::uint64_t write_failures = 0; // changes refused or undone
     std::uint64_t notices = 0;        // change notices applied
     std::vector<std::string> peers;   // other nodes seen in notices or bindings
+    std::string primary;              // "host:port" last connected to; empty before
+    bool from_sentinel = false;       // `primary` was named by a sentinel
 };
 
 class RedisLocationStore final : public LocationStore {
@@ -113,6 +125,7 @@ class RedisLocationStore final : public LocationStore {
     // A secret every node shares (sipproxy:secret:<name>, made by the first node to ask):
     // read at open; empty when Redis was unreachable then.
     const std::string& nonce_secret() const { return nonce_secret_; }
+    // redis://HOST:PORT/DB, or redis+sentinel://S1:P1,S2:P2/MASTER/DB with sentinels.
     std::string url() const;
 
   private:
@@ -125,17 +138,22 @@ class RedisLocationStore final : public LocationStore {
         std::vector<std::pair<std::string, std::optional<Binding>>> before;  // key -> old
         std::int64_t expire_at_ms = 0;
         Committed committed;
+        bool write_back = false;  // resync's, to a new server: must reach it (see resync)
     };
 
     explicit RedisLocationStore(RedisStoreOptions o);
     // On the writer's thread: connect + AUTH + SELECT; "" on success.
     std::string connect(redisContext*& c, bool fatal_auth, bool* auth_refused = nullptr);
+    // Asks each sentinel in turn for the primary's address; "" when one answered.
+    std::string ask_sentinels(std::string& host, std::uint16_t& port, bool fatal_auth,
+                              bool* auth_refused);
     std::string resync();  // every hash into the index; writes ours back into an empty Redis
     void writer_loop();
     void subscriber_loop();
     // Sends the batch pipelined; "" when every change was applied.
     std::string write(std::vector<Change>& batch);
     void undo(const Change& c);
+    void note_write_back_failed(const std::vector<Change>& batch);  // writer thread
     void apply_notice(std::string_view message);
     // Puts Redis' bindings of `aor` in the index, keeping the local connections.
     void replace_aor(const std::string& aor, std::vector<Binding> fresh);

@@ -433,3 +433,211 @@ class BulkTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+def redis_cli(port, *args):
+    return subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True,
+                          text=True, timeout=10).stdout
+
+
+def redis_aors(port):
+    """The users with a binding hash in the Redis on `port`."""
+    out = redis_cli(port, "--scan", "--pattern", "sipproxy:loc:*").split()
+    return {k.split(":")[2].split("@")[0] for k in out}
+
+
+class SentinelServer:
+    """redis-server --sentinel on 127.0.0.1:<free port> watching `primary_port` as MASTER
+    (quorum 1, down after 1 s), with its own writable config file (Sentinel rewrites it)."""
+
+    MASTER = "mymaster"
+
+    def __init__(self, primary_port, port=None):
+        self.port = port or free_port("tcp")
+        self.dir = harness._mkdtemp("sentinel-")
+        self.conf = os.path.join(self.dir, "sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                    f"sentinel monitor {self.MASTER} 127.0.0.1 {primary_port} 1\n"
+                    f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                    f"sentinel failover-timeout {self.MASTER} 5000\n"
+                    f"sentinel parallel-syncs {self.MASTER} 1\n")
+        self.proc = None
+
+    def start(self, timeout=10.0):
+        self.proc = subprocess.Popen([REDIS, self.conf, "--sentinel"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        harness._live.append(self.proc)
+        wait_for("sentinel up", lambda: "PONG" in redis_cli(self.port, "PING"), timeout)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def primary(self):
+        out = redis_cli(self.port, "SENTINEL", "get-master-addr-by-name", self.MASTER).split()
+        return f"{out[0]}:{out[1]}" if len(out) == 2 else None
+
+    def knows_replica(self, port):
+        return f"\n{port}\n" in "\n" + redis_cli(self.port, "SENTINEL", "replicas", self.MASTER)
+
+
+def sentinel_node(sentinel_port, name, **kw):
+    toml = kw.pop("extra_toml", "")
+    toml += (f'\n[redis]\nsentinels = ["127.0.0.1:{sentinel_port}"]\n'
+             f'sentinel_master = "{SentinelServer.MASTER}"\nconnect_timeout_ms = 500\n')
+    p = Proxy(registrar_store="redis", extra_toml=toml, **kw)
+    edit_config(p.config_path, "server", node_id=f'"{name}"')
+    return p
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class SentinelFailoverTest(unittest.TestCase):
+    """A primary, its replica and a sentinel; two nodes that know only the sentinel. The
+    primary is SIGKILLed under registration load: the sentinel promotes the replica, the
+    nodes find it by themselves, and no registration answered 200 is missing from it."""
+
+    def test_primary_killed_under_load_nodes_follow_the_sentinel_and_lose_nothing(self):
+        primary = RedisServer().start()
+        self.addCleanup(primary.stop)
+        replica = RedisServer(extra=["--replicaof", "127.0.0.1", str(primary.port)]).start()
+        self.addCleanup(replica.stop)
+        wait_for("replica in sync",
+                 lambda: "master_link_status:up" in redis_cli(replica.port, "INFO", "replication"), 10)
+        sentinel = SentinelServer(primary.port).start()
+        self.addCleanup(sentinel.stop)
+        wait_for("sentinel knows the replica", lambda: sentinel.knows_replica(replica.port), 20)
+
+        users = [(f"u{i:04d}", f"pw{i:04d}") for i in range(1200)]
+        nodes = []
+        for name in ("a", "b"):
+            p = sentinel_node(sentinel.port, name, users=users, log_level="info",
+                              extra_toml=LOAD_GENERATOR).start()
+            self.addCleanup(p.stop)
+            nodes.append(p)
+        a, b = nodes
+        for p in nodes:
+            st = p.status()["store"]
+            self.assertEqual((st["primary"], st["primary_from"], st["connected"]),
+                             (f"127.0.0.1:{primary.port}", "sentinel", True), st)
+            self.assertIn("(from Sentinel)", p.ctl("status").stdout)
+
+        results = {}  # user -> status (None: no answer)
+        it = iter(users)
+
+        def register_next():
+            u, pw = next(it)
+            r = register(a if len(results) % 2 == 0 else b, u, pw, free_port(), timeout=3.0)
+            results[u] = status_of(r)
+            if status_of(r) == 503:
+                self.assertEqual(header(r, "Retry-After"), "5", r)
+            return status_of(r)
+
+        for _ in range(200):
+            self.assertEqual(register_next(), 200)
+        wait_for("the replica has them", lambda: len(redis_aors(replica.port)) == 200, 10)
+        # The loss window, made certain: the replica stops following the primary, which
+        # acknowledges 20 more registrations the replica never gets (replication is
+        # asynchronous; the sentinel leaves the replica alone for failover-timeout).
+        redis_cli(replica.port, "REPLICAOF", "127.0.0.1", free_port("tcp"))
+        for _ in range(20):
+            self.assertEqual(register_next(), 200)
+        gap = set(list(results)[200:])
+        self.assertFalse(gap & redis_aors(replica.port))
+        # And a second contact for a user the replica has: its AOR there lacks a binding.
+        self.assertEqual(status_of(register(b, "u0000", "pw0000", free_port())), 200)
+        first_aor = f"sipproxy:loc:u0000@{DOMAIN}"
+        self.assertEqual(redis_cli(primary.port, "HLEN", first_aor).strip(), "2")
+        self.assertEqual(redis_cli(replica.port, "HLEN", first_aor).strip(), "1")
+        before_kill = set(results)
+        t_kill = time.monotonic()
+        os.kill(primary.proc.pid, 9)
+        primary.proc.wait(5)
+        new_primary = f"127.0.0.1:{replica.port}"
+
+        def followed():
+            return all(p.status()["store"]["primary"] == new_primary and
+                       p.status()["store"]["connected"] for p in nodes)
+
+        # Registrations go on during the failover (paced: the refused ones are fast).
+        deadline = time.monotonic() + 60
+        while not followed():
+            self.assertLess(time.monotonic(), deadline, "nodes did not follow the failover: "
+                            + str([p.status()["store"] for p in nodes]))
+            register_next()
+            time.sleep(0.02)
+        took = time.monotonic() - t_kill
+        self.assertEqual(sentinel.primary(), new_primary)
+        self.assertIn("role:master", redis_cli(replica.port, "INFO", "replication"))
+        during = {u: s for u, s in results.items() if u not in before_kill}
+        after = []
+        for _ in range(100):
+            after.append(register_next())
+        self.assertEqual(after, [200] * 100)
+        print(f"\nfailover: nodes on the new primary {took:.1f} s after the kill; during it "
+              f"{sum(s == 200 for s in during.values())} REGISTER 200, "
+              f"{sum(s == 503 for s in during.values())} 503, "
+              f"{sum(s not in (200, 503) for s in during.values())} other")
+        self.assertTrue(all(s in (200, 503, None) for s in during.values()), during)
+
+        acked = {u for u, s in results.items() if s == 200}
+        wait_for("every registration answered 200 in the new primary",
+                 lambda: acked <= redis_aors(replica.port), 15)
+        self.assertEqual(redis_cli(replica.port, "HLEN", first_aor).strip(), "2")
+        # What the replica missed came back from the nodes' write-back.
+        self.assertTrue(any("writing them back" in p.log_tail(200) for p in nodes))
+        for p in nodes:
+            wait_for("every registration answered 200 on the node", lambda: acked <= {
+                r["aor"][4:].split("@")[0]
+                for r in p.ctl_json("show", "registrations")["registrations"]}, 15)
+            st = p.status()["store"]
+            self.assertEqual(st["primary_from"], "sentinel")
+            out = p.ctl("status").stdout
+            self.assertIn(f"to primary {new_primary} (from Sentinel)", out)
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class SentinelUnreachableTest(unittest.TestCase):
+    def test_start_with_no_sentinel_answering_then_it_comes(self):
+        sentinel_port = free_port("tcp")
+        a = sentinel_node(sentinel_port, "a").start()
+        self.addCleanup(a.stop)
+        st = a.status()["store"]
+        self.assertFalse(st["connected"], st)
+        self.assertIn(f"sentinel 127.0.0.1:{sentinel_port}", st["last_error"])
+        self.assertIn("no sentinel named the primary 'mymaster'", a.log_tail(80))
+        r = register(a, "alice", "alice-secret", free_port())
+        self.assertEqual(status_of(r), 503, r)
+        self.assertEqual(header(r, "Retry-After"), "5")
+        # The sentinel (and its primary) come: the node finds them by itself.
+        primary = RedisServer().start()
+        self.addCleanup(primary.stop)
+        sentinel = SentinelServer(primary.port, port=sentinel_port).start()
+        self.addCleanup(sentinel.stop)
+        wait_for("A connected", lambda: a.status()["store"]["connected"], 15)
+        self.assertEqual(a.status()["store"]["primary"], f"127.0.0.1:{primary.port}")
+        self.assertEqual(status_of(register(a, "alice", "alice-secret", free_port())), 200)
+        self.assertEqual(redis_aors(primary.port), {"alice"})
+
+    def test_sentinel_naming_a_replica_is_not_written_to(self):
+        # The sentinel lags: it still names a server that is a replica now. The node must
+        # refuse to write there (503), never answer 200 for a write a replica refused.
+        upstream = RedisServer().start()
+        self.addCleanup(upstream.stop)
+        primary = RedisServer().start()
+        self.addCleanup(primary.stop)
+        sentinel = SentinelServer(primary.port).start()
+        self.addCleanup(sentinel.stop)
+        a = sentinel_node(sentinel.port, "a").start()
+        self.addCleanup(a.stop)
+        self.assertEqual(status_of(register(a, "alice", "alice-secret", free_port())), 200)
+        # Demoted behind the sentinel's back (it takes seconds to notice).
+        redis_cli(primary.port, "REPLICAOF", "127.0.0.1", upstream.port)
+        r = register(a, "bob", "bob-secret", free_port())
+        self.assertEqual(status_of(r), 503, r)
+        self.assertEqual(header(r, "Retry-After"), "5")
+        self.assertNotIn("bob", redis_aors(primary.port) | redis_aors(upstream.port))
+        wait_for("ROLE seen", lambda: "ROLE" in (a.status()["store"]["last_error"] or "")
+                 or "READONLY" in a.log_tail(80), 10)

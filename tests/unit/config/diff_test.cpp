@@ -101,6 +101,23 @@ TEST_CASE("restart_needed: the keys read only at start, from the diff's lines") 
                 "server.max_message_size changed: takes effect at the next start"});
 }
 
+TEST_CASE("the [redis] Sentinel keys are read at start, and the password is never printed") {
+    const std::string base = std::string(kBase) +
+                             "[redis]\nsentinels = [\"10.0.0.1:26379\"]\nsentinel_master = \"m\"\n"
+                             "sentinel_password = \"one\"\n";
+    auto a = load(base);
+    auto b = load(replace(replace(replace(base, "10.0.0.1", "10.0.0.2"), "\"m\"", "\"n\""),
+                          "\"one\"", "\"two\""));
+    auto d = diff(*a, *b);
+    CHECK(d == Lines{"redis.sentinels: [10.0.0.1:26379] -> [10.0.0.2:26379]",
+                     "redis.sentinel_master: m -> n",
+                     "redis.sentinel_password: (hidden) -> (changed)"});
+    CHECK(restart_needed(d) ==
+          Lines{"redis.sentinels changed: takes effect at the next start",
+                "redis.sentinel_master changed: takes effect at the next start",
+                "redis.sentinel_password changed: takes effect at the next start"});
+}
+
 TEST_CASE("diff lists added and removed listen addresses and domains") {
     auto a = load(kBase);
     auto b = load(replace(kBase, "\"tcp://127.0.0.1:5060\"]", "\"tcp://127.0.0.1:5062\"]"));

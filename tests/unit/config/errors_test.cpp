@@ -185,6 +185,29 @@ TEST_CASE("[registrar] errors") {
          "t.toml:2:7: redis.url: expected redis://HOST:PORT/DB, got 'http://x'"},
         {"[redis]\nurl = \"redis://h:99999/0\"\n",
          "t.toml:2:7: redis.url: expected redis://HOST:PORT/DB, got 'redis://h:99999/0'"},
+        {"[redis]\nurl = \"redis:///0\"\n",
+         "t.toml:2:7: redis.url: expected redis://HOST:PORT/DB, got 'redis:///0' (a URL "
+         "without a host needs sentinels)"},
+        {"[redis]\nsentinels = [\"127.0.0.1:26379\"]\n",
+         "t.toml:2:13: redis.sentinels: sentinels need sentinel_master, the name the sentinels "
+         "monitor the primary under"},
+        {"[redis]\nsentinels = [\"127.0.0.1:26379\"]\nsentinel_master = \"\"\n",
+         "t.toml:3:19: redis.sentinel_master: sentinels need sentinel_master, the name the "
+         "sentinels monitor the primary under"},
+        {"[redis]\nsentinel_master = \"m\"\n",
+         "t.toml:2:19: redis.sentinel_master: needs sentinels, the sentinels to ask for it"},
+        {"[redis]\nsentinel_password = \"x\"\n",
+         "t.toml:2:21: redis.sentinel_password: needs sentinels"},
+        {"[redis]\nsentinels = []\nsentinel_master = \"m\"\n",
+         "t.toml:2:13: redis.sentinels: is empty: list at least one sentinel, or remove the key"},
+        {"[redis]\nsentinels = [\"a:1\", \"b:0\"]\nsentinel_master = \"m\"\n",
+         "t.toml:2:21: redis.sentinels[1]: expected HOST:PORT of a Redis Sentinel, got 'b:0'"},
+        {"[redis]\nsentinels = [\"10.0.0.1:26379\"]\nsentinel_master = \"m\"\n"
+         "url = \"redis://10.0.0.5:6379/0\"\n",
+         "t.toml:4:7: redis.url: names a host, and sentinels are set: use one or the other "
+         "(with sentinels, url = \"redis:///DB\" gives the database only)"},
+        {"[redis]\nsentinels = [\"10.0.0.1:26379\"]\nsentinel_master = \"m\"\nsentinel = 1\n",
+         "t.toml:4:1: redis.sentinel: unknown key"},
     });
 }
 

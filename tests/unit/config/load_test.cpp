@@ -451,3 +451,28 @@ private_key = "sni.key"
     CHECK(bad_sni.error().key == "tls.sni[0].name");
     fs::remove_all(dir);
 }
+
+TEST_CASE("[redis] with Sentinel: sentinels, sentinel_master, url for the database only") {
+    auto d = load("");
+    CHECK(d->redis.sentinels.empty());
+    CHECK(d->redis.host == "127.0.0.1");
+    auto c = load("[redis]\nsentinels = [\"10.0.0.1:26380\", \"s2.example.net\", \"[::1]:26381\"]\n"
+                  "sentinel_master = \"mymaster\"\nsentinel_password = \"sp\"\n"
+                  "url = \"redis:///3\"\npassword = \"p\"\n");
+    REQUIRE(c->redis.sentinel_addresses.size() == 3);
+    CHECK(c->redis.sentinel_addresses[0].host == "10.0.0.1");
+    CHECK(c->redis.sentinel_addresses[0].port == 26380);
+    CHECK(c->redis.sentinel_addresses[1].host == "s2.example.net");
+    CHECK(c->redis.sentinel_addresses[1].port == 26379);  // Sentinel's port by default
+    CHECK(c->redis.sentinel_addresses[2].host == "::1");
+    CHECK(c->redis.sentinel_addresses[2].port == 26381);
+    CHECK(c->redis.sentinel_master == "mymaster");
+    CHECK(c->redis.sentinel_password == "sp");
+    CHECK(c->redis.db == 3);
+    CHECK(c->redis.password == "p");
+    CHECK(c->redis.host.empty());  // the primary comes from the sentinels
+    // Without url: database 0.
+    auto n = load("[redis]\nsentinels = [\"127.0.0.1:26379\"]\nsentinel_master = \"m\"\n");
+    CHECK(n->redis.db == 0);
+    CHECK(n->redis.host.empty());
+}
