@@ -26,7 +26,7 @@ std::string aor_for(const sip::Uri& u, const Locality& locality) {
     return registrar::canonical_aor(sip::unescape(u.user) + "@" + domain);
 }
 
-// "<sip:127.0.0.1:5070;transport=tcp;lr;sipproxy-flow=tcp~127.0.0.1~40312~17~TOKEN>": where
+// "<sip:127.0.0.1:5070;transport=tcp;lr;sipproxy-flow=tcp~127.0.0.1~40312~17~RUN~TOKEN>": where
 // another node reaches this one (the TCP listener the phone used, or another TCP one, else
 // UDP), and the phone's connection.
 std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
@@ -37,17 +37,12 @@ std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
     for (const auto& l : ctx.snapshot.locality->locals())
         if (!via && l.protocol == transport::Protocol::Udp) via = &l;
     if (!via || via->address.is_unspecified()) return std::nullopt;
-    PathTokens::Flow f;
-    f.transport = std::string(transport::uri_name(ctx.source.protocol));
-    f.address = transport::address_text(ctx.source.address);
-    f.port = ctx.source.port;
-    f.connection = ctx.source.connection;
     std::string v = "<sip:" + via->hostport();
     if (via->protocol == transport::Protocol::Tcp) v += ";transport=tcp";
     v += ";lr;";
     v += PathTokens::flow_param;
     v += '=';
-    v += ctx.services.tokens->flow_value(f);
+    v += ctx.services.tokens->flow_value(ctx.source);
     v += '>';
     return v;
 }
