@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "base/log.hpp"
 #include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/registration_log.hpp"
@@ -45,6 +46,27 @@ std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
     v += ctx.services.tokens->flow_value(ctx.source);
     v += '>';
     return v;
+}
+
+// The store's answer to a REGISTER's change: the 200 OK decided stands only when it is
+// durable (RFC 3261 10.3 step 8: a crash right after must not lose what it lists).
+void store_answered(RequestContext& ctx, const std::string& error) {
+    if (error.empty()) return;
+    const auto& r = ctx.request;
+    if (registrar::store_unavailable(error)) {
+        // Nothing was stored (the store was unreachable): the device should retry soon,
+        // possibly at another node (RFC 3261 21.5.4).
+        log::call(log::Level::warn, r.call_id(), "{} {} from {}: 503, binding not saved: {}",
+                  r.method_text(), r.request_uri().raw, ctx.source.to_string(), error);
+        ctx.respond(503, "Service Unavailable: location store unreachable", {{"Retry-After", "5"}});
+        return;
+    }
+    // The change was undone: the device must not believe it is registered.
+    std::string reason = "Server Internal Error: location store write failed: " + error;
+    std::erase_if(reason, [](char c) { return c == '\r' || c == '\n'; });
+    log::call(log::Level::warn, r.call_id(), "{} {} from {}: 500, binding not saved: {}",
+              r.method_text(), r.request_uri().raw, ctx.source.to_string(), error);
+    ctx.respond(500, std::move(reason));
 }
 
 }  // namespace
@@ -154,7 +176,14 @@ void register_binding(RequestContext& ctx) {
     h.push_back({"Supported", "path, outbound"});
     ctx.respond(200, "OK", std::move(h));
     ctx.decision.log_when_sent = std::move(lines);  // respond() made a new decision
-    ctx.decision.after_commit = std::move(pending);
+    if (auto done = pending->result()) {
+        store_answered(ctx, *done);  // the memory store, or nothing changed
+        return;
+    }
+    // Waits for the store's thread without blocking this worker.
+    ctx.wait_for(pending->wait(), [pending](RequestContext& c, std::string error) {
+        store_answered(c, error);
+    });
 }
 
 }  // namespace sipproxy::proxy
