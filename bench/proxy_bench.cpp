@@ -23,9 +23,10 @@ namespace {
 // The loop before issue #15 item 1, for comparison: the same steps, run to a decision.
 void synchronous_pipeline(RequestContext& ctx) {
     static constexpr Step steps[] = {
-        validate_request,      preprocess_routes, route_to_flow,          answer_options_to_self,
-        authenticate,          forward_in_dialog, check_preloaded_route,  register_binding,
-        find_registered_targets, apply_dial_plan, forward_to_host,        answer_unknown_user,
+        validate_request,       preprocess_routes, route_to_flow,
+        answer_options_to_self, authenticate,      forward_in_dialog,
+        check_preloaded_route,  register_binding,  find_registered_targets,
+        apply_dial_plan,        forward_to_host,   answer_unknown_user,
     };
     for (Step step : steps) {
         step(ctx);
@@ -60,8 +61,8 @@ int main(int argc, char** argv) {
     snap->config = cfg;
     snap->locality = std::make_shared<Locality>(
         std::vector<std::string>{"example.test"},
-        std::vector<transport::Local>{
-            transport::Local::at(transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 5060)});
+        std::vector<transport::Local>{transport::Local::at(
+            transport::Protocol::Udp, asio::ip::make_address("127.0.0.1"), 5060)});
     auto plan = routing::DialPlan::build({}, {});
     snap->dial_plan = std::make_shared<const routing::DialPlan>(std::move(plan.value()));
     snap->registrar = std::make_shared<registrar::Registrar>(store, registrar::RegistrarOptions{});
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
     const sip::Message inv = parse(
         "INVITE sip:bob@example.test SIP/2.0\r\n"
         "Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-inv;rport\r\n"
-        "Max-Forwards: 70\r\nFrom: <sip:alice@example.test>;tag=i1\r\nTo: <sip:bob@example.test>\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:alice@example.test>;tag=i1\r\nTo: "
+        "<sip:bob@example.test>\r\n"
         "Call-ID: bench-inv\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:5080>\r\n"
         "Content-Length: 0\r\n\r\n");
 
@@ -106,10 +108,12 @@ int main(int argc, char** argv) {
             best[1][s] = std::min(best[1][s], time(inv, s == 1));
         }
     std::printf("pipeline, best of %d rounds of %zu requests (ns per request)\n", rounds, n);
-    std::printf("  REGISTER refresh (memory store): synchronous loop %.0f, suspendable %.0f (%+.1f %%)\n",
-                best[0][0], best[0][1], 100.0 * (best[0][1] / best[0][0] - 1));
-    std::printf("  INVITE to a registered user:     synchronous loop %.0f, suspendable %.0f (%+.1f %%)\n",
-                best[1][0], best[1][1], 100.0 * (best[1][1] / best[1][0] - 1));
+    std::printf(
+        "  REGISTER refresh (memory store): synchronous loop %.0f, suspendable %.0f (%+.1f %%)\n",
+        best[0][0], best[0][1], 100.0 * (best[0][1] / best[0][0] - 1));
+    std::printf(
+        "  INVITE to a registered user:     synchronous loop %.0f, suspendable %.0f (%+.1f %%)\n",
+        best[1][0], best[1][1], 100.0 * (best[1][1] / best[1][0] - 1));
     std::printf("(checksum %zu)\n", checksum);
     return 0;
 }

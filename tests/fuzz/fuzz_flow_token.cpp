@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (check.result == Result::Valid && tokens.flow_value(check.connection) != text) std::abort();
     // The flow text alone (a WebSocket flow, and the front of a flow value).
     if (auto peer = proxy::parse_flow(text)) {
-        if (proxy::parse_flow(proxy::flow_text(*peer))->to_string() != peer->to_string()) std::abort();
+        if (proxy::parse_flow(proxy::flow_text(*peer))->to_string() != peer->to_string())
+            std::abort();
         peer->connection = 1 + size;
         auto back = tokens.flow_of(tokens.flow_value(*peer));
         if (back.result != Result::Valid || back.connection.to_string() != peer->to_string() ||

@@ -63,7 +63,9 @@ asio::awaitable<void> yield_once() {
     trail.push_back("yielded");
 }
 
-void first(RequestContext&) { trail.push_back("first"); }
+void first(RequestContext&) {
+    trail.push_back("first");
+}
 void suspends_for_a_value(RequestContext& ctx) {
     trail.push_back("suspends");
     ctx.wait_for(after_a_timer(42), [](RequestContext& c, int v) {
@@ -84,7 +86,9 @@ void last(RequestContext& ctx) {
     trail.push_back("last");
     ctx.respond(486, "Busy Here");
 }
-void never(RequestContext&) { trail.push_back("never"); }
+void never(RequestContext&) {
+    trail.push_back("never");
+}
 
 // Runs the steps as ProxyCore does: synchronously, and in a coroutine only if one suspends.
 // The context is moved into the coroutine (its references stay with the fixture).
@@ -149,8 +153,8 @@ TEST_CASE("pipeline: a step that decided and suspended ends the pipeline when it
     Decision d;
     REQUIRE_FALSE(run(steps, f, io, d));
     io.run();
-    CHECK(trail == std::vector<std::string>{"first", "decides 200, waits", "suspended",
-                                            "timer fired"});
+    CHECK(trail ==
+          std::vector<std::string>{"first", "decides 200, waits", "suspended", "timer fired"});
     CHECK(d.status == 503);
     CHECK(d.reason == "changed");
 }
@@ -182,6 +186,7 @@ TEST_CASE("pipeline: a step waits for a store commit completed on another thread
     commit.reset();  // the suspension keeps it alive
     io.restart();
     io.run();
-    CHECK(trail == std::vector<std::string>{"suspended", "committed: store unavailable: redis down"});
+    CHECK(trail ==
+          std::vector<std::string>{"suspended", "committed: store unavailable: redis down"});
     CHECK(d.status == 503);
 }
