@@ -11,8 +11,6 @@
 
 namespace sipproxy::proxy {
 
-class PendingCommit;
-
 struct Decision {
     enum class Kind { Undecided, Respond, Forward };
     Kind kind = Kind::Undecided;
@@ -21,12 +19,8 @@ struct Decision {
     int status = 0;
     std::string reason;
     std::vector<sip::ExtraHeader> headers;
-    // When set, the response goes out only once this location store change is durable;
-    // if it fails, 500 (or 503 when the store is unreachable) instead: a REGISTER's 200 OK
-    // must not promise a lost binding.
-    std::shared_ptr<PendingCommit> after_commit;
-    // Info lines written when the response goes out (not when the store failed): what a
-    // REGISTER changed.
+    // Info lines written when the response goes out: what a REGISTER changed (once the
+    // store has it: register_binding.cpp waits for the commit before deciding for good).
     std::vector<std::string> log_when_sent;
 
     // Forward

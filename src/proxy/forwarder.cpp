@@ -299,8 +299,9 @@ asio::awaitable<Expected<Forwarded, ForwardFailure>> forward_request(
         }
         std::string extra;
         if (!flows.empty() && in.tokens)
-            extra = ";" + std::string(flow_param) + "=" + flows + ";" + std::string(flow_sig_param) + "=" +
-                    in.tokens->dialog(std::string(req.call_id()) + "\n" + flows, req.from().tag);
+            extra = ";" + std::string(PathTokens::ws_flows_param) + "=" + flows + ";" +
+                    std::string(PathTokens::ws_flows_sig_param) + "=" +
+                    in.tokens->ws_flows(req.call_id(), flows, req.from().tag);
         if (two) rw.push_top("Record-Route", record_route_value(*in.inbound, token, sips, extra));
         rw.push_top("Record-Route", record_route_value(*out, token, sips, extra));
     }

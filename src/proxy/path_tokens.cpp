@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <random>
 
 #include "auth/nonce.hpp"
 
@@ -20,7 +21,30 @@ struct PathTokens::Key {
     ~Key() { OPENSSL_cleanse(this, sizeof *this); }
 };
 
-PathTokens::PathTokens(const auth::NodeSecret& secret) : key_(std::make_unique<Key>()) {
+namespace {
+std::uint64_t random_run() {
+    std::random_device rd;
+    std::uint64_t r = 0;
+    while (r == 0) r = (std::uint64_t{rd()} << 32) ^ rd();
+    return r;
+}
+
+bool number(std::string_view t, std::uint64_t& out, int base = 10) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out, base);
+    return !t.empty() && ec == std::errc() && p == t.data() + t.size();
+}
+
+std::string hex16(std::uint64_t v) {
+    char buf[16];
+    for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = "0123456789abcdef"[v & 0xf];
+    return std::string(buf, sizeof buf);
+}
+}  // namespace
+
+PathTokens::PathTokens(const auth::NodeSecret& secret) : PathTokens(secret, random_run()) {}
+
+PathTokens::PathTokens(const auth::NodeSecret& secret, std::uint64_t run)
+    : key_(std::make_unique<Key>()), run_(run) {
     unsigned char block[SHA256_CBLOCK] = {};
     static_assert(sizeof secret.bytes <= SHA256_CBLOCK);
     std::copy(secret.bytes.begin(), secret.bytes.end(), block);
@@ -87,9 +111,22 @@ bool PathTokens::via_matches(std::string_view token, const ViaHop& hop) const {
     return token.size() == token_length && matches(token, via(hop));
 }
 
+std::string PathTokens::ws_flows(std::string_view call_id, std::string_view flows,
+                                 std::string_view from_tag) const {
+    return sign("wsflow", {call_id, flows, from_tag});
+}
+
+bool PathTokens::ws_flows_match(std::string_view token, std::string_view call_id,
+                                std::string_view flows, std::string_view from_tag,
+                                std::string_view to_tag) const {
+    if (token.size() != token_length) return false;
+    return matches(token, ws_flows(call_id, flows, from_tag)) ||
+           (!to_tag.empty() && matches(token, ws_flows(call_id, flows, to_tag)));
+}
+
 std::string flow_text(const transport::Peer& p) {
-    return std::string(transport::uri_name(p.protocol)) + "~" + transport::address_text(p.address) + "~" +
-           std::to_string(p.port);
+    return std::string(transport::uri_name(p.protocol)) + "~" + transport::address_text(p.address) +
+           "~" + std::to_string(p.port);
 }
 
 std::optional<transport::Peer> parse_flow(std::string_view text) {
@@ -98,49 +135,48 @@ std::optional<transport::Peer> parse_flow(std::string_view text) {
     if (a == std::string_view::npos || a == b) return std::nullopt;
     transport::Peer p;
     if (!transport::parse_protocol(text.substr(0, a), p.protocol)) return std::nullopt;
+    const auto address = text.substr(a + 1, b - a - 1);
+    if (address.empty() || address.size() > 64) return std::nullopt;
     asio::error_code ec;
-    p.address = asio::ip::make_address(std::string(text.substr(a + 1, b - a - 1)), ec);
+    p.address = asio::ip::make_address(std::string(address), ec);
     if (ec) return std::nullopt;
-    unsigned port = 0;
-    for (char c : text.substr(b + 1)) {
-        if (c < '0' || c > '9' || port > 65535) return std::nullopt;
-        port = port * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port == 0 || port > 65535) return std::nullopt;
+    std::uint64_t port = 0;
+    if (!number(text.substr(b + 1), port) || port == 0 || port > 65535) return std::nullopt;
     p.port = static_cast<std::uint16_t>(port);
     return p;
 }
 
-std::string PathTokens::flow_token(const Flow& f) const {
-    return sign("flow", {f.transport, f.address, std::to_string(f.port),
-                         std::to_string(f.connection)});
+std::string PathTokens::flow_token(std::string_view flow, std::uint64_t connection,
+                                   std::uint64_t run) const {
+    return sign("flow", {flow, std::to_string(connection), hex16(run)});
 }
 
-std::string PathTokens::flow_value(const Flow& f) const {
-    return f.transport + "~" + f.address + "~" + std::to_string(f.port) + "~" +
-           std::to_string(f.connection) + "~" + flow_token(f);
+std::string PathTokens::flow_value(const transport::Peer& connection) const {
+    const std::string flow = flow_text(connection);
+    return flow + "~" + std::to_string(connection.connection) + "~" + hex16(run_) + "~" +
+           flow_token(flow, connection.connection, run_);
 }
 
-std::optional<PathTokens::Flow> PathTokens::flow_of(std::string_view value) const {
-    std::string_view part[5];
-    for (std::size_t i = 0; i < 5; ++i) {
-        const auto comma = value.find('~');
-        if ((comma == std::string_view::npos) != (i == 4)) return std::nullopt;
-        part[i] = value.substr(0, comma);
-        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+PathTokens::FlowCheck PathTokens::flow_of(std::string_view value) const {
+    // From the right: token, run, connection id; the rest is the flow text.
+    std::string_view field[3];
+    for (auto& f : field) {
+        const auto tilde = value.rfind('~');
+        if (tilde == std::string_view::npos) return {};
+        f = value.substr(tilde + 1);
+        value = value.substr(0, tilde);
     }
-    auto number = [](std::string_view t, auto& out) {
-        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-        return !t.empty() && ec == std::errc() && p == t.data() + t.size();
-    };
-    Flow f;
-    f.transport = std::string(part[0]);
-    f.address = std::string(part[1]);
-    if (f.transport.empty() || f.address.empty() || !number(part[2], f.port) ||
-        !number(part[3], f.connection) || f.connection == 0)
-        return std::nullopt;
-    if (part[4].size() != token_length || !matches(part[4], flow_token(f))) return std::nullopt;
-    return f;
+    const auto token = field[0];
+    std::uint64_t run = 0, connection = 0;
+    if (token.size() != token_length || !number(field[1], run, 16) || field[1] != hex16(run) ||
+        !number(field[2], connection) || connection == 0)
+        return {};
+    auto peer = parse_flow(value);
+    if (!peer) return {};
+    peer->connection = connection;
+    // Signed as this node writes it: a differently spelt copy does not verify.
+    if (flow_text(*peer) != value || !matches(token, flow_token(value, connection, run))) return {};
+    return {run == run_ ? FlowCheck::Result::Valid : FlowCheck::Result::Stale, std::move(*peer)};
 }
 
 }  // namespace sipproxy::proxy

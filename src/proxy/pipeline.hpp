@@ -2,12 +2,26 @@
 // The request pipeline (the order of decisions lives in pipeline.cpp). Each step reads
 // the request and the context, and either decides (respond or forward) or passes on.
 // Later features (blocking, fraud limits, accounting) are further steps.
+#include <asio/awaitable.hpp>
+#include <span>
+
 #include "proxy/request_context.hpp"
 
 namespace sipproxy::proxy {
 
-// Runs the steps in order until one decides. Always decides.
-void run_pipeline(RequestContext& ctx);
+// Runs the steps in order until one decides, and always decides: true. False when a step
+// suspended it (RequestContext::wait_for): resume_pipeline, in a coroutine on the worker's
+// executor that owns the context, finishes it. A request no step suspends runs without a
+// coroutine frame or an allocation.
+bool run_pipeline(RequestContext& ctx);
+asio::awaitable<void> resume_pipeline(RequestContext& ctx);
+
+// The machinery, for any list of steps: runs steps[ctx.next_step...] until one decides
+// (true) or suspends (false); resume_steps waits for the suspension, and for any further
+// one, running the steps after each until a decision or the end.
+using Step = void (*)(RequestContext&);
+bool run_steps(std::span<const Step> steps, RequestContext& ctx);
+asio::awaitable<void> resume_steps(std::span<const Step> steps, RequestContext& ctx);
 
 // Counts a refusal and logs it (at most once per source and reason per 10 s).
 void refuse(Services& services, Refusal reason, const transport::Peer& from,

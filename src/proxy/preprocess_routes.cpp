@@ -35,11 +35,10 @@ std::optional<transport::Peer> websocket_flow(const RequestContext& ctx) {
     if (!ctx.services.tokens) return std::nullopt;
     for (std::size_t i = 0; i < ctx.route_edit.own_routes; ++i) {
         const auto& u = r.routes()[i].uri;
-        const auto flows = u.param(flow_param);
-        const auto sig = u.param(flow_sig_param);
+        const auto flows = u.param(PathTokens::ws_flows_param);
+        const auto sig = u.param(PathTokens::ws_flows_sig_param);
         if (!flows || !sig) continue;
-        if (!ctx.services.tokens->dialog_matches(*sig, std::string(r.call_id()) + "\n" + std::string(*flows),
-                                                 r.from().tag, r.to().tag))
+        if (!ctx.services.tokens->ws_flows_match(*sig, r.call_id(), *flows, r.from().tag, r.to().tag))
             continue;
         std::string_view rest = *flows;
         while (!rest.empty()) {

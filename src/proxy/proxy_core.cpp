@@ -5,9 +5,7 @@
 
 #include "base/log.hpp"
 #include "proxy/call_events.hpp"
-#include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
-#include "registrar/location_store.hpp"
 #include "proxy/response_context.hpp"
 #include "routing/gateway_health.hpp"
 #include "sip/error_response.hpp"
@@ -60,11 +58,30 @@ CallRecord call_record(const RequestContext& ctx) {
 }  // namespace
 
 void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>& st) {
-    const auto& req = st->request();
-    services_.stats.request(req.method());
+    services_.stats.request(st->request().method());
     auto snap = snapshot_.shared();  // kept alive for this request's decision
-    RequestContext ctx{req, st->source(), st->local(), *snap, services_};
-    run_pipeline(ctx);
+    RequestContext ctx{st->request(), st->source(), st->local(), *snap, services_};
+    if (run_pipeline(ctx)) {
+        decided(st, ctx);
+        return;
+    }
+    // A step waits (a REGISTER for the location store, ...): the context moves into the
+    // coroutine's frame, with the transaction (its request, source and local) and the
+    // snapshot its references point into.
+    asio::co_spawn(layer_.executor(), resume(st, std::move(snap), std::move(ctx)), asio::detached);
+}
+
+asio::awaitable<void> ProxyCore::resume(std::shared_ptr<transaction::ServerTransaction> st,
+                                        std::shared_ptr<const Snapshot> snapshot,
+                                        RequestContext ctx) {
+    co_await resume_pipeline(ctx);
+    decided(st, ctx);
+    snapshot.reset();  // held until here: ctx.snapshot refers to it
+}
+
+void ProxyCore::decided(const std::shared_ptr<transaction::ServerTransaction>& st,
+                        RequestContext& ctx) {
+    const auto& req = st->request();
     // Its INVITE's non-2xx final is retransmitted until the ACK (RFC 3261 17.2.1); for
     // anybody else no more than once (ServerTransaction::run: no reflection).
     if (!ctx.authenticated.empty() || ctx.trusted_source) st->vouch();
@@ -76,18 +93,7 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
         const int s = ctx.decision.status;
         if (new_call && s >= 300 && s != 401 && s != 407)
             services_.call_events.refused(call_record(ctx), s, ctx.decision.reason);
-        if (ctx.decision.after_commit) {
-            // Answered once the location store has the change on disk (or in Redis),
-            // without blocking this worker.
-            if (auto done = ctx.decision.after_commit->result()) {
-                respond(*st, ctx.decision, *done);  // memory store, or nothing changed
-                return;
-            }
-            asio::co_spawn(layer_.executor(), respond_when_committed(st, std::move(ctx.decision)),
-                           asio::detached);
-            return;
-        }
-        respond(*st, ctx.decision, "");
+        respond(*st, ctx.decision);
         return;
     }
     // Only the first context of a call reports on it (not a spiral's second pass).
@@ -97,34 +103,8 @@ void ProxyCore::on_request(const std::shared_ptr<transaction::ServerTransaction>
     asio::co_spawn(layer_.executor(), rc->run(), asio::detached);
 }
 
-asio::awaitable<void> ProxyCore::respond_when_committed(
-    std::shared_ptr<transaction::ServerTransaction> st, Decision d) {
-    auto commit = d.after_commit;
-    const std::string error = co_await commit->wait();
-    respond(*st, d, error);
-}
-
-void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d,
-                        const std::string& store_error) {
+void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d) {
     const auto& req = st.request();
-    if (registrar::store_unavailable(store_error)) {
-        // Nothing was stored (the store was unreachable): the device should retry soon,
-        // possibly at another node (RFC 3261 21.5.4).
-        log::call(log::Level::warn, req.call_id(), "{} {} from {}: 503, binding not saved: {}",
-                  req.method_text(), req.request_uri().raw, st.source().to_string(), store_error);
-        st.respond(503, "Service Unavailable: location store unreachable",
-                   {{"Retry-After", "5"}});
-        return;
-    }
-    if (!store_error.empty()) {
-        // The change was undone: the device must not believe it is registered.
-        std::string reason = "Server Internal Error: location store write failed: " + store_error;
-        std::erase_if(reason, [](char c) { return c == '\r' || c == '\n'; });
-        log::call(log::Level::warn, req.call_id(), "{} {} from {}: 500, binding not saved: {}",
-                  req.method_text(), req.request_uri().raw, st.source().to_string(), store_error);
-        st.respond(500, reason);
-        return;
-    }
     for (const auto& line : d.log_when_sent) log::info("{}", line);
     if (d.status >= 300)
         log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),

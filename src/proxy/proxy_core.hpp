@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "proxy/decision.hpp"
+#include "proxy/request_context.hpp"
 #include <asio/awaitable.hpp>
 #include "proxy/services.hpp"
 #include "proxy/snapshot.hpp"
@@ -48,12 +49,12 @@ public:
     void gateway_failed(const std::string& gateway, int status, std::string_view reason);
 
 private:
-    // Sends the decided response, or 500 when the store change it waited for failed.
-    void respond(transaction::ServerTransaction& st, const Decision& d,
-                 const std::string& store_error);
-    // Waits (without blocking the worker) for the store change d.after_commit, then responds.
-    asio::awaitable<void> respond_when_committed(
-        std::shared_ptr<transaction::ServerTransaction> st, Decision d);
+    // The decision made: the response sent, or the forwarding started.
+    void decided(const std::shared_ptr<transaction::ServerTransaction>& st, RequestContext& ctx);
+    void respond(transaction::ServerTransaction& st, const Decision& d);
+    // Finishes a pipeline a step suspended, owning what the context refers to.
+    asio::awaitable<void> resume(std::shared_ptr<transaction::ServerTransaction> st,
+                                 std::shared_ptr<const Snapshot> snapshot, RequestContext ctx);
 
     Services& services_;
     transaction::TransactionLayer& layer_;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "base/log.hpp"
 #include "proxy/pending_commit.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/registration_log.hpp"
@@ -26,7 +27,7 @@ std::string aor_for(const sip::Uri& u, const Locality& locality) {
     return registrar::canonical_aor(sip::unescape(u.user) + "@" + domain);
 }
 
-// "<sip:127.0.0.1:5070;transport=tcp;lr;sipproxy-flow=tcp~127.0.0.1~40312~17~TOKEN>": where
+// "<sip:127.0.0.1:5070;transport=tcp;lr;sipproxy-flow=tcp~127.0.0.1~40312~17~RUN~TOKEN>": where
 // another node reaches this one (the TCP listener the phone used, or another TCP one, else
 // UDP), and the phone's connection.
 std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
@@ -37,19 +38,35 @@ std::optional<std::string> flow_path_entry(const RequestContext& ctx) {
     for (const auto& l : ctx.snapshot.locality->locals())
         if (!via && l.protocol == transport::Protocol::Udp) via = &l;
     if (!via || via->address.is_unspecified()) return std::nullopt;
-    PathTokens::Flow f;
-    f.transport = std::string(transport::uri_name(ctx.source.protocol));
-    f.address = transport::address_text(ctx.source.address);
-    f.port = ctx.source.port;
-    f.connection = ctx.source.connection;
     std::string v = "<sip:" + via->hostport();
     if (via->protocol == transport::Protocol::Tcp) v += ";transport=tcp";
     v += ";lr;";
     v += PathTokens::flow_param;
     v += '=';
-    v += ctx.services.tokens->flow_value(f);
+    v += ctx.services.tokens->flow_value(ctx.source);
     v += '>';
     return v;
+}
+
+// The store's answer to a REGISTER's change: the 200 OK decided stands only when it is
+// durable (RFC 3261 10.3 step 8: a crash right after must not lose what it lists).
+void store_answered(RequestContext& ctx, const std::string& error) {
+    if (error.empty()) return;
+    const auto& r = ctx.request;
+    if (registrar::store_unavailable(error)) {
+        // Nothing was stored (the store was unreachable): the device should retry soon,
+        // possibly at another node (RFC 3261 21.5.4).
+        log::call(log::Level::warn, r.call_id(), "{} {} from {}: 503, binding not saved: {}",
+                  r.method_text(), r.request_uri().raw, ctx.source.to_string(), error);
+        ctx.respond(503, "Service Unavailable: location store unreachable", {{"Retry-After", "5"}});
+        return;
+    }
+    // The change was undone: the device must not believe it is registered.
+    std::string reason = "Server Internal Error: location store write failed: " + error;
+    std::erase_if(reason, [](char c) { return c == '\r' || c == '\n'; });
+    log::call(log::Level::warn, r.call_id(), "{} {} from {}: 500, binding not saved: {}",
+              r.method_text(), r.request_uri().raw, ctx.source.to_string(), error);
+    ctx.respond(500, std::move(reason));
 }
 
 }  // namespace
@@ -159,7 +176,14 @@ void register_binding(RequestContext& ctx) {
     h.push_back({"Supported", "path, outbound"});
     ctx.respond(200, "OK", std::move(h));
     ctx.decision.log_when_sent = std::move(lines);  // respond() made a new decision
-    ctx.decision.after_commit = std::move(pending);
+    if (auto done = pending->result()) {
+        store_answered(ctx, *done);  // the memory store, or nothing changed
+        return;
+    }
+    // Waits for the store's thread without blocking this worker.
+    ctx.wait_for(pending->wait(), [pending](RequestContext& c, std::string error) {
+        store_answered(c, error);
+    });
 }
 
 }  // namespace sipproxy::proxy

@@ -4,7 +4,8 @@
 // register_binding.cpp). Decided before authentication, like a Record-Route of ours: the
 // token proves the path is one this node made for a phone registered here; the other node
 // did the caller's checks. A Route of ours with a token that does not verify is refused,
-// never relayed (no open relay).
+// never relayed (no open relay): 403. One signed by this node before a restart names a
+// connection that is gone: 480.
 #include "proxy/pipeline.hpp"
 
 namespace sipproxy::proxy {
@@ -20,23 +21,26 @@ void route_to_flow(RequestContext& ctx) {
         if (auto v = r.routes()[i].uri.param(PathTokens::flow_param)) value = v;
     if (!value) return;
 
-    std::optional<PathTokens::Flow> flow;
+    PathTokens::FlowCheck flow;
     if (ctx.services.tokens) flow = ctx.services.tokens->flow_of(*value);
-    transport::Peer p;
-    asio::error_code ec;
-    if (flow) p.address = asio::ip::make_address(flow->address, ec);
-    if (!flow || ec || !transport::parse_protocol(flow->transport, p.protocol)) {
+    using Result = PathTokens::FlowCheck::Result;
+    if (flow.result == Result::Invalid) {
         refuse(ctx.services, Refusal::PreloadedRoute, ctx.source,
                std::string(r.method_text()) + " with a Route to a connection here whose flow token "
                                               "does not verify");
         ctx.respond(403, "Forbidden: invalid flow token");
         return;
     }
-    p.port = flow->port;
-    p.connection = flow->connection;
+    if (flow.result == Result::Stale) {
+        // Signed by this node before it restarted: the phone's connection went with that
+        // run (and its id may name another connection now). Reachable again once it
+        // registers anew (RFC 3261 21.4.18).
+        ctx.respond(480, "Temporarily Unavailable: connection lost (node restarted)");
+        return;
+    }
     Target t;
-    t.destination = p;
-    t.label = "flow " + flow->transport + ":" + flow->address + ":" + std::to_string(flow->port);
+    t.destination = flow.connection;
+    t.label = "flow " + flow.connection.to_string();
     ctx.decision = Decision::forward({{t}});
 }
 

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -125,9 +126,33 @@ RedisLocationStore::~RedisLocationStore() {
         stopping_ = true;
     }
     wake_writer_.notify_all();
+    // A thread blocked reading from a Redis that does not answer (a hung server, a network
+    // that drops packets) would keep the stop waiting for command_timeout, and again for
+    // each reconnect: its socket is shut down, the read ends at once. Acknowledged changes
+    // are in Redis already (flush() ran before); what is still in flight was never answered.
+    {
+        std::lock_guard lock(sockets_mu_);
+        for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
+    }
     if (writer_.joinable()) writer_.join();
     if (subscriber_.joinable()) subscriber_.join();
-    if (writer_ctx_) redisFree(writer_ctx_);
+    if (writer_ctx_) release(writer_ctx_);
+}
+
+void RedisLocationStore::track(redisContext* c) {
+    std::lock_guard lock(sockets_mu_);
+    sockets_.push_back(c->fd);
+    if (stopping_) ::shutdown(c->fd, SHUT_RDWR);  // connected while the stop went by
+}
+
+void RedisLocationStore::release(redisContext*& c) {
+    {
+        // Forgotten before it is closed: the number may be reused by another socket.
+        std::lock_guard lock(sockets_mu_);
+        std::erase(sockets_, c->fd);
+    }
+    redisFree(c);
+    c = nullptr;
 }
 
 std::string RedisLocationStore::ask_sentinels(std::string& host, std::uint16_t& port,
@@ -192,8 +217,7 @@ std::string RedisLocationStore::ask_sentinels(std::string& host, std::uint16_t& 
 }
 
 std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool* auth_refused) {
-    if (c) redisFree(c);
-    c = nullptr;
+    if (c) release(c);
     std::string host = options_.host;
     std::uint16_t port = options_.port;
     const bool sentinel = !options_.sentinels.empty();
@@ -209,12 +233,12 @@ std::string RedisLocationStore::connect(redisContext*& c, bool fatal_auth, bool*
         c = nullptr;
         return sentinel ? "primary " + address + " (from Sentinel): " + e : e;
     }
+    track(c);
     redisSetTimeout(c, to_timeval(options_.command_timeout));
     redisEnableKeepAlive(c);
     auto fail = [&](std::string e, bool refused) {
         if (refused && auth_refused) *auth_refused = true;
-        redisFree(c);
-        c = nullptr;
+        release(c);
         return e;
     };
     if (!options_.password.empty()) {
@@ -389,7 +413,20 @@ bool RedisLocationStore::flush() {
     std::unique_lock lock(mu_);
     const auto target = marked_;
     wake_writer_.notify_one();
-    written_.wait(lock, [&] { return done_ >= target || stopping_; });
+    // As long as the writer makes progress: a Redis that answers gets every change. One
+    // that does not (hung, packets dropped) does not hold the stop for its timeouts; what
+    // is still queued then was never acknowledged (a REGISTER's 200 waits for its write).
+    // (A second flush while it is still stuck gives up at once.)
+    for (;;) {
+        using namespace std::chrono_literals;
+        const auto seen = done_;
+        if (flush_stuck_at_ == seen && seen < target) return false;
+        if (written_.wait_for(lock, 500ms, [&] { return done_ >= target || stopping_; })) break;
+        if (done_ == seen) {
+            flush_stuck_at_ = seen;
+            return false;
+        }
+    }
     return health_.last_error.empty() || connected_;
 }
 
@@ -593,15 +630,13 @@ void RedisLocationStore::writer_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
         if (!writer_ctx_) {
+            if (stopping_) return;  // no new connection (it may take connect_timeout)
             lock.unlock();
             std::string e = connect(writer_ctx_, false);
             if (e.empty()) e = resync();
             lock.lock();
             if (!e.empty()) {
-                if (writer_ctx_) {
-                    redisFree(writer_ctx_);
-                    writer_ctx_ = nullptr;
-                }
+                if (writer_ctx_) release(writer_ctx_);
                 connected_ = false;
                 health_.last_error = e;
                 // Changes queued before the loss was seen: undone and refused.
@@ -651,8 +686,7 @@ void RedisLocationStore::writer_loop() {
             if (!ok) {
                 connected_ = false;
                 health_.last_error = context_error(writer_ctx_);
-                redisFree(writer_ctx_);
-                writer_ctx_ = nullptr;
+                release(writer_ctx_);
                 continue;
             }
         }
@@ -662,8 +696,7 @@ void RedisLocationStore::writer_loop() {
             lock.lock();
             if (!e.empty()) {
                 log::warn("location store {}: resync failed: {}", url(), e);
-                redisFree(writer_ctx_);
-                writer_ctx_ = nullptr;
+                release(writer_ctx_);
                 continue;
             }
         }
@@ -681,8 +714,7 @@ void RedisLocationStore::writer_loop() {
                               context_error(writer_ctx_));
                     connected_ = false;
                     health_.last_error = context_error(writer_ctx_);
-                    redisFree(writer_ctx_);
-                    writer_ctx_ = nullptr;
+                    release(writer_ctx_);
                 }
             }
             continue;
@@ -700,10 +732,10 @@ void RedisLocationStore::writer_loop() {
             // The server may have closed an idle connection, or been demoted: once more on a
             // new one, which asks the sentinels again if there are any (the changes are
             // idempotent: the same fields set or deleted again).
-            if (!options_.sentinels.empty())
+            if (!options_.sentinels.empty() && !stopping_)
                 log::warn("location store {}: write to the primary failed ({}): asking the "
                           "sentinels again", url(), e);
-            std::string ce = connect(writer_ctx_, false);
+            std::string ce = stopping_ ? std::string("stopping") : connect(writer_ctx_, false);
             e = ce.empty() ? write(batch) : ce;
             lost = gone();
         }
@@ -720,10 +752,7 @@ void RedisLocationStore::writer_loop() {
         for (auto& ch : batch)
             if (ch.committed) ch.committed(told);
         lock.lock();
-        if (lost && writer_ctx_) {
-            redisFree(writer_ctx_);
-            writer_ctx_ = nullptr;
-        }
+        if (lost && writer_ctx_) release(writer_ctx_);
         if (lost) connected_ = false;
         if (e.empty()) {
             health_.writes += batch.size();
@@ -766,7 +795,7 @@ void RedisLocationStore::subscriber_loop() {
             }
         }
         if (!e.empty()) {
-            if (c) redisFree(c);
+            if (c) release(c);
             for (auto waited = 0ms; waited < backoff && !stopping_; waited += 50ms)
                 std::this_thread::sleep_for(50ms);
             backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
@@ -810,7 +839,7 @@ void RedisLocationStore::subscriber_loop() {
         }
         subscribed_ = false;
         if (!stopping_) log::warn("location store {}: change notices lost: {}", url(), context_error(c));
-        redisFree(c);
+        release(c);
     }
 }
 

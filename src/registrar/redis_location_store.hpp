@@ -110,6 +110,8 @@ class RedisLocationStore final : public LocationStore {
         return index_.aors_using_flow(flow_id);
     }
     void load(std::vector<Binding> bindings) override;
+    // Gives up (false) once the writer has made no progress for 500 ms: a hung Redis must
+    // not hold the stop for its timeouts.
     bool flush() override;
 
     RedisStoreHealth health() const;
@@ -147,6 +149,10 @@ class RedisLocationStore final : public LocationStore {
     // Asks each sentinel in turn for the primary's address; "" when one answered.
     std::string ask_sentinels(std::string& host, std::uint16_t& port, bool fatal_auth,
                               bool* auth_refused);
+    // A connection's socket, known to stop (the destructor) so that it can end a read
+    // blocked on a Redis that does not answer; release() forgets it and frees the context.
+    void track(redisContext* c);
+    void release(redisContext*& c);
     std::string resync();  // every hash into the index; writes ours back into an empty Redis
     void writer_loop();
     void subscriber_loop();
@@ -178,9 +184,12 @@ class RedisLocationStore final : public LocationStore {
     std::string run_id_;  // of the Redis server last read (writer thread only)
     std::uint64_t marked_ = 0;
     std::uint64_t done_ = 0;
+    std::uint64_t flush_stuck_at_ = ~std::uint64_t{0};  // done_ when a flush gave up
     RedisStoreHealth health_;
     std::thread writer_;
     std::thread subscriber_;
+    std::mutex sockets_mu_;
+    std::vector<int> sockets_;  // of the live contexts (writer's, subscriber's)
 };
 
 }  // namespace sipproxy::registrar

@@ -3,7 +3,9 @@
 issue #15): a binding made at one node is used by another, an unregister at one is seen at
 the other, 1,000 users registered through A are called through B, Redis down means 503 and
 recovery without a restart, a node killed loses nothing, a Redis restarted empty gets the
-nodes' bindings back, requirepass and a wrong password.
+nodes' bindings back, requirepass and a wrong password. Phones on TCP, TLS and WebSocket
+registered at A are called through B over their own connection (whole calls, CANCEL,
+forged and stale flow tokens); a node stops promptly while Redis hangs.
 
 A real redis-server is started on a free port with its own folder (no persistence unless
 a test asks for it). Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_cluster.py
@@ -18,6 +20,9 @@ import unittest
 import harness
 from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
 from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
+from harness import read_head
+from test_tls import Certificates, tls_connect, tls_toml
+from test_websocket import read_frame, upgrade_request, ws_frame
 
 DOMAIN = "example.test"
 LOAD_GENERATOR = '[security]\nallow = ["127.0.0.1"]\n'
@@ -232,106 +237,352 @@ class ChallengeAcrossNodesTest(ClusterCase):
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
-class TcpFlowAcrossNodesTest(unittest.TestCase):
-    """A TCP phone registered at A is called through B: the INVITE goes via A, over the
-    phone's own connection (Path-style, the flow token of A). A Route to A with a forged or
-    tampered token is refused, not relayed."""
+class _WsReader:
+    """read_message/read_final over a WebSocket client (one SIP message per text frame)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def read_message(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                op, payload = read_frame(self.sock)
+                if op in (0x1, 0x2):
+                    return payload.decode(errors="replace")
+                if op == 0x9:  # a ping: pong
+                    self.sock.sendall(ws_frame(payload, opcode=0xA))
+                if op == 0x8:
+                    return None
+        except (socket.timeout, EOFError, OSError):
+            return None
+
+    def read_final(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.read_message(max(0.01, deadline - time.monotonic()))
+            if msg is None:
+                return None
+            s = status_of(msg)
+            if s is not None and s >= 200:
+                return msg
+
+
+class StreamPhone:
+    """A hand-made phone on one TCP, TLS or WebSocket connection to a node: it registers
+    with digest and answers what comes in on that connection."""
+
+    def __init__(self, test, kind, node_port, user="bob", cafile=None):
+        self.kind, self.user = kind, user
+        if kind == "tcp":
+            self.port = free_port("tcp")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+            sock.connect(("127.0.0.1", node_port))
+        elif kind == "tls":
+            sock = tls_connect(node_port, cafile)
+            self.port = sock.getsockname()[1]
+        else:
+            sock = socket.create_connection(("127.0.0.1", node_port), 5)
+            sock.sendall(upgrade_request(node_port, "sip"))
+            head = read_head(sock)
+            test.assertTrue(head.startswith("HTTP/1.1 101 "), head)
+            self.port = sock.getsockname()[1]
+        test.addCleanup(sock.close)
+        self.sock = sock
+        self.reader = _WsReader(sock) if kind == "ws" else harness._TcpReader(sock)
+        # A WebSocket client has no address to give (RFC 7118 5.2): a ".invalid" host.
+        self.host = f"ph{self.port}.invalid" if kind == "ws" else f"127.0.0.1:{self.port}"
+        self.contact = f"<sip:{user}@{self.host};transport={kind}>"
+        self.via_proto = {"tcp": "TCP", "tls": "TLS", "ws": "WS"}[kind]
+
+    def send(self, text):
+        data = harness.crlf(text).encode()
+        self.sock.sendall(ws_frame(data) if self.kind == "ws" else data)
+
+    def read(self, timeout=5.0):
+        return self.reader.read_message(timeout)
+
+    def read_request(self, method, timeout=5.0):
+        """The next request of this method (responses and other requests are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.read(max(0.01, deadline - time.monotonic()))
+            if m is None or m.startswith(method + " "):
+                return m
+
+    def register(self, test):
+        call_id, tag = new_call_id(), "p" + str(self.port)
+
+        def build(cseq, auth=None):
+            lines = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                     f"Via: SIP/2.0/{self.via_proto} {self.host};branch={new_branch()};rport",
+                     "Max-Forwards: 70", f"From: <sip:{self.user}@{DOMAIN}>;tag={tag}",
+                     f"To: <sip:{self.user}@{DOMAIN}>", f"Call-ID: {call_id}",
+                     f"CSeq: {cseq} REGISTER", f"Contact: {self.contact}",
+                     "Expires: 600", "Content-Length: 0"]
+            if auth:
+                lines.append(f"Authorization: {auth}")
+            return "\n".join(lines) + "\n\n"
+
+        self.send(build(1))
+        r = self.reader.read_final(5.0)
+        test.assertEqual(status_of(r), 401, r)
+        chal = harness.pick_challenge(header(r, "WWW-Authenticate", all_values=True))
+        self.send(build(2, digest_authorization(chal, self.user, f"{self.user}-secret",
+                                                "REGISTER", f"sip:{DOMAIN}")))
+        r = self.reader.read_final(5.0)
+        test.assertEqual(status_of(r), 200, r)
+        test.assertNotIn("sipproxy-flow", r)  # A's Path entry is not echoed to the phone
+
+    def respond(self, request, status, reason, to_tag="callee", extra=()):
+        """A response to `request`, sent on this connection (Vias and Record-Routes copied)."""
+        lines = [f"SIP/2.0 {status} {reason}"]
+        lines += [f"Via: {v}" for v in header(request, "Via", all_values=True)]
+        lines += [f"Record-Route: {v}" for v in header(request, "Record-Route", all_values=True)]
+        for h in ("From", "Call-ID", "CSeq"):
+            lines.append(f"{h}: {header(request, h)}")
+        to = header(request, "To")
+        lines.append(f"To: {to}" if ";tag=" in to or status == 100 else f"To: {to};tag={to_tag}")
+        lines += list(extra)
+        self.send("\n".join(lines) + "\nContent-Length: 0\n\n")
+
+
+def record_route_uris(message):
+    """The Record-Route URIs of a message, top first (one per value, header lines split)."""
+    out = []
+    for v in header(message, "Record-Route", all_values=True):
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def recv_request(client, method, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        m = client.recv(max(0.01, deadline - time.monotonic()))
+        if m is None or m.startswith(method + " "):
+            return m
+
+
+def recv_status(client, status, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        m = client.recv(max(0.01, deadline - time.monotonic()))
+        if m is None or status_of(m) == status:
+            return m
+
+
+@unittest.skipUnless(REDIS, "redis-server is not installed")
+class FlowsAcrossNodesTest(unittest.TestCase):
+    """A phone on TCP, TLS or WebSocket registered at A is called through B: the INVITE
+    goes via A, over the phone's own connection (Path-style, A's flow token). The whole
+    call goes both ways through both nodes (record-routed), a CANCEL at B reaches the
+    phone, a Route to A with a forged or tampered token is refused, not relayed, and one
+    that A signed before it restarted is answered 480 (the connection is gone)."""
 
     def setUp(self):
         self.redis = RedisServer().start()
         self.addCleanup(self.redis.stop)
-        self.a = node(self.redis, "a").start()  # trusts nobody: only the token gets through
+        self.certs = Certificates()
+        self.tls_port, self.ws_port = free_port("tcp"), free_port("tcp")
+        # A trusts nobody: only the token gets through.
+        self.a = node(self.redis, "a", extra_toml=tls_toml(self.certs),
+                      extra_listen=[f"tls://127.0.0.1:{self.tls_port}",
+                                    f"ws://127.0.0.1:{self.ws_port}"]).start()
         self.addCleanup(self.a.stop)
         # B takes the caller's INVITE without a challenge (a trusted source).
         self.b = node(self.redis, "b", trusted=["127.0.0.1/32"]).start()
         self.addCleanup(self.b.stop)
 
-    def register_tcp_phone(self, user="bob"):
-        """A TCP connection from the phone to A, kept open; REGISTER with digest."""
-        port = free_port("tcp")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.connect(("127.0.0.1", self.a.port))
-        self.addCleanup(sock.close)
-        reader = harness._TcpReader(sock)
-        call_id, tag = new_call_id(), "p" + str(port)
+    def phone(self, kind="tcp", user="bob"):
+        port = {"tcp": self.a.port, "tls": self.tls_port, "ws": self.ws_port}[kind]
+        p = StreamPhone(self, kind, port, user, cafile=self.certs.ca)
+        p.register(self)
+        seen = wait_for(f"{user} at B", lambda: bindings(self.b, user))
+        self.assertEqual(seen[0]["node"], "a")
+        self.assertEqual(len(seen[0]["path"]), 1, seen)
+        self.assertIn(f"sipproxy-flow={kind}~127.0.0.1~{p.port}~", seen[0]["path"][0])
+        return p
 
-        def build(cseq, auth=None):
-            lines = [f"REGISTER sip:{DOMAIN} SIP/2.0",
-                     f"Via: SIP/2.0/TCP 127.0.0.1:{port};branch={new_branch()};rport",
-                     "Max-Forwards: 70", f"From: <sip:{user}@{DOMAIN}>;tag={tag}",
-                     f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {call_id}",
-                     f"CSeq: {cseq} REGISTER",
-                     f"Contact: <sip:{user}@127.0.0.1:{port};transport=tcp>",
-                     "Expires: 600", "Content-Length: 0"]
-            if auth:
-                lines.append(f"Authorization: {auth}")
-            return harness.crlf("\n".join(lines) + "\n\n")
-
-        sock.sendall(build(1).encode())
-        r = reader.read_final(3.0)
-        self.assertEqual(status_of(r), 401, r)
-        chal = harness.pick_challenge(header(r, "WWW-Authenticate", all_values=True))
-        sock.sendall(build(2, digest_authorization(chal, user, f"{user}-secret", "REGISTER",
-                                                   f"sip:{DOMAIN}")).encode())
-        r = reader.read_final(3.0)
-        self.assertEqual(status_of(r), 200, r)
-        self.assertNotIn("sipproxy-flow", r)  # A's Path entry is not echoed to the phone
-        return port, sock, reader
-
-    def invite(self, client, proxy_port, user, routes=()):
+    def invite(self, client, proxy_port, user, routes=(), call_id=None, branch=None):
+        self.call_id = call_id or new_call_id()
+        self.branch = branch or new_branch()
         msg = [f"INVITE sip:{user}@{DOMAIN} SIP/2.0",
-               f"Via: SIP/2.0/UDP 127.0.0.1:{client.port};branch={new_branch()};rport",
+               f"Via: SIP/2.0/UDP 127.0.0.1:{client.port};branch={self.branch};rport",
                "Max-Forwards: 70", f"From: <sip:dave@{DOMAIN}>;tag=d{client.port}",
-               f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {new_call_id()}", "CSeq: 1 INVITE",
+               f"To: <sip:{user}@{DOMAIN}>", f"Call-ID: {self.call_id}", "CSeq: 1 INVITE",
                f"Contact: <sip:dave@127.0.0.1:{client.port}>"]
         msg += [f"Route: {r}" for r in routes]
         client.send(proxy_port, "\n".join(msg) + "\nContent-Length: 0\n\n")
+        return msg
 
-    def test_tcp_phone_registered_at_a_is_called_through_b_over_its_connection(self):
-        port, sock, reader = self.register_tcp_phone()
-        seen = wait_for("bob at B", lambda: bindings(self.b, "bob"))
-        self.assertEqual(seen[0]["node"], "a")
-        self.assertEqual(len(seen[0]["path"]), 1, seen)
-        self.assertIn("sipproxy-flow=tcp~127.0.0.1~", seen[0]["path"][0])
+    def assert_via_a(self, inv):
+        self.assertIsNotNone(inv, "no INVITE on the phone's connection")
+        vias = header(inv, "Via", all_values=True)
+        # A's Via on top (sent over A's connection), B's below, then the caller's.
+        self.assertGreaterEqual(len(vias), 3, inv)
+        a_ports = (self.a.port, self.tls_port, self.ws_port)
+        self.assertTrue(any(f"127.0.0.1:{p};" in vias[0] for p in a_ports), inv)
+        self.assertIn(f":{self.b.port}", vias[1], inv)
+        self.assertNotIn("sipproxy-flow", header(inv, "Route") or "", inv)
+
+    def busy_call(self, phone):
         with UdpClient() as caller:
-            self.invite(caller, self.b.port, "bob")
-            inv = reader.read_message(5.0)
-            self.assertIsNotNone(inv, "no INVITE on the phone's connection")
-            self.assertTrue(inv.startswith("INVITE sip:bob@127.0.0.1:"), inv)
-            vias = header(inv, "Via", all_values=True)
-            # A's Via on top (sent over A's connection), B's below, then the caller's.
-            self.assertGreaterEqual(len(vias), 3, inv)
-            self.assertIn(f":{self.a.port}", vias[0], inv)
-            self.assertIn(f":{self.b.port}", vias[1], inv)
-            self.assertNotIn("sipproxy-flow", header(inv, "Route") or "", inv)
+            self.invite(caller, self.b.port, phone.user)
+            inv = phone.read_request("INVITE")
+            self.assert_via_a(inv)
+            self.assertIn(f"@{phone.host}", inv.split("\r\n", 1)[0], inv)
             # The phone answers busy on its connection; the caller hears it through B.
-            resp = ["SIP/2.0 486 Busy Here"] + [f"Via: {v}" for v in vias]
-            for h in ("From", "Call-ID", "CSeq"):
-                resp.append(f"{h}: {header(inv, h)}")
-            resp += [f"To: {header(inv, 'To')};tag=busy", "Content-Length: 0"]
-            sock.sendall(harness.crlf("\n".join(resp) + "\n\n").encode())
+            phone.respond(inv, 486, "Busy Here")
             r = caller.recv_final(5.0)
             self.assertEqual(status_of(r), 486, r)
 
+    def test_tcp_phone_registered_at_a_is_called_through_b_over_its_connection(self):
+        self.busy_call(self.phone("tcp"))
+
+    def test_tls_phone_registered_at_a_is_called_through_b_over_its_connection(self):
+        self.busy_call(self.phone("tls"))
+
+    def test_websocket_phone_registered_at_a_is_called_through_b_over_its_connection(self):
+        self.busy_call(self.phone("ws"))
+
+    def full_call(self, phone, callee_hangs_up):
+        """INVITE via B and A, 180 and 200 back to the caller, the ACK to the phone, then
+        a BYE from one side to the other and its 200 back: everything through both nodes."""
+        with UdpClient() as caller:
+            self.invite(caller, self.b.port, phone.user)
+            inv = phone.read_request("INVITE")
+            self.assert_via_a(inv)
+            rr = record_route_uris(inv)
+            # Both nodes record-route (B, and A on top); the phone's route set is that order.
+            self.assertTrue(any(f":{self.a.port}" in u for u in rr), rr)
+            self.assertTrue(any(f":{self.b.port}" in u for u in rr), rr)
+            phone.respond(inv, 180, "Ringing")
+            self.assertIsNotNone(recv_status(caller, 180), "no 180 at the caller")
+            phone.respond(inv, 200, "OK", extra=[f"Contact: {phone.contact}"])
+            ok = recv_status(caller, 200)
+            self.assertIsNotNone(ok, "no 200 at the caller")
+            # The caller's route set: the Record-Route reversed (RFC 3261 12.1.2).
+            routes = list(reversed(record_route_uris(ok)))
+            to = header(ok, "To")
+            contact = header(ok, "Contact").strip()
+            ruri = contact[contact.index("<") + 1:contact.index(">")]
+            common = [f"From: <sip:dave@{DOMAIN}>;tag=d{caller.port}", f"To: {to}",
+                      f"Call-ID: {self.call_id}", "Max-Forwards: 70"]
+            common += [f"Route: {r}" for r in routes]
+            ack = [f"ACK {ruri} SIP/2.0",
+                   f"Via: SIP/2.0/UDP 127.0.0.1:{caller.port};branch={new_branch()};rport",
+                   "CSeq: 1 ACK"] + common
+            caller.send(self.b.port, "\n".join(ack) + "\nContent-Length: 0\n\n")
+            got = phone.read_request("ACK")
+            self.assertIsNotNone(got, "the ACK did not reach the phone")
+            self.assertIn(self.call_id, got)
+
+            if callee_hangs_up:
+                bye = [f"BYE sip:dave@127.0.0.1:{caller.port} SIP/2.0",
+                       f"Via: SIP/2.0/{phone.via_proto} {phone.host};branch={new_branch()};rport",
+                       "Max-Forwards: 70", f"From: {to}",
+                       f"To: <sip:dave@{DOMAIN}>;tag=d{caller.port}",
+                       f"Call-ID: {self.call_id}", "CSeq: 1 BYE"]
+                bye += [f"Route: {r}" for r in rr]
+                phone.send("\n".join(bye) + "\nContent-Length: 0\n\n")
+                got = recv_request(caller, "BYE")
+                self.assertIsNotNone(got, "the phone's BYE did not reach the caller")
+                vias = header(got, "Via", all_values=True)
+                self.assertEqual(len(vias), 3, got)  # B, A, the phone
+                lines = ["SIP/2.0 200 OK"] + [f"Via: {v}" for v in vias]
+                lines += [f"{h}: {header(got, h)}" for h in ("From", "To", "Call-ID", "CSeq")]
+                caller.send(self.b.port, "\n".join(lines) + "\nContent-Length: 0\n\n")
+                r = phone.reader.read_final(5.0)
+                self.assertEqual(status_of(r), 200, r)
+                self.assertIn("BYE", header(r, "CSeq"))
+            else:
+                bye = [f"BYE {ruri} SIP/2.0",
+                       f"Via: SIP/2.0/UDP 127.0.0.1:{caller.port};branch={new_branch()};rport",
+                       "CSeq: 2 BYE"] + common
+                caller.send(self.b.port, "\n".join(bye) + "\nContent-Length: 0\n\n")
+                got = phone.read_request("BYE")
+                self.assertIsNotNone(got, "the caller's BYE did not reach the phone")
+                phone.respond(got, 200, "OK")
+                r = recv_status(caller, 200)
+                self.assertIsNotNone(r, "no 200 for the BYE at the caller")
+                self.assertIn("BYE", header(r, "CSeq"))
+
+    def test_tcp_full_call_caller_hangs_up(self):
+        self.full_call(self.phone("tcp"), callee_hangs_up=False)
+
+    def test_tcp_full_call_callee_hangs_up(self):
+        self.full_call(self.phone("tcp"), callee_hangs_up=True)
+
+    def test_websocket_full_call_callee_hangs_up(self):
+        self.full_call(self.phone("ws"), callee_hangs_up=True)
+
+    def test_websocket_full_call_caller_hangs_up(self):
+        # The ACK and the BYE reach the ".invalid" phone through A's signed wsflow.
+        self.full_call(self.phone("ws"), callee_hangs_up=False)
+
+    def test_cancel_at_b_cancels_the_branch_at_the_phone(self):
+        phone = self.phone("tcp")
+        with UdpClient() as caller:
+            msg = self.invite(caller, self.b.port, phone.user)
+            inv = phone.read_request("INVITE")
+            self.assert_via_a(inv)
+            phone.respond(inv, 180, "Ringing")
+            self.assertIsNotNone(recv_status(caller, 180), "no 180 at the caller")
+            cancel = [l.replace("INVITE", "CANCEL") if l.startswith(("INVITE ", "CSeq:")) else l
+                      for l in msg if not l.startswith("Contact:")]
+            caller.send(self.b.port, "\n".join(cancel) + "\nContent-Length: 0\n\n")
+            got = phone.read_request("CANCEL")
+            self.assertIsNotNone(got, "the CANCEL did not reach the phone")
+            # The same branch as the INVITE it cancels (RFC 3261 9.1).
+            self.assertEqual(header(got, "Via", all_values=True)[0],
+                             header(inv, "Via", all_values=True)[0])
+            phone.respond(got, 200, "OK")
+            phone.respond(inv, 487, "Request Terminated")
+            r = recv_status(caller, 487)
+            self.assertIsNotNone(r, "no 487 at the caller")
+            # A acknowledges the 487 to the phone (hop by hop, RFC 3261 17.1.1.3).
+            ack = phone.read_request("ACK")
+            self.assertIsNotNone(ack, "no ACK for the 487 at the phone")
+
     def test_route_to_a_with_forged_or_tampered_flow_token_is_refused(self):
-        port, sock, reader = self.register_tcp_phone()
-        seen = wait_for("bob at B", lambda: bindings(self.b, "bob"))
-        real = seen[0]["path"][0]
+        phone = self.phone("tcp")
+        real = bindings(self.b, "bob")[0]["path"][0]
         value = real.split("sipproxy-flow=", 1)[1].rstrip(">")
         fields = value.split("~")
-        forged = "~".join(fields[:4] + ["AAAAAAAAAAAAAAAA"])
-        tampered = "~".join(fields[:3] + [str(int(fields[3]) + 1), fields[4]])
+        self.assertEqual(len(fields), 6, value)  # transport, address, port, id, run, token
+        forged = "~".join(fields[:5] + ["AAAAAAAAAAAAAAAA"])
+        tampered = "~".join(fields[:3] + [str(int(fields[3]) + 1)] + fields[4:])
+        other_run = "~".join(fields[:4] + ["%016x" % (int(fields[4], 16) ^ 1), fields[5]])
         own = f"sip:127.0.0.1:{self.a.port};transport=tcp;lr"
         with UdpClient() as attacker:
-            for bad in (forged, tampered, "tcp~127.0.0.1~1~1"):
+            for bad in (forged, tampered, other_run, "tcp~127.0.0.1~1~1"):
                 self.invite(attacker, self.a.port, "bob",
                             routes=[f"<{own};sipproxy-flow={bad}>"])
                 r = attacker.recv_final(3.0)
                 self.assertEqual(status_of(r), 403, r)
             # ...and it did not go to the phone.
-            self.assertIsNone(reader.read_message(0.5))
+            self.assertIsNone(phone.read(0.5))
+
+    def test_flow_token_from_before_a_restart_is_answered_480(self):
+        phone = self.phone("tcp")
+        path = bindings(self.b, "bob")[0]["path"][0]
+        # A restarts (same node secret, a new run): the phone's connection is gone, and
+        # connection ids start again at 1. Another TCP client takes id 1 at A.
+        self.a.stop()
+        self.a.start()
+        with socket.create_connection(("127.0.0.1", self.a.port), 5) as other:
+            other.sendall(harness.crlf(self.a.options(other.getsockname()[1]).replace(
+                "SIP/2.0/UDP", "SIP/2.0/TCP")).encode())
+            self.assertEqual(status_of(harness._TcpReader(other).read_final(3.0)), 200)
+            with UdpClient() as caller:
+                # The binding, as B still has it (the phone has not registered again).
+                self.assertEqual(bindings(self.b, "bob")[0]["path"][0], path)
+                self.invite(caller, self.b.port, "bob")
+                r = caller.recv_final(5.0)
+                self.assertEqual(status_of(r), 480, r)
+            self.assertIsNone(harness._TcpReader(other).read_message(0.3))
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
@@ -370,6 +621,29 @@ class IdleTimeoutTest(unittest.TestCase):
             r = register(a, user, f"{user}-secret", free_port())
             self.assertEqual(status_of(r), 200, r)
         self.assertEqual(a.status()["store"]["write_failures"], 0)
+
+
+class HungRedisStopTest(unittest.TestCase):
+    def test_stop_is_prompt_while_redis_does_not_answer(self):
+        """A "Redis" that accepts connections and never answers (a hung server, or a
+        network that drops its packets after the handshake): the node starts (REGISTERs
+        503), and SIGTERM stops it in well under its 5 s command timeout; it used to wait
+        for every blocked read and a reconnect (about two timeouts)."""
+        hung = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # the kernel completes handshakes; nobody ever reads
+        self.addCleanup(hung.close)
+        toml = (f'[redis]\nurl = "redis://127.0.0.1:{hung.getsockname()[1]}/0"\n'
+                "connect_timeout_ms = 5000\ncommand_timeout_ms = 5000\n")
+        p = Proxy(registrar_store="redis", extra_toml=toml)
+        self.addCleanup(p.stop)
+        p.start(timeout=30)  # the start-up connection waits its timeout once
+        time.sleep(0.5)  # the store's threads are blocked on the hung server again
+        t0 = time.monotonic()
+        status = p.stop(timeout=15)
+        took = time.monotonic() - t0
+        self.assertEqual(status, 0, p.log_tail())
+        self.assertLess(took, 2.5, f"stop took {took:.2f} s")
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")

@@ -8,6 +8,7 @@
 using namespace sipproxy;
 using proxy::PathTokens;
 using proxy::ViaHop;
+using proxy::parse_flow;
 
 namespace {
 auth::NodeSecret secret_of(unsigned char b) {
@@ -85,24 +86,90 @@ TEST_CASE("branch with token: worker and loop hash parse as before, the token co
     CHECK(transaction::branch_with_token(b, "") == b);
 }
 
+namespace {
+transport::Peer connection(std::string_view address, std::uint16_t port, std::uint64_t id,
+                           transport::Protocol p = transport::Protocol::Tcp) {
+    transport::Peer c;
+    c.protocol = p;
+    c.address = asio::ip::make_address(std::string(address));
+    c.port = port;
+    c.connection = id;
+    return c;
+}
+using Result = PathTokens::FlowCheck::Result;
+}  // namespace
+
 TEST_CASE("flow token: names one connection, verifiable only by the node that made it") {
-    PathTokens a(secret_of(1)), b(secret_of(2));
-    PathTokens::Flow f{"tcp", "2001:db8::7", 40312, 17};
-    const std::string v = a.flow_value(f);
-    CHECK(v.starts_with("tcp~2001:db8::7~40312~17~"));
+    PathTokens a(secret_of(1), 0x0123456789abcdefull), b(secret_of(2), 0x0123456789abcdefull);
+    const std::string v = a.flow_value(connection("2001:db8::7", 40312, 17));
+    CHECK(v.starts_with("tcp~2001:db8::7~40312~17~0123456789abcdef~"));
     auto back = a.flow_of(v);
-    REQUIRE(back);
-    CHECK(back->transport == "tcp");
-    CHECK(back->address == "2001:db8::7");
-    CHECK(back->port == 40312);
-    CHECK(back->connection == 17);
-    CHECK_FALSE(b.flow_of(v));  // another node's secret
+    REQUIRE(back.result == Result::Valid);
+    CHECK(back.connection.protocol == transport::Protocol::Tcp);
+    CHECK(back.connection.address == asio::ip::make_address("2001:db8::7"));
+    CHECK(back.connection.port == 40312);
+    CHECK(back.connection.connection == 17);
+    CHECK(b.flow_of(v).result == Result::Invalid);  // another node's secret
     // Any field changed, the token dropped or forged, or extra fields: refused.
-    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~18~" + v.substr(v.size() - 16)));
-    CHECK_FALSE(a.flow_of("tcp~2001:db8::8~40312~17~" + v.substr(v.size() - 16)));
-    CHECK_FALSE(a.flow_of("udp~2001:db8::7~40312~17~" + v.substr(v.size() - 16)));
-    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~17"));
-    CHECK_FALSE(a.flow_of("tcp~2001:db8::7~40312~17~AAAAAAAAAAAAAAAA"));
-    CHECK_FALSE(a.flow_of(v + "~x"));
-    CHECK_FALSE(a.flow_of(""));
+    const std::string token = v.substr(v.size() - 16);
+    CHECK(a.flow_of("tcp~2001:db8::7~40312~18~0123456789abcdef~" + token).result == Result::Invalid);
+    CHECK(a.flow_of("tcp~2001:db8::8~40312~17~0123456789abcdef~" + token).result == Result::Invalid);
+    CHECK(a.flow_of("udp~2001:db8::7~40312~17~0123456789abcdef~" + token).result == Result::Invalid);
+    CHECK(a.flow_of("tcp~2001:db8::7~40312~17~0123456789abcdee~" + token).result == Result::Invalid);
+    CHECK(a.flow_of("tcp~2001:db8:0::7~40312~17~0123456789abcdef~" + token).result == Result::Invalid);
+    CHECK(a.flow_of("tcp~2001:db8::7~40312~17~0123456789abcdef").result == Result::Invalid);
+    CHECK(a.flow_of("tcp~2001:db8::7~40312~17~0123456789abcdef~AAAAAAAAAAAAAAAA").result ==
+          Result::Invalid);
+    CHECK(a.flow_of(v + "~x").result == Result::Invalid);
+    CHECK(a.flow_of("x~" + v).result == Result::Invalid);
+    CHECK(a.flow_of("").result == Result::Invalid);
+    CHECK(a.flow_of("~~~~~").result == Result::Invalid);
+}
+
+TEST_CASE("flow token: TLS and WebSocket connections, IPv4") {
+    PathTokens a(secret_of(1), 7);
+    for (auto p : {transport::Protocol::Tls, transport::Protocol::Ws, transport::Protocol::Wss}) {
+        const auto c = connection("127.0.0.1", 5061, 3, p);
+        auto back = a.flow_of(a.flow_value(c));
+        REQUIRE(back.result == Result::Valid);
+        CHECK(back.connection.protocol == p);
+        CHECK(back.connection.to_string() == c.to_string());
+        CHECK(back.connection.connection == 3);
+    }
+}
+
+TEST_CASE("flow token: one made before the node restarted is stale, not another connection") {
+    // The same node secret (it survives restarts), another run: connection ids start again
+    // at 1, so id 17 of the old run may be somebody else's connection now.
+    PathTokens before(secret_of(1), 1111), after(secret_of(1), 2222);
+    const std::string v = before.flow_value(connection("192.0.2.10", 40312, 17));
+    CHECK(before.flow_of(v).result == Result::Valid);
+    auto now = after.flow_of(v);
+    CHECK(now.result == Result::Stale);
+    CHECK(now.connection.connection == 17);
+    // A forged token is still invalid, whatever run it claims.
+    std::string forged = v;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    CHECK(after.flow_of(forged).result == Result::Invalid);
+    // Each node picks its run at random when it starts.
+    CHECK(PathTokens(secret_of(1)).run() != PathTokens(secret_of(1)).run());
+}
+
+TEST_CASE("WebSocket flows in a Record-Route: signed with the dialog, either tag") {
+    PathTokens a(secret_of(1)), b(secret_of(2));
+    const std::string flows = "wss~127.0.0.1~55326_ws~127.0.0.1~40000";
+    const auto sig = a.ws_flows("call-1", flows, "ftag");
+    CHECK(a.ws_flows_match(sig, "call-1", flows, "ftag", ""));
+    CHECK(a.ws_flows_match(sig, "call-1", flows, "ttag", "ftag"));  // from the callee
+    CHECK_FALSE(a.ws_flows_match(sig, "call-2", flows, "ftag", ""));
+    CHECK_FALSE(a.ws_flows_match(sig, "call-1", "wss~127.0.0.1~55327", "ftag", ""));
+    CHECK_FALSE(b.ws_flows_match(sig, "call-1", flows, "ftag", ""));
+    // Not interchangeable with the dialog token of the same dialog.
+    CHECK_FALSE(a.dialog_matches(sig, "call-1", "ftag", ""));
+    REQUIRE(parse_flow("wss~127.0.0.1~55326"));
+    CHECK(parse_flow("wss~127.0.0.1~55326")->protocol == transport::Protocol::Wss);
+    CHECK_FALSE(parse_flow("wss~127.0.0.1~0"));
+    CHECK_FALSE(parse_flow("wss~127.0.0.1~65536"));
+    CHECK_FALSE(parse_flow("wss~127.0.0.1"));
+    CHECK_FALSE(parse_flow("bogus~127.0.0.1~5060"));
 }
