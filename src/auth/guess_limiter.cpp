@@ -36,7 +36,7 @@ GuessLimiter::Shared* GuessLimiter::note(std::string_view source) {
     if (!sharing_) return nullptr;
     auto it = shared_.find(source);
     if (it == shared_.end()) {
-        if (shared_.size() >= max_sources_) return nullptr;  // a spoofed flood: the rest unshared
+        if (shared_.size() >= std::min(max_sources_, kMaxShared)) return nullptr;  // the rest unshared
         it = shared_.emplace(std::string(source), Shared{std::string(source), 0, false}).first;
     }
     return &it->second;

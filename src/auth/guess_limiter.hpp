@@ -40,6 +40,9 @@ class GuessLimiter {
     // another node's in the counts (a `reset`: a success there forgot the earlier failures,
     // before these `n`). add() returns like failure(): the count when the cluster's total
     // has just reached the limit (ban now), else 0.
+    // At most this many sources per batch (a flood of spoofed sources must not become a
+    // flood of notices); the rest are counted here only.
+    static constexpr std::size_t kMaxShared = 4096;
     struct Shared {
         std::string source;
         unsigned failures = 0;

@@ -34,7 +34,7 @@ bool UserThrottle::failure(std::string_view user, Time now, const Limits& l) {
         const auto name = user.substr(0, 256);
         if (auto it = shared_.find(name); it != shared_.end())
             ++it->second;
-        else if (shared_.size() < max_names_)
+        else if (shared_.size() < std::min(max_names_, kMaxShared))
             shared_.emplace(std::string(name), 1u);
     }
     return count(user, 1, now, l);

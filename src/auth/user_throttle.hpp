@@ -55,6 +55,9 @@ class UserThrottle {
     // Cluster (issue #15): with sharing on, failure() is also noted for take_shared(), which
     // the daemon sends to the other nodes in small batches; add() counts another node's
     // `n` failures for `user` (true when they have just throttled the name).
+    // At most this many names per batch (names are up to 256 bytes); the rest are counted
+    // here only.
+    static constexpr std::size_t kMaxShared = 1024;
     void share(bool on);
     std::vector<std::pair<std::string, unsigned>> take_shared();
     bool add(std::string_view user, unsigned n, Time now, const Limits& l);

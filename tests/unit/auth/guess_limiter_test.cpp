@@ -97,3 +97,15 @@ TEST_CASE("guess limiter, cluster: a success is shared as a reset before later f
     CHECK(b.failure("s", t0 + 2s) == 0);
     CHECK(b.failure("s", t0 + 2s) == 3);
 }
+
+TEST_CASE("guess limiter, cluster: a batch shares a bounded number of sources") {
+    GuessLimiter g;
+    g.configure(10, 600s);
+    g.share(true);
+    const Time t0 = Time(1000000s);
+    for (int i = 0; i < 5000; ++i) g.failure("198.51." + std::to_string(i / 256) + "." + std::to_string(i % 256), t0);
+    CHECK(g.take_shared().size() == GuessLimiter::kMaxShared);
+    CHECK(g.tracked() == 5000);  // every one still counted here
+    g.failure("192.0.2.1", t0);
+    CHECK(g.take_shared().size() == 1);  // room again in the next batch
+}
