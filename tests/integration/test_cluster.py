@@ -552,6 +552,54 @@ class SharedFraudLimitTest(unittest.TestCase):
                       "limit=calls_per_minute value=4 threshold=3 action=refused", b.log())
 
 
+class SharedConcurrentCallsTest(unittest.TestCase):
+    """[[fraud]] concurrent_calls = 2 for alice holds for the cluster; the calls in progress
+    of a node that died stop counting at the other within a few seconds."""
+
+    @unittest.skipUnless(REDIS, "redis-server is not installed")
+    def test_concurrent_calls_across_nodes_and_a_dead_node_stops_counting(self):
+        from test_fraud import RawCall, limits_of
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        gw = UdpClient()
+        self.addCleanup(gw.close)
+        extra = (f'[[gateways]]\nname = "carrier"\nuri = "sip:127.0.0.1:{gw.port}"\n\n'
+                 '[[routes]]\nname = "intl"\nmatch = "^00"\ngateways = ["carrier"]\n\n'
+                 '[[fraud]]\nuser = "*"\nconcurrent_calls = { critical = 2 }\n')
+        a = node(redis, "a", extra_toml=extra, log_level="info").start()
+        self.addCleanup(a.stop)
+        b = node(redis, "b", extra_toml=extra, log_level="info").start()
+        self.addCleanup(b.stop)
+
+        def call(p):
+            c = RawCall(p, gw)
+            self.addCleanup(c.close)
+            return c
+
+        def concurrent(p):
+            return limits_of(p, "alice")[("alice", "*", "user", "concurrent_calls")]["value"]
+
+        for p in (a, b):  # one call ringing at each node
+            c = call(p)
+            inv = c.start()
+            self.assertTrue(inv.startswith("INVITE "), inv)
+            c.gw_respond(inv, 180, "Ringing")
+        for p in (a, b):
+            wait_for("2 calls in progress in the cluster", lambda: concurrent(p) == 2, 5)
+        for p in (a, b):
+            r = call(p).start()
+            self.assertEqual(status_of(r), 403, r)
+            self.assertIn("call limit reached (concurrent_calls)", r.splitlines()[0])
+        # A dies: its call stops counting at B (3 s without A's heartbeat).
+        a.kill9()
+        t0 = time.monotonic()
+        wait_for("A's call forgotten at B", lambda: concurrent(b) == 1, 8)
+        print(f"\nA's calls in progress forgotten at B {time.monotonic() - t0:.1f} s after A died")
+        c = call(b)
+        inv = c.start()
+        self.assertTrue(inv.startswith("INVITE "), inv)
+
+
 class BulkTest(unittest.TestCase):
     def test_1000_users_registered_at_a_called_through_b(self):
         n = 1000
