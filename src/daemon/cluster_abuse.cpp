@@ -26,7 +26,7 @@ namespace sipproxy::daemon {
 
 namespace {
 
-constexpr auto kBatch = std::chrono::milliseconds(100);
+constexpr auto kBatch = std::chrono::milliseconds(20);
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 
 // KEYS[1] the bans hash; ARGV: the field, now (ms). Deletes the field only when its ban is

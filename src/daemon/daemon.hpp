@@ -123,7 +123,7 @@ private:
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
     std::unique_ptr<asio::steady_timer> ban_timer_;
-    std::unique_ptr<asio::steady_timer> share_timer_;  // cluster: abuse counts every 100 ms
+    std::unique_ptr<asio::steady_timer> share_timer_;  // cluster: abuse counts every 20 ms
     std::chrono::steady_clock::time_point last_heartbeat_{};
     std::atomic<std::uint64_t> shared_abuse_sent_{0};      // ban notices and count batches
     std::atomic<std::uint64_t> shared_abuse_received_{0};  // from the other nodes

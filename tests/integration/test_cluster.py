@@ -434,7 +434,7 @@ class SharedBansTest(ClusterCase):
             proxy = self.a if i % 2 == 0 else self.b
             r = register(proxy, "alice", "wrong", free_port(), source=attacker)
             self.assertEqual(status_of(r), 401, f"guess {i + 1}: {r}")
-            time.sleep(0.3)  # the batch (100 ms) reaches the other node
+            time.sleep(0.3)  # the batch (20 ms) reaches the other node
         self.assertEqual(self.a.stats()["auth.failures"], 3)
         self.assertEqual(self.b.stats()["auth.failures"], 3)
         for p in (self.a, self.b):
@@ -541,7 +541,7 @@ class SharedFraudLimitTest(unittest.TestCase):
 
         for p in (a, b, a):
             self.assertEqual(call(p), 200)
-            time.sleep(0.3)  # the batch (100 ms) reaches the other node
+            time.sleep(0.3)  # the batch (20 ms) reaches the other node
         self.assertEqual(call(b), 403, b.log_tail(20))
         self.assertEqual(call(a), 403, a.log_tail(20))
         self.assertEqual(gw.received("INVITE"), 3)
