@@ -37,6 +37,7 @@ GuessLimiter::Shared* GuessLimiter::note(std::string_view source) {
     auto it = shared_.find(source);
     if (it == shared_.end()) {
         if (shared_.size() >= std::min(max_sources_, kMaxShared)) return nullptr;  // the rest unshared
+        if (shared_.empty() && kick_) kick_();
         it = shared_.emplace(std::string(source), Shared{std::string(source), 0, false}).first;
     }
     return &it->second;
@@ -46,6 +47,11 @@ void GuessLimiter::share(bool on) {
     std::lock_guard lock(mutex_);
     sharing_ = on;
     if (!on) shared_.clear();
+}
+
+void GuessLimiter::on_shared(std::function<void()> kick) {
+    std::lock_guard lock(mutex_);
+    kick_ = std::move(kick);
 }
 
 std::vector<GuessLimiter::Shared> GuessLimiter::take_shared() {

@@ -8,6 +8,7 @@
 // Thread-safe.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ class GuessLimiter {
         bool reset = false;
     };
     void share(bool on);
+    // Called (under the limiter's lock: keep it short, e.g. a post) when something is noted
+    // for sharing and nothing was waiting: the daemon sends it without waiting for a batch.
+    void on_shared(std::function<void()> kick);
     std::vector<Shared> take_shared();
     unsigned add(std::string_view source, unsigned n, bool reset, Time now);
 
@@ -65,6 +69,7 @@ class GuessLimiter {
     std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> sources_;
     bool sharing_ = false;
     std::unordered_map<std::string, Shared, StringHash, std::equal_to<>> shared_;
+    std::function<void()> kick_;
 
     unsigned count(std::string_view source, unsigned n, Time now);  // locked
     Shared* note(std::string_view source);                          // locked; null: full

@@ -34,8 +34,10 @@ bool UserThrottle::failure(std::string_view user, Time now, const Limits& l) {
         const auto name = user.substr(0, 256);
         if (auto it = shared_.find(name); it != shared_.end())
             ++it->second;
-        else if (shared_.size() < std::min(max_names_, kMaxShared))
+        else if (shared_.size() < std::min(max_names_, kMaxShared)) {
+            if (shared_.empty() && kick_) kick_();
             shared_.emplace(std::string(name), 1u);
+        }
     }
     return count(user, 1, now, l);
 }
@@ -50,6 +52,11 @@ void UserThrottle::share(bool on) {
     std::lock_guard lock(mutex_);
     sharing_ = on;
     if (!on) shared_.clear();
+}
+
+void UserThrottle::on_shared(std::function<void()> kick) {
+    std::lock_guard lock(mutex_);
+    kick_ = std::move(kick);
 }
 
 std::vector<std::pair<std::string, unsigned>> UserThrottle::take_shared() {

@@ -14,6 +14,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -59,6 +60,8 @@ class UserThrottle {
     // here only.
     static constexpr std::size_t kMaxShared = 1024;
     void share(bool on);
+    // As GuessLimiter::on_shared: something noted while nothing was waiting.
+    void on_shared(std::function<void()> kick);
     std::vector<std::pair<std::string, unsigned>> take_shared();
     bool add(std::string_view user, unsigned n, Time now, const Limits& l);
     std::size_t tracked() const;
@@ -86,6 +89,7 @@ class UserThrottle {
     std::unordered_map<std::string, KnownSources, StringHash, std::equal_to<>> known_;
     bool sharing_ = false;
     std::unordered_map<std::string, unsigned, StringHash, std::equal_to<>> shared_;
+    std::function<void()> kick_;
 };
 
 }  // namespace sipproxy::auth

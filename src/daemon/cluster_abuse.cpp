@@ -9,10 +9,11 @@
 // or comes back learns the bans in force and drops those lifted meanwhile.
 //
 // Counts: failed authentications per source and per user, calls admitted per counted scope
-// and calls in progress are noted as they happen and published every kBatch on
-// sipproxy:abuse; the other nodes add them to their own counters (not re-published). Calls
-// in progress are a node's current values (all of them every kHeartbeat), kept per node
-// and forgotten when not repeated for fraud::CallLimits::kHeldFresh.
+// and calls in progress are noted as they happen and published on sipproxy:abuse at once
+// when nothing else waited (kick_abuse_batch), else with the next batch (every kBatch);
+// the other nodes add them to their own counters (not re-published). Calls in progress are
+// a node's current values (all of them every kHeartbeat), kept per node and forgotten when
+// not repeated for fraud::CallLimits::kHeldFresh.
 #include <asio/steady_timer.hpp>
 
 #include <set>
@@ -27,6 +28,9 @@ namespace sipproxy::daemon {
 namespace {
 
 constexpr auto kBatch = std::chrono::milliseconds(20);
+// A count noted while nothing waited is sent at once, but not sooner than this after the
+// last batch (a flood becomes at most 1 / kKickSpacing + 1 / kBatch messages a second).
+constexpr auto kKickSpacing = std::chrono::milliseconds(5);
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 
 // KEYS[1] the bans hash; ARGV: the field, now (ms). Deletes the field only when its ban is
@@ -69,6 +73,9 @@ void Daemon::share_abuse() {
     services_.guesses.share(true);
     services_.user_throttle.share(true);
     services_.fraud.share(true);
+    services_.guesses.on_shared([this] { kick_abuse_batch(); });
+    services_.user_throttle.on_shared([this] { kick_abuse_batch(); });
+    services_.fraud.on_shared([this] { kick_abuse_batch(); });
 
     // Bans made or lifted here: to Redis, for every node.
     bans.on_ban([this, store, self, bans_key](const ingress::Ban& b) {
@@ -210,27 +217,44 @@ void Daemon::forget_shared_ban(const Cidr& network) {
                         std::to_string(to_ms(ingress::WallClock::now()))});
 }
 
+void Daemon::kick_abuse_batch() {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (now - last_abuse_batch_.load(std::memory_order_relaxed) <
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(kKickSpacing).count())
+        return;  // the next batch takes it
+    if (abuse_kicked_.exchange(true)) return;
+    asio::post(main_io_, [this] {
+        abuse_kicked_ = false;
+        publish_abuse_batch();
+    });
+}
+
+void Daemon::publish_abuse_batch() {
+    const auto now = std::chrono::steady_clock::now();
+    last_abuse_batch_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    const bool heartbeat = now - last_heartbeat_ >= kHeartbeat;
+    if (heartbeat) last_heartbeat_ = now;
+    cluster::AbuseBatch b;
+    b.node = config_->server.node_id;
+    for (auto& s : services_.guesses.take_shared())
+        b.sources.push_back({std::move(s.source), s.failures, s.reset});
+    for (auto& [user, n] : services_.user_throttle.take_shared())
+        b.users.push_back({std::move(user), n, false});
+    auto f = services_.fraud.take_shared(heartbeat);
+    for (auto& [k, n] : f.calls) b.calls.push_back({std::move(k), n, false});
+    for (auto& [k, n] : f.held) b.concurrent.push_back({std::move(k), n, false});
+    if (b.empty()) return;
+    for (auto& m : cluster::encode_abuse_batch(b)) {
+        redis_store_->publish("abuse", std::move(m));
+        shared_abuse_sent_.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
 void Daemon::schedule_abuse_batch() {
     share_timer_->expires_after(kBatch);
     share_timer_->async_wait([this](const asio::error_code& ec) {
         if (ec) return;
-        const auto now = std::chrono::steady_clock::now();
-        const bool heartbeat = now - last_heartbeat_ >= kHeartbeat;
-        if (heartbeat) last_heartbeat_ = now;
-        cluster::AbuseBatch b;
-        b.node = config_->server.node_id;
-        for (auto& s : services_.guesses.take_shared())
-            b.sources.push_back({std::move(s.source), s.failures, s.reset});
-        for (auto& [user, n] : services_.user_throttle.take_shared())
-            b.users.push_back({std::move(user), n, false});
-        auto f = services_.fraud.take_shared(heartbeat);
-        for (auto& [k, n] : f.calls) b.calls.push_back({std::move(k), n, false});
-        for (auto& [k, n] : f.held) b.concurrent.push_back({std::move(k), n, false});
-        if (!b.empty())
-            for (auto& m : cluster::encode_abuse_batch(b)) {
-                redis_store_->publish("abuse", std::move(m));
-                shared_abuse_sent_.fetch_add(1, std::memory_order_relaxed);
-            }
+        publish_abuse_batch();
         schedule_abuse_batch();
     });
 }

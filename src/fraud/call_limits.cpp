@@ -145,6 +145,7 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
     locks.clear();
     {
         std::lock_guard lock(shared_mu_);
+        if (sharing_ && kick_ && shared_calls_.empty() && shared_held_.empty()) kick_();
         if (sharing_)
             for (const auto& c : counted) {
                 if (shared_calls_.size() < 100000) ++shared_calls_[c.key];
@@ -181,7 +182,13 @@ void CallLimits::release(std::string_view call, Clock::time_point now) {
         if (it->second.idle(now)) shard.counters.erase(it);
     }
     std::lock_guard lock(shared_mu_);
+    if (sharing_ && kick_ && shared_calls_.empty() && shared_held_.empty()) kick_();
     if (sharing_) shared_held_.insert(shared_held_.end(), keys.begin(), keys.end());
+}
+
+void CallLimits::on_shared(std::function<void()> kick) {
+    std::lock_guard lock(shared_mu_);
+    kick_ = std::move(kick);
 }
 
 void CallLimits::share(bool on) {

@@ -18,6 +18,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -103,6 +104,8 @@ public:
         std::vector<std::pair<std::string, std::uint32_t>> held;   // key, in progress here now
     };
     void share(bool on);
+    // As auth::GuessLimiter::on_shared: something noted while nothing was waiting.
+    void on_shared(std::function<void()> kick);
     // `all_held`: every key with calls in progress here (a heartbeat), not only the changed.
     Shared take_shared(bool all_held);
     void add_calls(std::string_view key, std::uint32_t n, Clock::time_point now);
@@ -150,6 +153,7 @@ private:
     bool sharing_ = false;
     std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> shared_calls_;
     std::vector<std::string> shared_held_;  // keys changed since the last take
+    std::function<void()> kick_;
 };
 
 }  // namespace sipproxy::fraud

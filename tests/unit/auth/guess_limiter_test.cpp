@@ -109,3 +109,19 @@ TEST_CASE("guess limiter, cluster: a batch shares a bounded number of sources") 
     g.failure("192.0.2.1", t0);
     CHECK(g.take_shared().size() == 1);  // room again in the next batch
 }
+
+TEST_CASE("guess limiter, cluster: the first failure noted after a batch is told at once") {
+    GuessLimiter g;
+    g.configure(10, 600s);
+    g.share(true);
+    int kicks = 0;
+    g.on_shared([&] { ++kicks; });
+    const Time t0 = Time(1000000s);
+    g.failure("a", t0);
+    g.failure("b", t0);  // waits with "a": no second kick
+    g.success("a");
+    CHECK(kicks == 1);
+    CHECK(g.take_shared().size() == 2);
+    g.failure("a", t0);
+    CHECK(kicks == 2);
+}

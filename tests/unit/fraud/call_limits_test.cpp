@@ -342,3 +342,19 @@ TEST_CASE("cluster: a node's calls in progress stop counting when it is not hear
     CHECK_FALSE(b.admit(rules, "alice", "", call(4), t0 + 2s + CallLimits::kHeldFresh).refused);
     b.sweep(t0 + 10s);
 }
+
+TEST_CASE("cluster: the first change noted after a batch is told at once") {
+    auto r = rule("*");
+    r.concurrent_calls = {0, 5};
+    const std::vector rules{r};
+    CallLimits limits;
+    limits.share(true);
+    int kicks = 0;
+    limits.on_shared([&] { ++kicks; });
+    limits.admit(rules, "alice", "", call(1), t0);
+    limits.admit(rules, "alice", "", call(2), t0);
+    CHECK(kicks == 1);
+    limits.take_shared(false);
+    limits.release(call(1), t0);
+    CHECK(kicks == 2);
+}
