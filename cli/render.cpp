@@ -144,7 +144,7 @@ void stats(const json&, const json& r, std::ostream& out) {
 }
 
 void bans(const json&, const json& r, std::ostream& out) {
-    Table t({"NETWORK", "REASON", "SINCE", "UNTIL", "EXPIRES", "HITS", "NOTE"});
+    Table t({"NETWORK", "REASON", "SINCE", "UNTIL", "EXPIRES", "HITS", "ORIGIN", "NOTE"});
     t.align_right(4);
     t.align_right(5);
     for (const auto& b : list(r, "bans")) {
@@ -152,7 +152,7 @@ void bans(const json&, const json& r, std::ostream& out) {
         t.add_row({cell(b, "network"), cell(b, "reason"), cell(b, "since"),
                    until.is_null() ? "never" : cell(until),
                    until.is_null() ? "-" : duration(field(b, "expires_in")), cell(b, "hits"),
-                   cell(b, "note")});
+                   cell(b, "origin"), cell(b, "note")});
     }
     print_table_or(t, "no bans", out);
 }

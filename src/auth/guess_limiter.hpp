@@ -8,10 +8,12 @@
 // Thread-safe.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "auth/clock.hpp"
 #include "base/string_hash.hpp"
@@ -34,6 +36,26 @@ class GuessLimiter {
     void success(std::string_view source);
     std::size_t tracked() const;
 
+    // Cluster (issue #15): with sharing on, failure() and success() are also noted for
+    // take_shared(), which the daemon sends to the other nodes in small batches; add() puts
+    // another node's in the counts (a `reset`: a success there forgot the earlier failures,
+    // before these `n`). add() returns like failure(): the count when the cluster's total
+    // has just reached the limit (ban now), else 0.
+    // At most this many sources per batch (a flood of spoofed sources must not become a
+    // flood of notices); the rest are counted here only.
+    static constexpr std::size_t kMaxShared = 4096;
+    struct Shared {
+        std::string source;
+        unsigned failures = 0;
+        bool reset = false;
+    };
+    void share(bool on);
+    // Called (under the limiter's lock: keep it short, e.g. a post) when something is noted
+    // for sharing and nothing was waiting: the daemon sends it without waiting for a batch.
+    void on_shared(std::function<void()> kick);
+    std::vector<Shared> take_shared();
+    unsigned add(std::string_view source, unsigned n, bool reset, Time now);
+
   private:
     struct Entry {
         Time window_start{};
@@ -45,6 +67,12 @@ class GuessLimiter {
     std::chrono::seconds window_{600};
     std::chrono::seconds ban_time_{3600};
     std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> sources_;
+    bool sharing_ = false;
+    std::unordered_map<std::string, Shared, StringHash, std::equal_to<>> shared_;
+    std::function<void()> kick_;
+
+    unsigned count(std::string_view source, unsigned n, Time now);  // locked
+    Shared* note(std::string_view source);                          // locked; null: full
 };
 
 }  // namespace sipproxy::auth

@@ -30,6 +30,44 @@ bool UserThrottle::refuses(std::string_view user, std::string_view source, Time 
 bool UserThrottle::failure(std::string_view user, Time now, const Limits& l) {
     std::lock_guard lock(mutex_);
     if (l.max_failures == 0) return false;
+    if (sharing_) {
+        const auto name = user.substr(0, 256);
+        if (auto it = shared_.find(name); it != shared_.end())
+            ++it->second;
+        else if (shared_.size() < std::min(max_names_, kMaxShared)) {
+            if (shared_.empty() && kick_) kick_();
+            shared_.emplace(std::string(name), 1u);
+        }
+    }
+    return count(user, 1, now, l);
+}
+
+bool UserThrottle::add(std::string_view user, unsigned n, Time now, const Limits& l) {
+    std::lock_guard lock(mutex_);
+    if (l.max_failures == 0 || n == 0) return false;
+    return count(user, n, now, l);
+}
+
+void UserThrottle::share(bool on) {
+    std::lock_guard lock(mutex_);
+    sharing_ = on;
+    if (!on) shared_.clear();
+}
+
+void UserThrottle::on_shared(std::function<void()> kick) {
+    std::lock_guard lock(mutex_);
+    kick_ = std::move(kick);
+}
+
+std::vector<std::pair<std::string, unsigned>> UserThrottle::take_shared() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::string, unsigned>> out(shared_.begin(), shared_.end());
+    shared_.clear();
+    return out;
+}
+
+bool UserThrottle::count(std::string_view user, unsigned n, Time now, const Limits& l) {
+    user = user.substr(0, 256);
     auto it = failures_.find(user);
     if (it == failures_.end()) {
         if (failures_.size() >= max_names_) {
@@ -47,7 +85,7 @@ bool UserThrottle::failure(std::string_view user, Time now, const Limits& l) {
     if (f.throttled && !throttled_locked(f, now, l)) f = Failures{now, now, 0, false};  // it ended
     if (!f.throttled && now - f.window_start >= l.window) f = Failures{now, now, 0, false};
     f.last = now;
-    ++f.count;
+    f.count += n;
     if (f.throttled || f.count < l.max_failures) return false;
     f.throttled = true;
     return true;

@@ -14,10 +14,13 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "auth/clock.hpp"
 #include "base/string_hash.hpp"
@@ -49,6 +52,18 @@ class UserThrottle {
     void success(std::string_view user, std::string_view source, Time now);
 
     bool throttled(std::string_view user, Time now, const Limits& l) const;
+
+    // Cluster (issue #15): with sharing on, failure() is also noted for take_shared(), which
+    // the daemon sends to the other nodes in small batches; add() counts another node's
+    // `n` failures for `user` (true when they have just throttled the name).
+    // At most this many names per batch (names are up to 256 bytes); the rest are counted
+    // here only.
+    static constexpr std::size_t kMaxShared = 1024;
+    void share(bool on);
+    // As GuessLimiter::on_shared: something noted while nothing was waiting.
+    void on_shared(std::function<void()> kick);
+    std::vector<std::pair<std::string, unsigned>> take_shared();
+    bool add(std::string_view user, unsigned n, Time now, const Limits& l);
     std::size_t tracked() const;
 
   private:
@@ -65,12 +80,16 @@ class UserThrottle {
     using KnownSources = std::array<Known, kMaxKnown>;
 
     static bool throttled_locked(const Failures& f, Time now, const Limits& l);
+    bool count(std::string_view user, unsigned n, Time now, const Limits& l);  // locked
 
     std::size_t max_names_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, Failures, StringHash, std::equal_to<>> failures_;
     // Only users who authenticated have an entry: bounded by the users there are.
     std::unordered_map<std::string, KnownSources, StringHash, std::equal_to<>> known_;
+    bool sharing_ = false;
+    std::unordered_map<std::string, unsigned, StringHash, std::equal_to<>> shared_;
+    std::function<void()> kick_;
 };
 
 }  // namespace sipproxy::auth

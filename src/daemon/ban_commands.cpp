@@ -47,7 +47,8 @@ json Daemon::show_bans() const {
                         {"since", utc_text(b.since)},
                         {"until", until},
                         {"expires_in", left},
-                        {"hits", b.hits}});
+                        {"hits", b.hits},
+                        {"origin", control::text_or_null(b.origin)}});
     }
     return {{"bans", bans}};
 }

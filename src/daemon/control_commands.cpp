@@ -133,6 +133,8 @@ json Daemon::status() const {
         store["write_failures"] = h.write_failures;
         store["notices"] = h.notices;
         store["peers"] = h.peers;
+        store["abuse_notices_sent"] = shared_abuse_sent_.load();
+        store["abuse_notices_received"] = shared_abuse_received_.load();
     }
     r["store"] = store;
     r["counts"] = {{"registrations", store_->aor_count()},

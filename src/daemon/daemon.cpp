@@ -36,6 +36,12 @@ Daemon::~Daemon() {
     // lookups complete onto them).
     for (auto& w : workers_) w->transport().set_resolver(nullptr);
     if (store_) store_->flush();
+    // The Redis store's threads call into the ban table and the workers (cluster notices):
+    // joined here, while everything they reach still exists.
+    if (redis_store_) {
+        redis_store_ = nullptr;
+        store_.reset();
+    }
 }
 
 void Daemon::apply_log_level(const config::Config& cfg) {
@@ -67,7 +73,7 @@ void Daemon::start() {
         o.connect_timeout = cfg.redis.connect_timeout;
         o.command_timeout = cfg.redis.command_timeout;
         o.node_id = cfg.server.node_id;
-        o.topics = {"nc"};
+        o.topics = {"nc", "ban", "abuse"};
         auto s = registrar::RedisLocationStore::open(std::move(o));
         if (!s) throw std::runtime_error(s.error());
         redis_store_ = s.value().get();
@@ -190,14 +196,17 @@ void Daemon::start() {
         });
     }
     // A ban closes the source's TCP connections on every worker.
-    admission_.bans().on_ban([this](const Cidr& network) {
+    admission_.bans().on_ban([this](const ingress::Ban& b) {
         for (auto& w : workers_) {
             Worker* worker = w.get();
-            asio::post(worker->io(), [worker, network]() {
+            asio::post(worker->io(), [worker, network = b.network]() {
                 worker->transport().close_connections_from(network);
             });
         }
     });
+    // Cluster: bans and limits hold for every node (replaces the on_ban above with one
+    // that also tells the other nodes).
+    if (redis_store_) share_abuse();
     for (auto& w : workers_) w->start();
 
     prober_ = std::make_unique<GatewayProber>(workers_.front()->layer(), gateways_);
@@ -234,6 +243,7 @@ int Daemon::run() {
         if (metrics_) metrics_->stop();
         purge_timer_->cancel();
         ban_timer_->cancel();
+        if (share_timer_) share_timer_->cancel();
         main_io_.stop();
     };
     signals.async_wait(on_signal);

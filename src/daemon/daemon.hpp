@@ -9,6 +9,7 @@
 // (show stats and /metrics).
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -86,6 +87,13 @@ private:
     // Cluster: nonce counts accepted here are published, and those of the other nodes
     // remembered (cluster_nonce_counts.cpp).
     void share_nonce_counts();
+    // Cluster: bans, failed-auth scores and fraud counters shared (cluster_abuse.cpp).
+    void share_abuse();
+    void schedule_abuse_batch();
+    void publish_abuse_batch();  // main thread
+    void kick_abuse_batch();     // any thread: publish soon
+    // Cluster: deletes an expired ban from Redis (if no other node banned it again since).
+    void forget_shared_ban(const Cidr& network);
 
     std::shared_ptr<const config::Config> config_;
     // The config the daemon started with: what the restart-only keys still are (reload.cpp).
@@ -117,6 +125,12 @@ private:
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
     std::unique_ptr<asio::steady_timer> ban_timer_;
+    std::unique_ptr<asio::steady_timer> share_timer_;  // cluster: abuse counts every 20 ms
+    std::chrono::steady_clock::time_point last_heartbeat_{};
+    std::atomic<std::chrono::steady_clock::rep> last_abuse_batch_{0};
+    std::atomic<bool> abuse_kicked_{false};
+    std::atomic<std::uint64_t> shared_abuse_sent_{0};      // ban notices and count batches
+    std::atomic<std::uint64_t> shared_abuse_received_{0};  // from the other nodes
 };
 
 }  // namespace sipproxy::daemon

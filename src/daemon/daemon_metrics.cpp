@@ -64,6 +64,13 @@ void Daemon::register_metrics() {
                        "Location store changes refused or undone (store unreachable or failing).",
                        "store.write_failures",
                        [this] { return number(redis_store_->health().write_failures); });
+        r.counter_from("sipproxy_cluster_abuse_notices_sent_total",
+                       "Ban notices and batches of failure and call counts sent to the other nodes.",
+                       "cluster.abuse_sent", [this] { return number(shared_abuse_sent_.load()); });
+        r.counter_from("sipproxy_cluster_abuse_notices_received_total",
+                       "Ban notices and batches of failure and call counts applied from other nodes.",
+                       "cluster.abuse_received",
+                       [this] { return number(shared_abuse_received_.load()); });
     }
     r.gauge_from("sipproxy_transactions_active", "Live SIP transactions.", "transactions.active",
                  sum([](Worker& w) { return w.layer().live(); }));

@@ -47,7 +47,9 @@ void Daemon::schedule_ban_sweep() {
     ban_timer_->expires_after(std::chrono::seconds(1));
     ban_timer_->async_wait([this](const asio::error_code& ec) {
         if (ec) return;
-        admission_.bans().expire();
+        std::vector<Cidr> gone;
+        admission_.bans().expire(ingress::WallClock::now(), redis_store_ ? &gone : nullptr);
+        for (const auto& network : gone) forget_shared_ban(network);
         save_bans(false);
         schedule_ban_sweep();
     });

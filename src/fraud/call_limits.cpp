@@ -119,7 +119,8 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
         for (Limit l : kLimits) {
             const auto critical = threshold(*c.rule, l).critical;
             if (!critical) continue;
-            const std::uint32_t next = (it == counters.end() ? 0 : it->second.value(l, now)) + 1;
+            std::uint32_t next = (it == counters.end() ? 0 : it->second.value(l, now)) + 1;
+            if (l == Limit::ConcurrentCalls) next += remote_held(c.key, now);
             if (next > critical) {
                 v.refused = Crossing{c.scope, l, next, critical};
                 return v;
@@ -135,11 +136,22 @@ Verdict CallLimits::admit(const std::vector<config::FraudRule>& rules, std::stri
         if (hold) ++e.concurrent;
         for (Limit l : kLimits) {
             const auto warning = threshold(*c.rule, l).warning;
-            if (const auto n = e.value(l, now); warning && n >= warning)
+            auto n = e.value(l, now);
+            if (l == Limit::ConcurrentCalls) n += remote_held(c.key, now);
+            if (warning && n >= warning)
                 v.warnings.push_back(Crossing{c.scope, l, n, warning});
         }
     }
     locks.clear();
+    {
+        std::lock_guard lock(shared_mu_);
+        if (sharing_ && kick_ && shared_calls_.empty() && shared_held_.empty()) kick_();
+        if (sharing_)
+            for (const auto& c : counted) {
+                if (shared_calls_.size() < 100000) ++shared_calls_[c.key];
+                if (hold) shared_held_.push_back(c.key);
+            }
+    }
     if (!hold) return v;
 
     auto& h = holds_[shard_of(call)];
@@ -169,6 +181,95 @@ void CallLimits::release(std::string_view call, Clock::time_point now) {
         if (it->second.concurrent) --it->second.concurrent;
         if (it->second.idle(now)) shard.counters.erase(it);
     }
+    std::lock_guard lock(shared_mu_);
+    if (sharing_ && kick_ && shared_calls_.empty() && shared_held_.empty()) kick_();
+    if (sharing_) shared_held_.insert(shared_held_.end(), keys.begin(), keys.end());
+}
+
+void CallLimits::on_shared(std::function<void()> kick) {
+    std::lock_guard lock(shared_mu_);
+    kick_ = std::move(kick);
+}
+
+void CallLimits::share(bool on) {
+    std::lock_guard lock(shared_mu_);
+    sharing_ = on;
+    shared_calls_.clear();
+    shared_held_.clear();
+}
+
+CallLimits::Shared CallLimits::take_shared(bool all_held) {
+    Shared out;
+    std::vector<std::string> changed;
+    {
+        std::lock_guard lock(shared_mu_);
+        out.calls.assign(shared_calls_.begin(), shared_calls_.end());
+        shared_calls_.clear();
+        changed.swap(shared_held_);
+    }
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    if (all_held) {
+        for (auto& s : shards_) {
+            std::lock_guard lock(s.mu);
+            for (const auto& [k, c] : s.counters)
+                if (c.concurrent && !std::binary_search(changed.begin(), changed.end(), k))
+                    out.held.emplace_back(k, c.concurrent);
+        }
+    }
+    // Changed keys with their value now, 0 included (the others drop it at once).
+    for (const auto& k : changed) {
+        auto& shard = shards_[shard_of(k)];
+        std::lock_guard lock(shard.mu);
+        auto it = shard.counters.find(k);
+        out.held.emplace_back(k, it == shard.counters.end() ? 0 : it->second.concurrent);
+    }
+    return out;
+}
+
+void CallLimits::add_calls(std::string_view key, std::uint32_t n, Clock::time_point now) {
+    if (key.empty() || (key.front() != 'U' && key.front() != 'T') || n == 0) return;
+    auto& shard = shards_[shard_of(key)];
+    std::lock_guard lock(shard.mu);
+    auto it = shard.counters.find(key);
+    if (it == shard.counters.end()) {
+        if (shard.counters.size() >= 65536) return;  // bounded whatever the others send
+        it = shard.counters.emplace(std::string(key), Counter{}).first;
+    }
+    it->second.minute.add(now, n);
+    it->second.day.add(now, n);
+}
+
+void CallLimits::set_held(std::string_view node, std::string_view key, std::uint32_t n,
+                          Clock::time_point now) {
+    if (key.empty() || (key.front() != 'U' && key.front() != 'T')) return;
+    std::lock_guard lock(remote_mu_);
+    auto it = remote_.find(key);
+    if (it == remote_.end()) {
+        if (n == 0 || remote_.size() >= 65536) return;
+        it = remote_.emplace(std::string(key), std::vector<RemoteHeld>{}).first;
+    }
+    auto& v = it->second;
+    auto r = std::find_if(v.begin(), v.end(), [&](const RemoteHeld& h) { return h.node == node; });
+    if (n == 0) {
+        if (r != v.end()) v.erase(r);
+    } else if (r != v.end()) {
+        r->n = n;
+        r->seen = now;
+    } else if (v.size() < 64) {
+        v.push_back(RemoteHeld{std::string(node), n, now});
+    }
+    if (v.empty()) remote_.erase(it);
+}
+
+std::uint32_t CallLimits::remote_held(std::string_view key, Clock::time_point now) const {
+    std::lock_guard lock(remote_mu_);
+    auto it = remote_.find(key);
+    if (it == remote_.end()) return 0;
+    std::uint32_t n = 0;
+    for (const auto& h : it->second)
+        if (now - h.seen < kHeldFresh) n += h.n;
+    return n;
 }
 
 std::vector<CallLimits::Row> CallLimits::list(const std::vector<config::FraudRule>& rules,
@@ -182,6 +283,16 @@ std::vector<CallLimits::Row> CallLimits::list(const std::vector<config::FraudRul
             if (c.idle(now)) continue;
             auto& values = counted[k];
             for (Limit l : kLimits) values[static_cast<std::size_t>(l)] = c.value(l, now);
+        }
+    }
+    {
+        // Other nodes' calls in progress (cluster).
+        std::lock_guard lock(remote_mu_);
+        for (const auto& [k, v] : remote_) {
+            std::uint32_t n = 0;
+            for (const auto& h : v)
+                if (now - h.seen < kHeldFresh) n += h.n;
+            if (n) counted[k][static_cast<std::size_t>(Limit::ConcurrentCalls)] += n;
         }
     }
     // The scopes to show: the user's own (from the rules), or those counted and the totals.
@@ -227,6 +338,11 @@ void CallLimits::sweep(Clock::time_point now) {
     for (auto& s : shards_) {
         std::lock_guard lock(s.mu);
         sweep(s, now);
+    }
+    std::lock_guard lock(remote_mu_);
+    for (auto it = remote_.begin(); it != remote_.end();) {
+        std::erase_if(it->second, [&](const RemoteHeld& h) { return now - h.seen >= kHeldFresh; });
+        it = it->second.empty() ? remote_.erase(it) : std::next(it);
     }
 }
 

@@ -16,7 +16,9 @@
 // progress, none in the last 24 hours); keys exist only for authenticated users that a rule
 // names or covers, so a peer without credentials cannot create any.
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -91,6 +93,25 @@ public:
     std::size_t entries() const;  // counted keys (tests: idle ones are freed)
     std::size_t held() const;     // calls holding concurrent counts
 
+    // Cluster (issue #15). With sharing on, admit() and release() note what they change for
+    // take_shared(), which the daemon sends to the other nodes in small batches. The other
+    // nodes' admitted calls are added to the per-minute and per-day counts (add_calls());
+    // their calls in progress are kept per node (set_held()) and count until that node's
+    // value has not been repeated for `kHeldFresh` (a node that died stops counting).
+    static constexpr std::chrono::seconds kHeldFresh{3};
+    struct Shared {
+        std::vector<std::pair<std::string, std::uint32_t>> calls;  // key, admitted since last
+        std::vector<std::pair<std::string, std::uint32_t>> held;   // key, in progress here now
+    };
+    void share(bool on);
+    // As auth::GuessLimiter::on_shared: something noted while nothing was waiting.
+    void on_shared(std::function<void()> kick);
+    // `all_held`: every key with calls in progress here (a heartbeat), not only the changed.
+    Shared take_shared(bool all_held);
+    void add_calls(std::string_view key, std::uint32_t n, Clock::time_point now);
+    void set_held(std::string_view node, std::string_view key, std::uint32_t n,
+                  Clock::time_point now);
+
 private:
     struct Counter {
         SlidingCount<60, 1> minute;     // 59-60 s
@@ -118,6 +139,21 @@ private:
 
     std::array<Shard, 16> shards_;
     std::array<HoldShard, 16> holds_;
+
+    struct RemoteHeld {
+        std::string node;
+        std::uint32_t n = 0;
+        Clock::time_point seen{};
+    };
+    std::uint32_t remote_held(std::string_view key, Clock::time_point now) const;
+    void note_held(const std::string& key);  // sharing: a key whose local count changed
+    mutable std::mutex remote_mu_;  // taken after shard locks, never before
+    std::unordered_map<std::string, std::vector<RemoteHeld>, StringHash, std::equal_to<>> remote_;
+    std::mutex shared_mu_;
+    bool sharing_ = false;
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> shared_calls_;
+    std::vector<std::string> shared_held_;  // keys changed since the last take
+    std::function<void()> kick_;
 };
 
 }  // namespace sipproxy::fraud

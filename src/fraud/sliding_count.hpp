@@ -14,7 +14,7 @@ using Clock = std::chrono::steady_clock;
 template <std::size_t Buckets, std::int64_t BucketSeconds>
 class SlidingCount {
 public:
-    void add(Clock::time_point now) {
+    void add(Clock::time_point now, std::uint32_t n = 1) {
         const std::int64_t e = epoch(now);
         if (last_ == kNever || e - last_ >= static_cast<std::int64_t>(Buckets)) {
             counts_.fill(0);
@@ -22,7 +22,7 @@ public:
         }
         // Buckets between the newest written and now hold events older than the window.
         for (; last_ < e; ++last_) counts_[slot(last_ + 1)] = 0;
-        ++counts_[slot(last_)];
+        counts_[slot(last_)] += n;
     }
 
     std::uint32_t count(Clock::time_point now) const {

@@ -45,7 +45,12 @@ bool BanTable::add(const Request& r, WallClock::time_point now) {
     ban->reason = one_line(r.reason);
     ban->note = one_line(r.note);
     ban->since = now;
-    ban->until = r.duration.count() > 0 ? now + r.duration : WallClock::time_point::max();
+    ban->until = r.until ? *r.until
+                 : r.duration.count() > 0 ? now + r.duration
+                                          : WallClock::time_point::max();
+    ban->automatic = r.automatic;
+    ban->origin = r.origin;
+    if (ban->until <= now) return false;
     {
         std::lock_guard lock(mutex_);
         const auto key = network_key(r.network);
@@ -72,13 +77,15 @@ bool BanTable::add(const Request& r, WallClock::time_point now) {
             if (c == '"') c = '\'';
         note = "note=\"" + note + "\"";
     }
-    log::warn("ban: source={} reason={} duration={}{}{}", network_text(ban->network), ban->reason,
-              duration_text(*ban), note.empty() ? "" : " ", note);
-    if (on_ban_) on_ban_(ban->network);
+    // A ban learnt from another node says so (origin=); the line stays fail2ban-stable.
+    log::warn("ban: source={} reason={} duration={}{}{}{}{}", network_text(ban->network), ban->reason,
+              duration_text(*ban), note.empty() ? "" : " ", note,
+              ban->origin.empty() ? "" : " origin=", ban->origin);
+    if (on_ban_) on_ban_(*ban);
     return true;
 }
 
-bool BanTable::remove(const Cidr& network) {
+bool BanTable::remove(const Cidr& network, const std::string& origin) {
     std::shared_ptr<Ban> gone;
     {
         std::lock_guard lock(mutex_);
@@ -89,12 +96,13 @@ bool BanTable::remove(const Cidr& network) {
         bans_.erase(key, prefix);
         changed();
     }
-    log::info("unban: source={} reason=operator hits={}", network_text(gone->network),
-              gone->hits.load(std::memory_order_relaxed));
+    log::info("unban: source={} reason=operator hits={}{}{}", network_text(gone->network),
+              gone->hits.load(std::memory_order_relaxed), origin.empty() ? "" : " origin=", origin);
+    if (on_unban_) on_unban_(network, origin);
     return true;
 }
 
-std::size_t BanTable::expire(WallClock::time_point now) {
+std::size_t BanTable::expire(WallClock::time_point now, std::vector<Cidr>* networks) {
     std::vector<std::shared_ptr<Ban>> gone;
     {
         std::lock_guard lock(mutex_);
@@ -104,9 +112,11 @@ std::size_t BanTable::expire(WallClock::time_point now) {
         for (const auto& b : gone) bans_.erase(network_key(b->network), prefix_128(b->network));
         if (!gone.empty()) changed();
     }
-    for (const auto& b : gone)
+    for (const auto& b : gone) {
         log::info("unban: source={} reason=expired hits={}", network_text(b->network),
                   b->hits.load(std::memory_order_relaxed));
+        if (networks) networks->push_back(b->network);
+    }
     return gone.size();
 }
 
@@ -130,7 +140,7 @@ std::vector<BanInfo> BanTable::list() const {
     std::lock_guard lock(mutex_);
     bans_.for_each([&](const AddressKey&, unsigned, const std::shared_ptr<Ban>& b) {
         out.push_back(BanInfo{network_text(b->network), b->reason, b->note, b->since, b->until,
-                              b->forever(), b->hits.load(std::memory_order_relaxed)});
+                              b->forever(), b->hits.load(std::memory_order_relaxed), b->origin});
     });
     return out;
 }
@@ -148,6 +158,7 @@ Expected<bool, std::string> BanTable::save(const std::filesystem::path& path, bo
         unsaved_ = false;
         text = "# sipproxyd bans: network since until(0=forever) hits reason note\n";
         bans_.for_each([&](const AddressKey&, unsigned, const std::shared_ptr<Ban>& b) {
+            if (!b->origin.empty()) return;  // another node's: Redis keeps it
             text += b->network.to_string() + " " + std::to_string(unix_seconds(b->since)) + " " +
                     std::to_string(b->forever() ? 0 : unix_seconds(b->until)) + " " +
                     std::to_string(b->hits.load(std::memory_order_relaxed)) + " " +
@@ -218,6 +229,7 @@ Expected<std::size_t, std::string> BanTable::load(const std::filesystem::path& p
         ban->until = until == 0 ? WallClock::time_point::max()
                                 : WallClock::time_point(std::chrono::seconds(until));
         ban->hits.store(hits, std::memory_order_relaxed);
+        ban->automatic = ban->reason != "operator";
         if (ban->until <= now) continue;
         std::lock_guard lock(mutex_);
         bans_.insert(*cidr, ban);

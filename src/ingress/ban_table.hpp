@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct Ban {
     std::string note;    // operator text, or what triggered it ("requests=1001 window=2s")
     WallClock::time_point since;
     WallClock::time_point until;  // WallClock::time_point::max(): until removed
+    bool automatic = true;        // made by a limit, not the operator
+    std::string origin;           // cluster: the node it was learnt from; "" when made here
     std::atomic<std::uint64_t> hits{0};  // messages and connections dropped because of it
 
     bool forever() const { return until == WallClock::time_point::max(); }
@@ -52,6 +55,7 @@ struct BanInfo {
     WallClock::time_point until;
     bool forever = false;
     std::uint64_t hits = 0;
+    std::string origin;  // "" when made here
 };
 
 // "192.0.2.7" for a /32 or /128, "2001:db8::/64" otherwise.
@@ -69,14 +73,21 @@ public:
         std::string note;
         std::chrono::seconds duration{0};  // 0: until removed
         bool automatic = true;            // made by a limit, not the operator
+        // Cluster: a ban learnt from another node (`origin`), ending at `until` (its wall
+        // clock; max(): until removed) instead of after `duration`. Such bans are not saved
+        // in the bans file (Redis is their store) and not told to on_ban's publisher.
+        std::string origin{};
+        std::optional<WallClock::time_point> until{};
     };
     // False when the network is banned already (an automatic ban) or the table is full.
     // An operator ban replaces an existing one for the same network.
     bool add(const Request& r, WallClock::time_point now = WallClock::now());
-    // Lifts the ban on exactly this network; false when there is none.
-    bool remove(const Cidr& network);
-    // Lifts the bans whose time is over; returns how many.
-    std::size_t expire(WallClock::time_point now = WallClock::now());
+    // Lifts the ban on exactly this network; false when there is none. `origin`: the node
+    // that lifted it, when another node did (cluster).
+    bool remove(const Cidr& network, const std::string& origin = {});
+    // Lifts the bans whose time is over; returns how many (and their networks in `gone`).
+    std::size_t expire(WallClock::time_point now = WallClock::now(),
+                       std::vector<Cidr>* gone = nullptr);
 
     // Changes whenever a ban is added or lifted.
     std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
@@ -85,11 +96,16 @@ public:
     std::vector<BanInfo> list() const;
     std::size_t size() const;
 
-    // Called (outside the lock, on the thread that banned) with each new ban's network,
-    // so connections from it can be closed.
-    void on_ban(std::function<void(const Cidr&)> f) { on_ban_ = std::move(f); }
+    // Called (outside the lock, on the thread that banned) with each new ban, so
+    // connections from it can be closed and (cluster) the other nodes told. Set before the
+    // table is used by other threads.
+    void on_ban(std::function<void(const Ban&)> f) { on_ban_ = std::move(f); }
+    // Called (outside the lock) with each network remove() lifted and who lifted it.
+    void on_unban(std::function<void(const Cidr&, const std::string& origin)> f) {
+        on_unban_ = std::move(f);
+    }
 
-    // Persistence: one ban per line, "network since until hits reason note..." (Unix
+    // Persistence (bans made here; those learnt from other nodes are left out): one ban per line, "network since until hits reason note..." (Unix
     // seconds, until 0 = forever), written to a temporary file and renamed over `path`.
     // save() writes only when something changed since the last save (or force).
     Expected<bool, std::string> save(const std::filesystem::path& path, bool force = false);
@@ -108,7 +124,8 @@ private:
     bool index_stale_ = false;
     bool unsaved_ = false;
     std::atomic<std::uint64_t> version_{1};
-    std::function<void(const Cidr&)> on_ban_;
+    std::function<void(const Ban&)> on_ban_;
+    std::function<void(const Cidr&, const std::string&)> on_unban_;
     std::chrono::steady_clock::time_point full_logged_{};
 };
 

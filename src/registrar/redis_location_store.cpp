@@ -293,9 +293,45 @@ void RedisLocationStore::publish(const std::string& topic, std::string message) 
     {
         std::lock_guard lock(mu_);
         if (outbox_.size() >= 100000) return;  // Redis too slow: bounded, the rest dropped
-        outbox_.emplace_back(options_.key_prefix + topic, std::move(message));
+        outbox_.push_back({"PUBLISH", options_.key_prefix + topic, std::move(message)});
     }
     wake_writer_.notify_one();
+}
+
+void RedisLocationStore::send(std::vector<std::string> command) {
+    if (!connected_ || command.empty()) return;
+    {
+        std::lock_guard lock(mu_);
+        if (outbox_.size() >= 100000) return;
+        outbox_.push_back(std::move(command));
+    }
+    wake_writer_.notify_one();
+}
+
+void RedisLocationStore::on_resync_hash(const std::string& name, HashReader reader) {
+    {
+        std::lock_guard lock(mu_);
+        hash_readers_[options_.key_prefix + name] = std::move(reader);
+    }
+    hashes_needed_ = true;
+    wake_writer_.notify_one();
+}
+
+void RedisLocationStore::read_hashes(bool other_server) {
+    std::map<std::string, HashReader> readers;
+    {
+        std::lock_guard lock(mu_);
+        readers = hash_readers_;
+    }
+    for (const auto& [key, reader] : readers) {
+        auto r = command(writer_ctx_, {"HGETALL", key});
+        if (!r || r->type != REDIS_REPLY_ARRAY) continue;
+        std::vector<std::pair<std::string, std::string>> fields;
+        for (std::size_t i = 0; i + 1 < r->elements; i += 2)
+            fields.emplace_back(std::string(r->element[i]->str, r->element[i]->len),
+                                std::string(r->element[i + 1]->str, r->element[i + 1]->len));
+        reader(std::move(fields), other_server);
+    }
 }
 
 void RedisLocationStore::on_notice(const std::string& topic, Notice handler) {
@@ -568,6 +604,10 @@ std::string RedisLocationStore::resync() {
         for (const auto& b : only_here) gone.insert(b.aor);
         for (const auto& aor : gone) replace_aor(aor, {});
     }
+    // Read by the writer loop once the connection is in use (what the readers send back
+    // would be dropped before).
+    if (other_server) hashes_other_server_ = true;
+    hashes_needed_ = true;
     return {};
 }
 
@@ -665,16 +705,22 @@ void RedisLocationStore::writer_loop() {
             resync_needed_ = false;
         }
         wake_writer_.wait_for(lock, 1s, [&] {
-            return stopping_ || !dirty_.empty() || !outbox_.empty() || resync_needed_.load();
+            return stopping_ || !dirty_.empty() || !outbox_.empty() || resync_needed_.load() ||
+                   hashes_needed_.load();
         });
         if (!outbox_.empty()) {
-            std::vector<std::pair<std::string, std::string>> out;
+            std::vector<std::vector<std::string>> out;
             out.swap(outbox_);
             lock.unlock();
-            for (const auto& [channel, message] : out) {
-                const char* argv[] = {"PUBLISH", channel.c_str(), message.c_str()};
-                const std::size_t lens[] = {7, channel.size(), message.size()};
-                redisAppendCommandArgv(writer_ctx_, 3, argv, lens);
+            for (const auto& args : out) {
+                std::vector<const char*> argv;
+                std::vector<std::size_t> lens;
+                for (const auto& a : args) {
+                    argv.push_back(a.data());
+                    lens.push_back(a.size());
+                }
+                redisAppendCommandArgv(writer_ctx_, static_cast<int>(argv.size()), argv.data(),
+                                       lens.data());
             }
             bool ok = true;
             for (std::size_t i = 0; i < out.size() && ok; ++i) {
@@ -699,6 +745,11 @@ void RedisLocationStore::writer_loop() {
                 release(writer_ctx_);
                 continue;
             }
+        }
+        if (hashes_needed_.exchange(false)) {
+            lock.unlock();
+            read_hashes(hashes_other_server_.exchange(false));
+            lock.lock();
         }
         if (dirty_.empty()) {
             written_.notify_all();

@@ -124,11 +124,23 @@ class RedisLocationStore final : public LocationStore {
     // handler is set are dropped.
     using Notice = std::function<void(std::string_view message)>;
     void on_notice(const std::string& topic, Notice handler);
+    // Any other command (HSET of a shared hash, say), queued in order with publish()'s
+    // messages and sent by the writer; its answer is ignored; dropped while Redis is
+    // unreachable.
+    void send(std::vector<std::string> command);
+    // Called on the writer's thread with every field/value of the hash "<prefix><name>"
+    // after each full read of Redis (connected, reconnected, subscription restored) and
+    // soon after it is set: what other nodes shared while this one was not listening.
+    // `other_server`: Redis is not the server read before (restarted, failed over).
+    using HashReader = std::function<void(std::vector<std::pair<std::string, std::string>>,
+                                          bool other_server)>;
+    void on_resync_hash(const std::string& name, HashReader reader);
     // A secret every node shares (sipproxy:secret:<name>, made by the first node to ask):
     // read at open; empty when Redis was unreachable then.
     const std::string& nonce_secret() const { return nonce_secret_; }
     // redis://HOST:PORT/DB, or redis+sentinel://S1:P1,S2:P2/MASTER/DB with sentinels.
     std::string url() const;
+    const std::string& key_prefix() const { return options_.key_prefix; }
 
   private:
     // One change waiting for the writer: what to delete and set in the AOR's hash, and
@@ -178,7 +190,11 @@ class RedisLocationStore final : public LocationStore {
     std::condition_variable wake_writer_;
     std::condition_variable written_;
     std::vector<Change> dirty_;
-    std::vector<std::pair<std::string, std::string>> outbox_;  // channel, message
+    std::vector<std::vector<std::string>> outbox_;  // PUBLISH channel message, or send()'s
+    std::map<std::string, HashReader> hash_readers_;  // key -> reader
+    std::atomic<bool> hashes_needed_{false};
+    std::atomic<bool> hashes_other_server_{false};
+    void read_hashes(bool other_server);  // writer thread
     std::map<std::string, Notice> handlers_;                    // channel -> handler
     std::string nonce_secret_;
     std::string run_id_;  // of the Redis server last read (writer thread only)

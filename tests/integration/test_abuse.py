@@ -168,9 +168,9 @@ class Bans(unittest.TestCase):
             self.assertIsNone(options_from(proxy, "127.0.0.7"), "still banned after the restart")
 
             table = proxy.ctl("show", "bans").stdout.splitlines()
-            self.assertRegex(table[0], r"^NETWORK +REASON +SINCE +UNTIL +EXPIRES +HITS +NOTE$")
+            self.assertRegex(table[0], r"^NETWORK +REASON +SINCE +UNTIL +EXPIRES +HITS +ORIGIN +NOTE$")
             row = next(l for l in table if l.startswith("192.0.2.0/24"))
-            self.assertRegex(row, r"^192\.0\.2\.0/24 +operator +\S+Z +never +- +0 +-$")
+            self.assertRegex(row, r"^192\.0\.2\.0/24 +operator +\S+Z +never +- +0 +- +-$")
 
             self.assertEqual(proxy.ctl("ban", "remove", "127.0.0.7").returncode, 0)
             self.assertEqual(status_of(options_from(proxy, "127.0.0.7")), 200, "lifted at once")

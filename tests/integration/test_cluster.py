@@ -11,6 +11,7 @@ A real redis-server is started on a free port with its own folder (no persistenc
 a test asks for it). Run: SIPPROXYD=... SIPPROXYCTL=... python3 test_cluster.py
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -666,6 +667,213 @@ class PasswordTest(unittest.TestCase):
 
 
 @unittest.skipUnless(REDIS, "redis-server is not installed")
+def options_from(proxy, address, timeout=1.0):
+    """One OPTIONS to `proxy` from `address` (a loopback address): the answer, or None when
+    the proxy dropped it (a banned source)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((address, 0))
+        s.settimeout(timeout)
+        port = s.getsockname()[1]
+        msg = proxy.options(port).replace(f"127.0.0.1:{port}", f"{address}:{port}")
+        s.sendto(msg.replace("\n", "\r\n").encode(), (proxy.host, proxy.port))
+        try:
+            return s.recv(65535).decode(errors="replace")
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def bans_of(proxy):
+    return {b["network"]: b for b in proxy.ctl_json("show", "bans")["bans"]}
+
+
+class SharedBansTest(ClusterCase):
+    """Bans and failed-authentication scores hold for the cluster (issue #15 item 4)."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        limits = "[security]\nauth_failures = 6\nscanner_user_agents = []\n"
+        self.a = node(self.redis, "a", extra_toml=limits, log_level="info").start()
+        self.addCleanup(self.a.stop)
+        self.b = node(self.redis, "b", extra_toml=limits, log_level="info").start()
+        self.addCleanup(self.b.stop)
+
+    def test_guesses_split_over_a_and_b_are_banned_at_both_at_the_cluster_total(self):
+        attacker = "127.0.0.5"
+        # 3 wrong passwords at each node, alternating: neither node alone reaches 6.
+        for i in range(6):
+            proxy = self.a if i % 2 == 0 else self.b
+            r = register(proxy, "alice", "wrong", free_port(), source=attacker)
+            self.assertEqual(status_of(r), 401, f"guess {i + 1}: {r}")
+            time.sleep(0.3)  # the batch (20 ms) reaches the other node
+        self.assertEqual(self.a.stats()["auth.failures"], 3)
+        self.assertEqual(self.b.stats()["auth.failures"], 3)
+        for p in (self.a, self.b):
+            ban = wait_for("the ban at both nodes", lambda: bans_of(p).get(attacker), 5)
+            self.assertEqual(ban["reason"], "auth")
+        self.assertIn("6 failed authentications", self.a.log() + self.b.log())
+        self.assertIsNone(options_from(self.a, attacker))
+        self.assertIsNone(options_from(self.b, attacker))
+        # Others are not affected.
+        self.assertIsNotNone(options_from(self.a, "127.0.0.6"))
+        self.assertEqual(status_of(register(self.b, "alice", "alice-secret", free_port(),
+                                            source="127.0.0.6")), 200)
+        for p in (self.a, self.b):
+            st = p.status()["store"]
+            self.assertGreater(st["abuse_notices_sent"], 0, st)
+            self.assertGreater(st["abuse_notices_received"], 0, st)
+
+    def test_ban_add_at_a_refuses_at_b_and_ban_remove_at_b_lifts_it_at_a(self):
+        src = "127.0.0.7"
+        self.assertIsNotNone(options_from(self.b, src))
+        out = self.a.ctl("ban", "add", src, "--for", "10m", "--reason", "ticket 12")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        ban = wait_for("the ban at B", lambda: bans_of(self.b).get(src), 5)
+        self.assertEqual((ban["reason"], ban["note"], ban["origin"]), ("operator", "ticket 12", "a"))
+        self.assertTrue(590 <= ban["expires_in"] <= 600, ban)
+        self.assertIsNone(bans_of(self.a)[src]["origin"])
+        self.assertIsNone(options_from(self.b, src))
+        self.assertIn(f"ban: source={src} reason=operator duration=", self.b.log())
+        # B's bans file keeps its own bans only: Redis is the store of the others'.
+        time.sleep(1.5)
+        with open(os.path.join(self.b.state_dir, "bans")) as f:
+            self.assertNotIn(src, f.read())
+        table = self.b.ctl("show", "bans").stdout.splitlines()
+        self.assertRegex(next(l for l in table if l.startswith(src)), r" a +ticket 12$")
+
+        out = self.b.ctl("ban", "remove", src)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        wait_for("the ban lifted at A", lambda: src not in bans_of(self.a), 5)
+        self.assertIsNotNone(options_from(self.a, src))
+        self.assertIsNotNone(options_from(self.b, src))
+        keys = subprocess.run(["redis-cli", "-p", str(self.redis.port), "HKEYS", "sipproxy:bans"],
+                              capture_output=True, text=True).stdout.split()
+        self.assertEqual(keys, [])
+
+    def test_a_node_started_after_the_ban_refuses_the_source(self):
+        src = "127.0.0.8"
+        self.assertEqual(self.a.ctl("ban", "add", src, "--for", "10m").returncode, 0)
+        self.assertEqual(self.a.ctl("ban", "add", "192.0.2.0/24").returncode, 0)
+        wait_for("the bans at B", lambda: len(bans_of(self.b)) == 2, 5)
+        c = node(self.redis, "c").start()
+        self.addCleanup(c.stop)
+        got = wait_for("the bans at C", lambda: len(bans_of(c)) == 2 and bans_of(c), 5)
+        self.assertEqual(got[src]["origin"], "a")
+        self.assertTrue(590 <= got[src]["expires_in"] <= 600, got)
+        self.assertIsNone(got["192.0.2.0/24"]["until"])
+        self.assertIsNone(options_from(c, src))
+        # Redis restarted empty: the nodes keep their bans, and A writes its own back.
+        self.redis.stop()
+        self.redis.start()
+        for p in (self.a, self.b, c):
+            wait_for("reconnected", lambda: p.status()["store"]["connected"], 10)
+        hkeys = lambda: subprocess.run(["redis-cli", "-p", str(self.redis.port), "HKEYS",
+                                        "sipproxy:bans"], capture_output=True, text=True).stdout.split()
+        wait_for("A's bans back in Redis", lambda: sorted(hkeys()) == ["127.0.0.8/32", "192.0.2.0/24"], 10)
+        self.assertEqual(len(bans_of(self.b)), 2)
+        self.assertIsNone(options_from(c, src))
+        # Lifted at B: gone everywhere, C included.
+        self.assertEqual(self.b.ctl("ban", "remove", src).returncode, 0)
+        for p in (self.a, c):
+            wait_for("the ban lifted", lambda: set(bans_of(p)) == {"192.0.2.0/24"}, 5)
+        self.assertIsNotNone(options_from(c, src))
+
+
+class SharedFraudLimitTest(unittest.TestCase):
+    """[[fraud]] calls_per_minute = 3 for alice holds for the cluster: 3 calls spread over A
+    and B, the 4th refused at either node."""
+
+    @unittest.skipUnless(REDIS, "redis-server is not installed")
+    def test_calls_per_minute_holds_across_nodes(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        gw = harness.sipp_uas_background("gw_uas.xml")
+        self.addCleanup(gw.stop)
+        extra = (f'[[gateways]]\nname = "carrier"\nuri = "sip:127.0.0.1:{gw.port}"\n\n'
+                 '[[routes]]\nname = "intl"\nmatch = "^00"\ngateways = ["carrier"]\n\n'
+                 '[[fraud]]\nuser = "*"\nroute = "intl"\n'
+                 'calls_per_minute = { critical = 3 }\n')
+        nodes = []
+        for name in ("a", "b"):
+            p = node(redis, name, extra_toml=extra, auth_algorithms=["MD5"], log_level="info")
+            p.start()
+            self.addCleanup(p.stop)
+            nodes.append(p)
+        a, b = nodes
+
+        def call(p):
+            r = sipp("gw_auth_uac.xml", f"127.0.0.1:{p.port}", "-key", "ruri",
+                     f"sip:0049301234@{DOMAIN}", "-key", "from", f"sip:alice@{DOMAIN}",
+                     "-au", "alice", "-ap", "alice-secret", "-auth_uri",
+                     f"0049301234@{DOMAIN}", timeout=20)
+            got = re.findall(r"(?m)^FINAL (\d{3})", r.logs())
+            self.assertEqual(len(got), 1, f"{r.describe()}\n{p.log_tail(20)}")
+            return int(got[0])
+
+        for p in (a, b, a):
+            self.assertEqual(call(p), 200)
+            time.sleep(0.3)  # the batch (20 ms) reaches the other node
+        self.assertEqual(call(b), 403, b.log_tail(20))
+        self.assertEqual(call(a), 403, a.log_tail(20))
+        self.assertEqual(gw.received("INVITE"), 3)
+        for p in (a, b):
+            rows = {(r["limit"]): r["value"] for r in p.ctl_json("show", "limits", "alice")["limits"]}
+            self.assertEqual(rows["calls_per_minute"], 3, rows)
+        self.assertIn("fraud limit critical: user=alice route=intl scope=user "
+                      "limit=calls_per_minute value=4 threshold=3 action=refused", b.log())
+
+
+class SharedConcurrentCallsTest(unittest.TestCase):
+    """[[fraud]] concurrent_calls = 2 for alice holds for the cluster; the calls in progress
+    of a node that died stop counting at the other within a few seconds."""
+
+    @unittest.skipUnless(REDIS, "redis-server is not installed")
+    def test_concurrent_calls_across_nodes_and_a_dead_node_stops_counting(self):
+        from test_fraud import RawCall, limits_of
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        gw = UdpClient()
+        self.addCleanup(gw.close)
+        extra = (f'[[gateways]]\nname = "carrier"\nuri = "sip:127.0.0.1:{gw.port}"\n\n'
+                 '[[routes]]\nname = "intl"\nmatch = "^00"\ngateways = ["carrier"]\n\n'
+                 '[[fraud]]\nuser = "*"\nconcurrent_calls = { critical = 2 }\n')
+        a = node(redis, "a", extra_toml=extra, log_level="info").start()
+        self.addCleanup(a.stop)
+        b = node(redis, "b", extra_toml=extra, log_level="info").start()
+        self.addCleanup(b.stop)
+
+        def call(p):
+            c = RawCall(p, gw)
+            self.addCleanup(c.close)
+            return c
+
+        def concurrent(p):
+            return limits_of(p, "alice")[("alice", "*", "user", "concurrent_calls")]["value"]
+
+        for p in (a, b):  # one call ringing at each node
+            c = call(p)
+            inv = c.start()
+            self.assertTrue(inv.startswith("INVITE "), inv)
+            c.gw_respond(inv, 180, "Ringing")
+        for p in (a, b):
+            wait_for("2 calls in progress in the cluster", lambda: concurrent(p) == 2, 5)
+        for p in (a, b):
+            r = call(p).start()
+            self.assertEqual(status_of(r), 403, r)
+            self.assertIn("call limit reached (concurrent_calls)", r.splitlines()[0])
+        # A dies: its call stops counting at B (3 s without A's heartbeat).
+        a.kill9()
+        t0 = time.monotonic()
+        wait_for("A's call forgotten at B", lambda: concurrent(b) == 1, 8)
+        print(f"\nA's calls in progress forgotten at B {time.monotonic() - t0:.1f} s after A died")
+        c = call(b)
+        inv = c.start()
+        self.assertTrue(inv.startswith("INVITE "), inv)
+
+
 class BulkTest(unittest.TestCase):
     def test_1000_users_registered_at_a_called_through_b(self):
         n = 1000

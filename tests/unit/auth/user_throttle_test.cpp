@@ -98,3 +98,27 @@ TEST_CASE("user throttle: unknown names count as well; off; bounded") {
     u.failure("carol", t0 + 2s);
     CHECK_FALSE(u.refuses("carol", source(1), t0 + 2s));
 }
+
+TEST_CASE("user throttle, cluster: failures are shared, others' count toward the throttle") {
+    UserThrottle a, b;
+    UserThrottle::Limits l;
+    l.max_failures = 4;
+    l.window = 600s;
+    CHECK(a.take_shared().empty());
+    a.share(true);
+    b.share(true);
+    CHECK_FALSE(a.failure("alice", t0, l));
+    CHECK_FALSE(a.failure("alice", t0, l));
+    auto shared = a.take_shared();
+    REQUIRE(shared.size() == 1);
+    CHECK(shared[0] == std::pair<std::string, unsigned>{"alice", 2});
+    CHECK(a.take_shared().empty());
+    CHECK_FALSE(b.failure("alice", t0, l));
+    b.take_shared();
+    CHECK_FALSE(b.add("alice", 2, t0, l));  // 1 + 2 = 3 of 4
+    CHECK(b.take_shared().empty());         // added failures are not shared again
+    CHECK_FALSE(b.throttled("alice", t0, l));
+    CHECK(b.add("alice", 1, t0 + 1s, l));  // 4: throttled by the cluster's total
+    CHECK(b.throttled("alice", t0 + 1s, l));
+    CHECK(b.refuses("alice", source(7), t0 + 2s, l));
+}

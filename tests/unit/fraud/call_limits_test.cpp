@@ -273,3 +273,88 @@ TEST_CASE("a call that holds nothing (its end is never told) still meets every l
     CHECK(rows[1].value == 0);
     CHECK(limits.held() == 0);
 }
+
+TEST_CASE("cluster: admitted calls and calls in progress are shared; others' count here") {
+    auto r = rule("*");
+    r.calls_per_minute = {0, 3};
+    r.concurrent_calls = {0, 2};
+    const std::vector rules{r};
+    CallLimits a, b;
+    CHECK(a.take_shared(true).calls.empty());
+    a.share(true);
+    b.share(true);
+    CHECK_FALSE(a.admit(rules, "alice", "", call(1), t0).refused);
+    auto s = a.take_shared(false);
+    REQUIRE(s.calls.size() == 1);
+    CHECK(s.calls[0].second == 1);
+    REQUIRE(s.held.size() == 1);
+    CHECK(s.held[0].second == 1);
+    const auto key = s.calls[0].first;
+    // At B: A's call counts per minute and in progress (1 + 1 of 2).
+    b.add_calls(key, 1, t0);
+    b.set_held("a", key, 1, t0);
+    CHECK(b.take_shared(true).calls.empty());  // nothing of B's own
+    CHECK_FALSE(b.admit(rules, "alice", "", call(2), t0 + 1s).refused);
+    auto v = b.admit(rules, "alice", "", call(3), t0 + 1s);
+    REQUIRE(v.refused);
+    CHECK(v.refused->limit == Limit::ConcurrentCalls);
+    CHECK(v.refused->value == 3);
+    // show limits reads the cluster's values.
+    auto rows = b.list(rules, std::string_view("alice"), t0 + 1s);
+    for (const auto& row : rows) {
+        if (row.limit == Limit::ConcurrentCalls) CHECK(row.value == 2);
+        if (row.limit == Limit::CallsPerMinute) CHECK(row.value == 2);
+    }
+    // A's call ends: told with 0, B admits again.
+    a.release(call(1), t0 + 2s);
+    s = a.take_shared(false);
+    REQUIRE(s.held.size() == 1);
+    CHECK(s.held[0] == std::pair<std::string, std::uint32_t>{key, 0});
+    b.set_held("a", key, 0, t0 + 2s);
+    CHECK_FALSE(b.admit(rules, "alice", "", call(4), t0 + 2s).refused);
+    // Per minute: 1 (A) + 2 (B) = 3 of 3: the next is refused at B.
+    b.release(call(2), t0 + 3s);
+    b.release(call(4), t0 + 3s);
+    v = b.admit(rules, "alice", "", call(5), t0 + 3s);
+    REQUIRE(v.refused);
+    CHECK(v.refused->limit == Limit::CallsPerMinute);
+}
+
+TEST_CASE("cluster: a node's calls in progress stop counting when it is not heard from") {
+    auto r = rule("*");
+    r.concurrent_calls = {0, 1};
+    const std::vector rules{r};
+    CallLimits a, b;
+    a.share(true);
+    CHECK_FALSE(a.admit(rules, "alice", "", call(1), t0).refused);
+    const auto held = a.take_shared(false).held;
+    REQUIRE(held.size() == 1);
+    b.set_held("a", held[0].first, held[0].second, t0);
+    CHECK(b.admit(rules, "alice", "", call(2), t0 + 1s).refused);
+    // A's heartbeat lists every call in progress, changed or not.
+    const auto beat = a.take_shared(true).held;
+    REQUIRE(beat.size() == 1);
+    CHECK(beat[0] == held[0]);
+    CHECK(a.take_shared(false).held.empty());
+    b.set_held("a", beat[0].first, beat[0].second, t0 + 2s);
+    CHECK(b.admit(rules, "alice", "", call(3), t0 + 4s).refused);
+    // Silent for kHeldFresh (A died): its count is gone.
+    CHECK_FALSE(b.admit(rules, "alice", "", call(4), t0 + 2s + CallLimits::kHeldFresh).refused);
+    b.sweep(t0 + 10s);
+}
+
+TEST_CASE("cluster: the first change noted after a batch is told at once") {
+    auto r = rule("*");
+    r.concurrent_calls = {0, 5};
+    const std::vector rules{r};
+    CallLimits limits;
+    limits.share(true);
+    int kicks = 0;
+    limits.on_shared([&] { ++kicks; });
+    limits.admit(rules, "alice", "", call(1), t0);
+    limits.admit(rules, "alice", "", call(2), t0);
+    CHECK(kicks == 1);
+    limits.take_shared(false);
+    limits.release(call(1), t0);
+    CHECK(kicks == 2);
+}

@@ -229,3 +229,60 @@ TEST_CASE("ingress: the flood limit counts a source across every worker's ingres
     CHECK(delivered == 20);
     CHECK(admission.bans().size() == 1);
 }
+
+TEST_CASE("ban table, cluster: on_ban tells the whole ban, another node's ban is not saved") {
+    const auto dir = std::filesystem::temp_directory_path() / "sipproxy-ban-cluster-test";
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "bans";
+    std::filesystem::remove(file);
+    const auto now = WallClock::now();
+    BanTable t;
+    std::vector<std::string> told;
+    t.on_ban([&](const Ban& b) {
+        told.push_back(network_text(b.network) + " " + b.reason + " " + (b.automatic ? "auto" : "op") +
+                       " " + (b.origin.empty() ? "-" : b.origin));
+    });
+    std::vector<std::string> lifted;
+    t.on_unban([&](const Cidr& c, const std::string& origin) {
+        lifted.push_back(network_text(c) + " " + (origin.empty() ? "-" : origin));
+    });
+    REQUIRE(t.add({cidr("192.0.2.7"), "auth", "6 failed", 300s, true}, now));
+    BanTable::Request remote{cidr("198.51.100.0/24"), "operator", "ticket 7", 0s, false};
+    remote.origin = "b";
+    remote.until = now + 600s;
+    REQUIRE(t.add(remote, now));
+    CHECK(told == std::vector<std::string>{"192.0.2.7 auth auto -", "198.51.100.0/24 operator op b"});
+    // An automatic ban learnt for a network banned here already changes nothing.
+    BanTable::Request again{cidr("192.0.2.7"), "auth", "", 0s, true};
+    again.origin = "b";
+    CHECK_FALSE(t.add(again, now));
+    // A ban that ended before it arrived is not added.
+    BanTable::Request over{cidr("192.0.2.9"), "auth", "", 0s, true};
+    over.until = now - 1s;
+    CHECK_FALSE(t.add(over, now));
+    for (const auto& b : t.list()) {
+        if (b.network == "198.51.100.0/24") {
+            CHECK(b.origin == "b");
+            CHECK(b.until == now + 600s);
+            CHECK_FALSE(b.forever);
+        } else {
+            CHECK(b.origin.empty());
+        }
+    }
+    // The file keeps this node's bans only.
+    REQUIRE(t.save(file, true));
+    BanTable reloaded;
+    REQUIRE(reloaded.load(file, now));
+    REQUIRE(reloaded.list().size() == 1);
+    CHECK(reloaded.list()[0].network == "192.0.2.7");
+    // Lifted here (told with no origin) and by another node (told with its name).
+    CHECK(t.remove(cidr("192.0.2.7")));
+    CHECK(t.remove(cidr("198.51.100.0/24"), "b"));
+    CHECK(lifted == std::vector<std::string>{"192.0.2.7 -", "198.51.100.0/24 b"});
+    std::vector<Cidr> gone;
+    REQUIRE(t.add({cidr("203.0.113.1"), "flood", "", 1s, true}, now));
+    CHECK(t.expire(now + 2s, &gone) == 1);
+    REQUIRE(gone.size() == 1);
+    CHECK(network_text(gone[0]) == "203.0.113.1");
+    std::filesystem::remove_all(dir);
+}
