@@ -913,10 +913,6 @@ class BulkTest(unittest.TestCase):
         self.assertEqual(int(r.stat()["SuccessfulCall(C)"]), n)
 
 
-if __name__ == "__main__":
-    unittest.main(verbosity=2)
-
-
 def redis_cli(port, *args):
     return subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True,
                           text=True, timeout=10).stdout
@@ -1123,3 +1119,7 @@ class SentinelUnreachableTest(unittest.TestCase):
         self.assertNotIn("bob", redis_aors(primary.port) | redis_aors(upstream.port))
         wait_for("ROLE seen", lambda: "ROLE" in (a.status()["store"]["last_error"] or "")
                  or "READONLY" in a.log_tail(80), 10)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
