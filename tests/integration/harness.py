@@ -863,3 +863,21 @@ def legitimate_calls(test, proxy, calls=10):
     r = sipp("auth_invite_uac.xml", f"127.0.0.1:{proxy.port}", "-m", calls, "-r", 5,
              "-auth_uri", "bob@example.test", inf=csv, timeout=30)
     return r, uas
+
+
+def options_from(proxy, address, timeout=1.0):
+    """One OPTIONS to `proxy` from `address` (a loopback address such as 127.0.0.5): the
+    answer, or None when the proxy dropped it (a banned source)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((address, 0))
+        s.settimeout(timeout)
+        port = s.getsockname()[1]
+        msg = proxy.options(port).replace(f"127.0.0.1:{port}", f"{address}:{port}")
+        s.sendto(msg.replace("\n", "\r\n").encode(), (proxy.host, proxy.port))
+        try:
+            return s.recv(65535).decode(errors="replace")
+        except socket.timeout:
+            return None
+    finally:
+        s.close()

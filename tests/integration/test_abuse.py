@@ -14,24 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (SIPP, Proxy, SippBackground, _mkdtemp, edit_config, free_port,  # noqa: E402
-                     legitimate_calls, register, scenario_path, status_of)
-
-
-def options_from(proxy, address, timeout=1.0):
-    """One OPTIONS to the proxy from `address` (a loopback address); the answer or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((address, 0))
-        s.settimeout(timeout)
-        port = s.getsockname()[1]
-        msg = proxy.options(port).replace(f"127.0.0.1:{port}", f"{address}:{port}")
-        s.sendto(msg.replace("\n", "\r\n").encode(), (proxy.host, proxy.port))
-        try:
-            return s.recv(65535).decode(errors="replace")
-        except socket.timeout:
-            return None
-    finally:
-        s.close()
+                     legitimate_calls, options_from, register, scenario_path, status_of)
 
 
 def flood(proxy, address, rate, count, timeout=40):

@@ -21,7 +21,7 @@ import unittest
 import harness
 from harness import Proxy, edit_config, free_port, register, sipp, sipp_uas_background
 from harness import UdpClient, digest_authorization, header, new_branch, new_call_id, status_of
-from harness import read_head
+from harness import options_from, read_head
 from test_tls import Certificates, tls_connect, tls_toml
 from test_websocket import read_frame, upgrade_request, ws_frame
 
@@ -237,7 +237,6 @@ class ChallengeAcrossNodesTest(ClusterCase):
             self.assertEqual(status_of(r), 200, r)
 
 
-@unittest.skipUnless(REDIS, "redis-server is not installed")
 class _WsReader:
     """read_message/read_final over a WebSocket client (one SIP message per text frame)."""
 
@@ -666,25 +665,6 @@ class PasswordTest(unittest.TestCase):
         self.assertIn("password is required", str(e.exception))
 
 
-@unittest.skipUnless(REDIS, "redis-server is not installed")
-def options_from(proxy, address, timeout=1.0):
-    """One OPTIONS to `proxy` from `address` (a loopback address): the answer, or None when
-    the proxy dropped it (a banned source)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind((address, 0))
-        s.settimeout(timeout)
-        port = s.getsockname()[1]
-        msg = proxy.options(port).replace(f"127.0.0.1:{port}", f"{address}:{port}")
-        s.sendto(msg.replace("\n", "\r\n").encode(), (proxy.host, proxy.port))
-        try:
-            return s.recv(65535).decode(errors="replace")
-        except socket.timeout:
-            return None
-    finally:
-        s.close()
-
-
 def bans_of(proxy):
     return {b["network"]: b for b in proxy.ctl_json("show", "bans")["bans"]}
 
@@ -874,6 +854,7 @@ class SharedConcurrentCallsTest(unittest.TestCase):
         self.assertTrue(inv.startswith("INVITE "), inv)
 
 
+@unittest.skipUnless(REDIS, "redis-server is not installed")
 class BulkTest(unittest.TestCase):
     def test_1000_users_registered_at_a_called_through_b(self):
         n = 1000
