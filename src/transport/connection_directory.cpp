@@ -30,14 +30,25 @@ std::size_t ConnectionDirectory::EndpointHash::operator()(const Endpoint& e) con
 }
 
 void ConnectionDirectory::add(Protocol p, const asio::ip::address& a, std::uint16_t port,
-                              std::uint64_t id, bool inbound) {
+                              std::uint64_t id, bool inbound, bool reserved) {
     std::lock_guard lock(mutex_);
     auto& e = entries_[endpoint(p, a, port)];
     e.live.emplace_back(id, inbound);
     e.gone_until = {};
     ++live_;
     ++live_by_protocol_[static_cast<std::size_t>(p)];
-    if (inbound) ++inbound_per_source_[source_of(address_key(a))];
+    if (inbound && !reserved) ++inbound_per_source_[source_of(address_key(a))];
+}
+
+std::size_t ConnectionDirectory::reserve_inbound(const asio::ip::address& a) {
+    std::lock_guard lock(mutex_);
+    return inbound_per_source_[source_of(address_key(a))]++;
+}
+
+void ConnectionDirectory::release_inbound(const asio::ip::address& a) {
+    std::lock_guard lock(mutex_);
+    auto it = inbound_per_source_.find(source_of(address_key(a)));
+    if (it != inbound_per_source_.end() && --it->second == 0) inbound_per_source_.erase(it);
 }
 
 std::size_t ConnectionDirectory::inbound_from(const asio::ip::address& a) const {

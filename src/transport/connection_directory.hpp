@@ -33,8 +33,9 @@ public:
     ConnectionDirectory() : ConnectionDirectory(Options{}) {}
     explicit ConnectionDirectory(Options o) : options_(o) {}
 
+    // `reserved`: an inbound connection already counted by reserve_inbound().
     void add(Protocol p, const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
-             bool inbound);
+             bool inbound, bool reserved = false);
     void remove(Protocol p, const asio::ip::address& a, std::uint16_t port, std::uint64_t id,
                 Clock::time_point now = Clock::now());
 
@@ -54,6 +55,12 @@ public:
     // across all workers and protocols (security.max_connections_per_source is on this:
     // the abuse limits apply to every transport).
     std::size_t inbound_from(const asio::ip::address& a) const;
+    // An accepted connection counted at once, before it is judged, so that two workers
+    // accepting from one source at the same moment cannot both pass the cap: returns the
+    // count before this one. release_inbound() takes it back if the connection is refused;
+    // add(..., reserved = true) keeps it.
+    std::size_t reserve_inbound(const asio::ip::address& a);
+    void release_inbound(const asio::ip::address& a);
 
 private:
     struct Endpoint {

@@ -201,22 +201,29 @@ asio::awaitable<void> Transport::accept_loop(std::shared_ptr<Listener> l) {
             socket.close(ignored);
             continue;
         }
-        if (accept_filter_) {
-            asio::error_code e;
-            const auto from = socket.remote_endpoint(e).address();
-            if (e || !accept_filter_(from, directory_->inbound_from(from))) {
-                asio::error_code ignored;
-                socket.close(ignored);
-                continue;
-            }
+        asio::error_code e;
+        const auto from = socket.remote_endpoint(e).address();
+        if (e) {
+            socket.close(e);
+            continue;
+        }
+        // Counted before it is judged: the workers accept in parallel (the per-source cap).
+        const std::size_t before = directory_->reserve_inbound(from);
+        if (accept_filter_ && !accept_filter_(from, before)) {
+            directory_->release_inbound(from);
+            socket.close(e);
+            continue;
         }
         auto stream = make_stream(local.protocol, std::move(socket), true, {},
                                   listener_key(local.address.to_string(), local.port));
         auto framing = make_framing(local.protocol, true, options_.limits, options_.websocket);
-        if (!stream || !framing) continue;  // a protocol this build cannot carry (closed)
+        if (!stream || !framing) {  // a protocol this build cannot carry (closed)
+            directory_->release_inbound(from);
+            continue;
+        }
         auto c = std::make_shared<Connection>(*this, std::move(stream), std::move(framing),
                                               new_connection_id(), local, local.protocol, true);
-        add_connection(c);
+        add_connection(c, true);
         c->start();
     }
 }
@@ -247,10 +254,10 @@ std::unique_ptr<ByteStream> Transport::make_stream(Protocol protocol, asio::ip::
     return nullptr;
 }
 
-void Transport::add_connection(const std::shared_ptr<Connection>& c) {
+void Transport::add_connection(const std::shared_ptr<Connection>& c, bool reserved) {
     connections_[c->id()] = c;
     directory_->add(c->remote().protocol, c->remote().address, c->remote().port, c->id(),
-                    c->inbound());
+                    c->inbound(), reserved);
 }
 
 void Transport::connection_closed(Connection& c) {

@@ -172,7 +172,8 @@ private:
     void trace_udp_out(const Peer& to, std::string_view bytes);
     void connection_closed(Connection& c);
     void handshake_failed(Connection& c, std::error_code ec);
-    void add_connection(const std::shared_ptr<Connection>& c);
+    // `reserved`: an inbound connection counted already (ConnectionDirectory::reserve_inbound).
+    void add_connection(const std::shared_ptr<Connection>& c, bool reserved = false);
 
     // How a message reaches `to`: UDP from the listener of the same address family;
     // a stream on to.connection when it is alive, else on an open connection of that

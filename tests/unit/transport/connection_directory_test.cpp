@@ -85,3 +85,17 @@ TEST_CASE("connection directory: keyed by protocol: a TLS connection is not a TC
     CHECK(d.find(Protocol::Tcp, a, 40000).flow_gone);
     CHECK_FALSE(d.find(Protocol::Tls, a, 40000).flow_gone);
 }
+
+TEST_CASE("connection directory: an accepted connection is counted before it is judged") {
+    ConnectionDirectory d;
+    // Two workers accepting from one source at once: the second sees the first.
+    CHECK(d.reserve_inbound(a) == 0);
+    CHECK(d.reserve_inbound(a) == 1);
+    CHECK(d.inbound_from(a) == 2);
+    d.release_inbound(a);  // the second was refused
+    CHECK(d.inbound_from(a) == 1);
+    d.add(Protocol::Tcp, a, 40000, 5, true, true);  // the first kept: not counted twice
+    CHECK(d.inbound_from(a) == 1);
+    d.remove(Protocol::Tcp, a, 40000, 5);
+    CHECK(d.inbound_from(a) == 0);
+}
