@@ -50,7 +50,8 @@ void Transport::start() {
     if (siblings_.size() > 1 && worker_ + 1 == siblings_.size()) {
         for (auto& l : listeners_) {
             if (!l->udp) continue;
-            if (auto ec = steer_responses(l->udp->native_handle()))
+            if (auto ec = steer_responses(l->udp->native_handle(),
+                                          static_cast<unsigned>(siblings_.size())))
                 log::warn("{}: responses are not steered to their worker: {}",
                           l->local.hostport(), ec.message());
         }

@@ -77,13 +77,13 @@ std::string response(const std::string& branch) {
 }  // namespace
 
 TEST_CASE("the steering program fits classic BPF") {
-    auto p = response_steering_program();
+    auto p = response_steering_program(64);
     CHECK(p.size() <= BPF_MAXINSNS);
 }
 
 TEST_CASE("responses reach the socket of the worker their top Via branch names") {
     Group group(3);
-    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd));
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, static_cast<unsigned>(group.sockets.size())));
     // From many source ports (which the kernel's hash would spread over the group).
     for (int round = 0; round < 8; ++round) {
         Socket client;
@@ -99,13 +99,38 @@ TEST_CASE("responses reach the socket of the worker their top Via branch names")
     }
 }
 
+TEST_CASE("requests from one source are spread by their branch; a retransmission follows") {
+    Group group(2);
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, 2));
+    Socket client;  // one address and port: the kernel's hash alone picks one socket
+    int seen[2] = {0, 0};
+    for (int i = 0; i < 64; ++i) {
+        const std::string invite = "INVITE sip:b@example.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+                                   "192.0.2.9:5060;branch=z9hG4bK" + std::to_string(i * 7919) +
+                                   "abcdefgh\r\nCall-ID: " + std::to_string(i) + "\r\n\r\n";
+        send_from(client, group.port, invite);
+        const int first = group.receiver();
+        REQUIRE(first >= 0);
+        ++seen[first];
+        send_from(client, group.port, invite);  // a retransmission
+        CHECK(group.receiver() == first);
+        auto cancel = invite;
+        cancel.replace(0, 6, "CANCEL");  // same branch (RFC 3261 9.1)
+        send_from(client, group.port, cancel);
+        CHECK(group.receiver() == first);
+    }
+    CHECK(seen[0] > 8);
+    CHECK(seen[1] > 8);
+}
+
 TEST_CASE("anything else is delivered as before") {
     Group group(2);
-    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd));
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, static_cast<unsigned>(group.sockets.size())));
     Socket client;
     const std::vector<std::string> others = {
         "INVITE sip:b@example.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKabc\r\n\r\n",
         response("z9hG4bK-sp05aaaaaaaa.1"),  // a worker past the group
+        "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n",  // short branch
         response("z9hG4bK-spzzaaaaaaaa.1"),  // not a hex worker
         "\r\n\r\n",                          // a keep-alive
         "z9hG4bK-sp0",                       // cut short
