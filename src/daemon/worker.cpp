@@ -3,7 +3,6 @@
 #include <asio/post.hpp>
 
 #include "base/log.hpp"
-#include "registrar/location_store.hpp"
 
 namespace sipproxy::daemon {
 
@@ -19,7 +18,7 @@ Worker::Worker(unsigned index, std::vector<transport::Local> locals,
                transport::TransportOptions transport_options,
                transaction::LayerOptions layer_options, proxy::Services& services,
                ingress::Admission& admission)
-    : index_(index), services_(services), io_(1), transport_(io_, index, std::move(locals), transport_options),
+    : index_(index), io_(1), transport_(io_, index, std::move(locals), transport_options),
       layer_(io_, transport_, index, layer_options), proxy_(services, layer_, transport_),
       ingress_(admission, ingress_options(transport_options)), tick_(io_) {
     layer_.set_user(&proxy_);
@@ -70,20 +69,12 @@ void Worker::open() {
 
 void Worker::start() {
     thread_ = std::thread([this]() {
-        // Location store changes made by this worker are committed by it, at the end of the
-        // handler that made them (one receive batch): one transaction per batch, no thread
-        // hop (group commit; the 200 OKs leave in the same turn of the loop).
-        auto* store = services_.location;
-        if (store)
-            store->commit_on_this_thread(
-                [this](std::function<void()> task) { asio::post(io_, std::move(task)); });
         // A handler that throws is a bug (nothing a peer sends should get here): say so
         // loudly, and keep the loop running, or this worker's sockets would go on
         // receiving with nobody reading them.
         for (;;) {
             try {
                 io_.run();
-                if (store) store->leave_this_thread();
                 return;
             } catch (const std::exception& e) {
                 failures_.fetch_add(1, std::memory_order_relaxed);

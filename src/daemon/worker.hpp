@@ -42,7 +42,6 @@ private:
     void schedule_tick();
 
     unsigned index_;
-    proxy::Services& services_;
     asio::io_context io_;
     transport::Transport transport_;
     transaction::TransactionLayer layer_;

@@ -81,18 +81,6 @@ class LocationStore {
     // Adds bindings as they are (startup load, tests): no checks, replaces nothing.
     virtual void load(std::vector<Binding> bindings) = 0;
 
-    // Group commit on the caller's thread, for a thread that runs an event loop (a worker).
-    // It calls commit_on_this_thread(defer) once; `defer(task)` must run `task` on that same
-    // thread after the handler running now has returned (a post to its own loop). From then
-    // on the changes made on that thread are written together, on the thread itself, when
-    // the handler that made them (one batch of received datagrams) is done: one commit for
-    // the batch, no hop to another thread, no timer; `committed` runs on that thread then.
-    // leave_this_thread() writes what is held and ends it (before the loop goes away).
-    // Stores with nothing to write (memory) or a connection of their own (Redis) ignore both.
-    using Defer = std::function<void(std::function<void()> task)>;
-    virtual void commit_on_this_thread(Defer defer) { (void)defer; }
-    virtual void leave_this_thread() {}
-
     // Waits until every change made before the call is durable, or has failed and been
     // undone, and its `committed` callback has run. True on success (and always for a store
     // without persistence). Blocks: not for an event loop.

@@ -117,11 +117,6 @@ Expected<std::unique_ptr<SqliteLocationStore>, std::string> SqliteLocationStore:
         new SqliteLocationStore(path, options, db));  // owns db from here
     if (auto ok = store->initialize(now); !ok)
         return Unexpected("cannot open location store " + path.string() + ": " + ok.error());
-    // From here on nobody waits inside SQLite for another process's lock: a worker hands
-    // its changes to the writer thread, which tries again without holding db_mu_.
-    sqlite3_busy_timeout(store->db_, 0);
-    if (auto ok = store->open_checkpointer(); !ok)
-        return Unexpected("cannot open location store " + path.string() + ": " + ok.error());
     store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
     return store;
 }
@@ -136,66 +131,12 @@ SqliteLocationStore::~SqliteLocationStore() {
     if (writer_.joinable()) {
         {
             std::lock_guard lock(mu_);
-            take_held();  // a worker that never left: its changes are written all the same
             stopping_ = true;
         }
         wake_writer_.notify_all();
         writer_.join();
     }
-    sqlite3_close_v2(checkpointer_);
     sqlite3_close_v2(db_);
-}
-
-Expected<bool, std::string> SqliteLocationStore::open_checkpointer() {
-    if (options_.checkpoint_interval.count() <= 0) return true;  // SQLite's own checkpoints
-    int rc = sqlite3_open_v2(path_.c_str(), &checkpointer_, SQLITE_OPEN_READWRITE, nullptr);
-    if (rc != SQLITE_OK)
-        return Unexpected(std::string(checkpointer_ ? sqlite3_errmsg(checkpointer_)
-                                                    : sqlite3_errstr(rc)));
-    // Replaces SQLite's automatic checkpoint (itself a WAL hook), which would fsync in
-    // whichever thread commits: a worker.
-    sqlite3_wal_hook(db_, &SqliteLocationStore::wal_written, this);
-    return true;
-}
-
-int SqliteLocationStore::wal_written(void* p, sqlite3*, const char*, int) {
-    auto* self = static_cast<SqliteLocationStore*>(p);
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    const bool due = now >= self->next_checkpoint_.load(std::memory_order_relaxed);
-    // One wake-up of the writer per interval at most: when due, or for the first commit
-    // since the last checkpoint (the writer then sleeps until it is due).
-    if (!due && self->unsynced_.exchange(true, std::memory_order_relaxed)) return SQLITE_OK;
-    {
-        std::lock_guard lock(self->mu_);
-        if (due) {
-            if (self->checkpoint_due_) return SQLITE_OK;
-            self->checkpoint_due_ = true;
-        }
-    }
-    self->wake_writer_.notify_one();
-    return SQLITE_OK;
-}
-
-void SqliteLocationStore::checkpoint() {
-    // Commits made while this runs wait for the next one.
-    const auto next = std::chrono::steady_clock::now() + options_.checkpoint_interval;
-    next_checkpoint_.store(next.time_since_epoch().count(), std::memory_order_relaxed);
-    unsynced_.store(false, std::memory_order_relaxed);
-    int log_pages = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                       &log_pages, &copied);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        log::warn("location store {}: checkpoint failed: {}", path_.string(),
-                  sqlite3_errmsg(checkpointer_));
-    checkpoints_.fetch_add(1, std::memory_order_relaxed);
-}
-
-std::uint64_t SqliteLocationStore::transactions() const {
-    return transactions_.load(std::memory_order_relaxed);
-}
-
-std::uint64_t SqliteLocationStore::checkpoints() const {
-    return checkpoints_.load(std::memory_order_relaxed);
 }
 
 Expected<bool, std::string> SqliteLocationStore::initialize(TimePoint now) {
@@ -313,69 +254,14 @@ void SqliteLocationStore::load(std::vector<Binding> bindings) {
     mark_dirty(std::move(aors));
 }
 
-namespace {
-// The store and thread group of the calling thread (commit_on_this_thread).
-thread_local const void* t_store = nullptr;
-thread_local void* t_group = nullptr;
-}  // namespace
-
-void SqliteLocationStore::commit_on_this_thread(Defer defer) {
-    auto group = std::make_unique<ThreadGroup>();
-    group->defer = std::move(defer);
-    {
-        std::lock_guard lock(mu_);
-        groups_.push_back(std::move(group));
-        t_group = groups_.back().get();
-    }
-    t_store = this;
-}
-
-void SqliteLocationStore::leave_this_thread() {
-    if (t_store != this) return;
-    auto* group = static_cast<ThreadGroup*>(t_group);
-    t_store = nullptr;
-    t_group = nullptr;
-    std::vector<Change> batch;
-    {
-        std::lock_guard lock(mu_);
-        group->left = true;
-        if (group->held.empty()) return;
-        batch.swap(group->held);
-        group->writing_from = batch.front().seq;
-    }
-    commit(batch, group->writing_from, true);
-}
-
-void SqliteLocationStore::commit_group(ThreadGroup& group) {
-    std::vector<Change> batch;
-    {
-        std::lock_guard lock(mu_);
-        group.scheduled = false;
-        if (group.held.empty()) return;  // flush() gave them to the writer, or left
-        batch.swap(group.held);
-        group.writing_from = batch.front().seq;
-    }
-    commit(batch, group.writing_from, true);
-}
-
 void SqliteLocationStore::mark_dirty(std::string_view aor, Committed committed) {
-    auto* group = t_store == this ? static_cast<ThreadGroup*>(t_group) : nullptr;
-    bool wake = false, schedule = false;
+    bool was_empty;
     {
         std::lock_guard lock(mu_);
-        Change c{std::string(aor), ++marked_, std::move(committed)};
-        if (group && !group->left) {
-            group->held.push_back(std::move(c));
-            schedule = !group->scheduled;
-            group->scheduled = true;
-        } else {
-            wake = dirty_.empty();
-            dirty_.push_back(std::move(c));
-        }
+        was_empty = dirty_.empty();
+        dirty_.push_back({std::string(aor), ++marked_, std::move(committed)});
     }
-    if (wake) wake_writer_.notify_one();
-    // Runs after the handler that made the change: the rest of its batch joins it.
-    if (schedule) group->defer([this, group] { commit_group(*group); });
+    if (was_empty) wake_writer_.notify_one();
 }
 
 void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
@@ -389,43 +275,15 @@ void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
     wake_writer_.notify_one();
 }
 
-void SqliteLocationStore::take_held() {
-    auto by_seq = [](const Change& a, const Change& b) { return a.seq < b.seq; };
-    for (auto& g : groups_) {
-        if (g->held.empty()) continue;
-        const auto mid = static_cast<std::ptrdiff_t>(dirty_.size());
-        dirty_.insert(dirty_.end(), std::make_move_iterator(g->held.begin()),
-                      std::make_move_iterator(g->held.end()));
-        g->held.clear();
-        std::inplace_merge(dirty_.begin(), dirty_.begin() + mid, dirty_.end(), by_seq);
-    }
-}
-
-void SqliteLocationStore::advance_watermark() {
-    std::uint64_t low = marked_ + 1;  // the lowest change not finished yet
-    if (!dirty_.empty()) low = std::min(low, dirty_.front().seq);
-    if (writer_from_) low = std::min(low, writer_from_);
-    for (const auto& g : groups_) {
-        if (!g->held.empty()) low = std::min(low, g->held.front().seq);
-        if (g->writing_from) low = std::min(low, g->writing_from);
-    }
-    committed_ = std::max(committed_, low - 1);
-    // An undone AOR matters while a change it lost may still be written.
-    std::erase_if(undone_, [&](const auto& u) { return u.second.seq <= committed_; });
-}
-
 bool SqliteLocationStore::flush() {
     std::unique_lock lock(mu_);
-    // Held changes of the workers go to the writer: flush() never waits for a worker's loop.
-    take_held();
     const auto target = marked_;
     const auto failures = failures_;
-    advance_watermark();
     if (committed_ >= target) return true;
     flush_requested_ = true;
     wake_writer_.notify_one();
-    written_.wait(lock, [&] { return committed_ >= target; });
-    return failures_ == failures;
+    written_.wait(lock, [&] { return committed_ >= target || failures_ != failures; });
+    return committed_ >= target;
 }
 
 std::string SqliteLocationStore::last_error() const {
@@ -436,33 +294,16 @@ std::string SqliteLocationStore::last_error() const {
 void SqliteLocationStore::writer_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
-        auto ready = [&] {
-            return stopping_ || flush_requested_ || checkpoint_due_ || !dirty_.empty();
-        };
-        if (unsynced_.load(std::memory_order_relaxed)) {
-            // Commits not synced yet: checkpoint when the interval is over.
-            const std::chrono::steady_clock::time_point due{std::chrono::steady_clock::duration(
-                next_checkpoint_.load(std::memory_order_relaxed))};
-            if (!wake_writer_.wait_until(lock, due, ready)) checkpoint_due_ = true;
-        } else {
-            wake_writer_.wait(lock, [&] { return ready() || unsynced_.load(); });
-            if (!ready()) continue;  // the first commit since a checkpoint: wait for its turn
-        }
-        if (checkpoint_due_ && !stopping_) {
-            checkpoint_due_ = false;
-            lock.unlock();
-            checkpoint();
-            lock.lock();
-            continue;
-        }
+        wake_writer_.wait(lock, [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
         if (dirty_.empty()) {
+            // No batch in flight and nothing waiting.
+            committed_ = marked_;
             flush_requested_ = false;
-            advance_watermark();
             written_.notify_all();
             if (stopping_) return;
             continue;
         }
-        // Gather changes for a while: one transaction for many.
+        // Gather changes for a while: one transaction for many REGISTERs.
         if (!stopping_ && !flush_requested_) {
             wake_writer_.wait_for(lock, options_.batch_interval,
                                   [&] { return stopping_ || flush_requested_; });
@@ -470,140 +311,88 @@ void SqliteLocationStore::writer_loop() {
         flush_requested_ = false;
         std::vector<Change> batch;
         batch.swap(dirty_);
-        writer_from_ = batch.front().seq;
+        const auto seq = marked_;
         lock.unlock();
-        const bool unreadable = !commit(batch, writer_from_, false);
+
+        std::vector<std::string> aors;
+        aors.reserve(batch.size());
+        for (const auto& c : batch) aors.push_back(c.aor);
+        std::sort(aors.begin(), aors.end());
+        aors.erase(std::unique(aors.begin(), aors.end()), aors.end());
+        std::string error;
+        std::vector<std::string> failed;  // AORs whose write failed, in order
+        for (std::size_t first = 0; first < aors.size(); first += options_.max_batch) {
+            std::size_t last = std::min(aors.size(), first + options_.max_batch);
+            std::vector<std::string> part(aors.begin() + static_cast<std::ptrdiff_t>(first),
+                                          aors.begin() + static_cast<std::ptrdiff_t>(last));
+            if (auto e = write_batch(part); !e.empty()) {
+                error = e;
+                failed.insert(failed.end(), std::make_move_iterator(part.begin()),
+                              std::make_move_iterator(part.end()));
+            }
+        }
+
+        std::vector<std::string> unreadable;  // failed, and the file could not be read back
+        if (!error.empty()) {
+            log::error("location store {}: write failed, the changes of {} AOR(s) are undone: {}",
+                       path_.string(), failed.size(), error);
+            for (const auto& aor : failed) {
+                if (auto e = undo(aor); !e.empty()) {
+                    log::error("location store {}: cannot read back {}: {}", path_.string(), aor,
+                               e);
+                    unreadable.push_back(aor);
+                }
+            }
+        }
+        auto failed_aor = [&](const std::string& aor) {
+            return std::binary_search(failed.begin(), failed.end(), aor);
+        };
+
         lock.lock();
-        if (unreadable) {
-            // What could not be read back is dirty again: try again in a while.
+        std::vector<Change> undone = take_undone();
+        // Whatever could not be read back stays dirty: memory may be ahead of the file
+        // until a later write succeeds.
+        for (const auto& aor : unreadable) dirty_.push_back({aor, seq, {}});
+        last_error_ = error;
+        lock.unlock();
+
+        // Tell the callers, without the lock (a callback posts to a worker's executor).
+        for (auto& c : batch)
+            if (c.committed) c.committed(failed_aor(c.aor) ? error : std::string());
+        for (auto& c : undone)
+            if (c.committed) c.committed(error);
+
+        // Only now may flush() return: a caller that flushes before tearing down what the
+        // callbacks post to (the workers' executors) must not race with them.
+        lock.lock();
+        if (error.empty())
+            committed_ = std::max(committed_, seq);
+        else
+            ++failures_;
+        written_.notify_all();
+        if (!unreadable.empty()) {
             if (stopping_) return;  // nothing more to try
             wake_writer_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
         }
     }
 }
 
-bool SqliteLocationStore::commit(std::vector<Change>& batch, std::uint64_t& writing_from,
-                                 bool worker) {
-    std::vector<std::string> aors;
-    aors.reserve(batch.size());
-    for (const auto& c : batch) aors.push_back(c.aor);
-    std::sort(aors.begin(), aors.end());
-    aors.erase(std::unique(aors.begin(), aors.end()), aors.end());
-
-    std::string error;
-    std::vector<std::string> failed;      // AORs whose write failed
-    std::vector<std::string> unreadable;  // failed, and the file could not be read back
-    std::vector<std::string> handed;      // a worker found the file locked: for the writer
-    std::vector<std::string> outcome(batch.size());
-    bool wrote = false;
-    for (std::size_t first = 0; first < aors.size(); first += options_.max_batch) {
-        const std::size_t last = std::min(aors.size(), first + options_.max_batch);
-        const std::vector<std::string> part(aors.begin() + static_cast<std::ptrdiff_t>(first),
-                                            aors.begin() + static_cast<std::ptrdiff_t>(last));
-        const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
-        for (;;) {
-            std::unique_lock db(db_mu_);
-            std::string e;
-            const int rc = write_batch(part, e);
-            if (rc == SQLITE_BUSY) {
-                // Another process holds the file's write lock (an sqlite3 shell, a backup).
-                // A worker never waits for it: the writer thread does, without db_mu_ held.
-                if (worker) {
-                    handed.insert(handed.end(), part.begin(), part.end());
-                    break;
-                }
-                if (std::chrono::steady_clock::now() < deadline) {
-                    db.unlock();
-                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                    continue;
-                }
-            }
-            wrote = true;
-            if (rc == SQLITE_OK) {
-                transactions_.fetch_add(1, std::memory_order_relaxed);
-            } else {
-                error = e;
-                log::error(
-                    "location store {}: write failed, the changes of {} AOR(s) are undone: {}",
-                    path_.string(), part.size(), error);
-                for (const auto& aor : part) {
-                    failed.push_back(aor);
-                    if (auto u = undo(aor, error); !u.empty()) {
-                        log::error("location store {}: cannot read back {}: {}", path_.string(),
-                                   aor, u);
-                        unreadable.push_back(aor);
-                    }
-                }
-            }
-            // Still under db_mu_, so that no undo by another thread slips in between a
-            // write and its verdict: a change is lost if its AOR failed here, or if another
-            // write failed and undid its AOR after the change was made (this write then
-            // wrote the file's state).
-            std::lock_guard lock(mu_);
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                const auto& c = batch[i];
-                if (!std::binary_search(part.begin(), part.end(), c.aor)) continue;
-                if (rc != SQLITE_OK) {
-                    outcome[i] = e;
-                } else if (auto u = undone_.find(c.aor);
-                           u != undone_.end() && c.seq <= u->second.seq) {
-                    outcome[i] = u->second.error;
-                }
-            }
-            break;
-        }
-    }
-
-    std::vector<Change> to_writer;
-    if (!handed.empty()) {
-        std::sort(handed.begin(), handed.end());
-        std::vector<Change> kept;
-        std::vector<std::string> kept_outcome;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (std::binary_search(handed.begin(), handed.end(), batch[i].aor)) {
-                to_writer.push_back(std::move(batch[i]));
-            } else {
-                kept.push_back(std::move(batch[i]));
-                kept_outcome.push_back(std::move(outcome[i]));
-            }
-        }
-        batch = std::move(kept);
-        outcome = std::move(kept_outcome);
-    }
-    {
-        std::lock_guard lock(mu_);
-        // Whatever could not be read back stays dirty: memory may be ahead of the file
-        // until a later write succeeds.
-        for (const auto& aor : unreadable) dirty_.push_back({aor, ++marked_, {}});
-        if (!to_writer.empty()) {
-            const auto mid = static_cast<std::ptrdiff_t>(dirty_.size());
-            dirty_.insert(dirty_.end(), std::make_move_iterator(to_writer.begin()),
-                          std::make_move_iterator(to_writer.end()));
-            std::inplace_merge(dirty_.begin(), dirty_.begin() + mid, dirty_.end(),
-                               [](const Change& a, const Change& b) { return a.seq < b.seq; });
-            flush_requested_ = true;  // no gathering: they have waited already
-        }
-        if (wrote) last_error_ = error;
-    }
-    if (!unreadable.empty() || !to_writer.empty()) wake_writer_.notify_one();
-
-    // Tell the callers, without the locks (a callback posts to a worker's executor).
-    for (std::size_t i = 0; i < batch.size(); ++i)
-        if (batch[i].committed) batch[i].committed(outcome[i]);
-
-    // Only now may flush() return: a caller that flushes before tearing down what the
-    // callbacks post to (the workers' executors) must not race with them.
-    {
-        std::lock_guard lock(mu_);
-        if (!error.empty()) ++failures_;
-        writing_from = 0;
-        advance_watermark();
-    }
-    written_.notify_all();
-    return unreadable.empty();
+std::vector<SqliteLocationStore::Change> SqliteLocationStore::take_undone() {
+    std::vector<Change> out;
+    if (undone_.empty()) return out;
+    auto undone = [&](const Change& c) {
+        auto it = undone_.find(c.aor);
+        return it != undone_.end() && c.seq <= it->second;
+    };
+    auto first = std::stable_partition(dirty_.begin(), dirty_.end(),
+                                       [&](const Change& c) { return !undone(c); });
+    out.assign(std::make_move_iterator(first), std::make_move_iterator(dirty_.end()));
+    dirty_.erase(first, dirty_.end());
+    undone_.clear();
+    return out;
 }
 
-std::string SqliteLocationStore::undo(const std::string& aor, const std::string& error) {
+std::string SqliteLocationStore::undo(const std::string& aor) {
     std::vector<Binding> on_disk;
     {
         Statement select;
@@ -624,33 +413,28 @@ std::string SqliteLocationStore::undo(const std::string& aor, const std::string&
         bindings = std::move(on_disk);
         // Under the AOR's lock: every change of it marked so far was made on what is undone.
         std::lock_guard lock(mu_);
-        undone_[aor] = Undone{marked_, error};
+        undone_[aor] = marked_;
         return true;
     });
     return {};
 }
 
-int SqliteLocationStore::write_batch(const std::vector<std::string>& aors, std::string& error) {
+std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aors) {
     // Statements prepared once per batch: cheap next to the rows they write.
     Statement del, ins;
     std::string insert_sql =
         std::string("INSERT INTO bindings (") + kColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     if (sqlite3_prepare_v2(db_, "DELETE FROM bindings WHERE aor = ?", -1, &del.stmt, nullptr) !=
             SQLITE_OK ||
-        sqlite3_prepare_v2(db_, insert_sql.c_str(), -1, &ins.stmt, nullptr) != SQLITE_OK) {
-        error = sqlite3_errmsg(db_);
-        return sqlite3_errcode(db_);
-    }
-    if (int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
-        error = sqlite3_errmsg(db_);
-        return rc;
-    }
+        sqlite3_prepare_v2(db_, insert_sql.c_str(), -1, &ins.stmt, nullptr) != SQLITE_OK)
+        return sqlite3_errmsg(db_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+        return sqlite3_errmsg(db_);
 
     auto fail = [&] {
-        const int rc = sqlite3_errcode(db_);
-        error = sqlite3_errmsg(db_);
+        std::string message = sqlite3_errmsg(db_);
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+        return message;
     };
     const auto now = Clock::now();
     for (const auto& aor : aors) {
@@ -680,7 +464,7 @@ int SqliteLocationStore::write_batch(const std::vector<std::string>& aors, std::
         }
     }
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail();
-    return SQLITE_OK;
+    return {};
 }
 
 }  // namespace sipproxy::registrar

@@ -5,10 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <atomic>
 #include <condition_variable>
-#include <deque>
-#include <future>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -255,7 +252,6 @@ struct Seen {
     int calls = 0;
     std::string error;
     int rows = -2;
-    std::thread::id thread;
 
     LocationStore::Committed callback(Observer& file, std::string aor) {
         return [this, &file, aor](const std::string& e) {
@@ -265,7 +261,6 @@ struct Seen {
             ++calls;
             error = e;
             rows = n;
-            thread = std::this_thread::get_id();
             cv.notify_all();
         };
     }
@@ -439,178 +434,4 @@ TEST_CASE("sqlite store: a failed write is undone and reported", "[sqlite][durab
     CHECK(store.last_error().empty());
     CHECK(observer.rows("alice@example.test") == 1);
     CHECK(observer.rows("carol@example.test") == 1);
-}
-
-namespace {
-
-// A thread that runs tasks one after another, as a worker's event loop runs its handlers:
-// a task posted while one runs waits for it to return.
-class Loop {
-  public:
-    Loop() : thread_([this] { run(); }) {}
-    ~Loop() {
-        post({});
-        thread_.join();
-    }
-    Loop(const Loop&) = delete;
-    Loop& operator=(const Loop&) = delete;
-
-    void post(std::function<void()> task) {
-        std::lock_guard lock(mu_);
-        tasks_.push_back(std::move(task));
-        cv_.notify_one();
-    }
-    // Runs `task` as one turn of the loop and waits for that turn to end.
-    void call(std::function<void()> task) {
-        std::promise<void> done;
-        post([&] {
-            task();
-            done.set_value();
-        });
-        done.get_future().wait();
-    }
-    std::thread::id id() const { return thread_.get_id(); }
-
-  private:
-    void run() {
-        for (;;) {
-            std::function<void()> task;
-            {
-                std::unique_lock lock(mu_);
-                cv_.wait(lock, [&] { return !tasks_.empty(); });
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
-            }
-            if (!task) return;
-            task();
-        }
-    }
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> tasks_;
-    std::thread thread_;
-};
-
-}  // namespace
-
-TEST_CASE("sqlite store: a worker's changes are committed by the worker when its turn ends",
-          "[sqlite][durable][group]") {
-    TempDir dir;
-    const auto file = dir.file("location.sqlite");
-    const TimePoint now = Clock::now();
-    SqliteStoreOptions options;
-    options.batch_interval = 10'000ms;  // the writer thread would be far too late
-    options.busy_timeout = 2000ms;
-    auto opened = SqliteLocationStore::open(file, options, now);
-    REQUIRE(opened);
-    auto& store = **opened;
-    Registrar registrar(store, {});
-    Observer observer(file);
-    Loop loop;
-    std::atomic<int> deferred{0};
-    loop.call([&] {
-        store.commit_on_this_thread([&](std::function<void()> task) {
-            ++deferred;
-            loop.post(std::move(task));
-        });
-    });
-    const auto started = std::chrono::steady_clock::now();
-    const auto transactions = store.transactions();
-
-    SECTION("one transaction for the turn, told on the worker, after the turn") {
-        Seen a, b, c;
-        loop.call([&] {
-            REQUIRE(registrar
-                        .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
-                                a.callback(observer, "alice@example.test"))
-                        .ok());
-            REQUIRE(registrar
-                        .handle(reg("bob@example.test", "sip:b@192.0.2.2", 3600, now),
-                                b.callback(observer, "bob@example.test"))
-                        .ok());
-            REQUIRE(registrar
-                        .handle(reg("carol@example.test", "sip:c@192.0.2.3", 3600, now),
-                                c.callback(observer, "carol@example.test"))
-                        .ok());
-            // Nothing is written while the turn goes on.
-            CHECK_FALSE(a.was_called());
-            CHECK(observer.rows("alice@example.test") == 0);
-        });
-        for (Seen* s : {&a, &b, &c}) {
-            REQUIRE(s->wait());
-            CHECK(s->error.empty());
-            CHECK(s->rows == 1);
-            CHECK(s->calls == 1);
-            CHECK(s->thread == loop.id());
-        }
-        CHECK(deferred == 1);
-        CHECK(store.transactions() == transactions + 1);
-        CHECK(std::chrono::steady_clock::now() - started < 5s);
-        CHECK(store.flush());
-    }
-
-    SECTION("a file locked by another process: the writer waits, not the worker") {
-        REQUIRE(observer.exec("BEGIN IMMEDIATE"));
-        Seen d;
-        loop.call([&] {
-            REQUIRE(registrar
-                        .handle(reg("dave@example.test", "sip:d@192.0.2.4", 3600, now),
-                                d.callback(observer, "dave@example.test"))
-                        .ok());
-        });
-        loop.call([] {});  // the turn after the commit task: the worker went on
-        CHECK_FALSE(d.was_called());
-        REQUIRE(d.wait());
-        CHECK_THAT(d.error, Catch::Contains("database is locked"));
-        CHECK(d.thread != loop.id());  // told by the writer thread, after busy_timeout
-        CHECK(store.lookup("dave@example.test", now).empty());
-        REQUIRE(observer.exec("ROLLBACK"));
-        Seen again;
-        loop.call([&] {
-            REQUIRE(registrar
-                        .handle(reg("dave@example.test", "sip:d@192.0.2.4", 3600, now),
-                                again.callback(observer, "dave@example.test"))
-                        .ok());
-        });
-        REQUIRE(again.wait());
-        CHECK(again.error.empty());
-        CHECK(again.rows == 1);
-    }
-
-    SECTION("flush() does not wait for the worker's turn to end") {
-        Seen e;
-        loop.call([&] {
-            REQUIRE(registrar
-                        .handle(reg("erin@example.test", "sip:e@192.0.2.5", 3600, now),
-                                e.callback(observer, "erin@example.test"))
-                        .ok());
-            CHECK(store.flush());  // from the worker itself, mid-turn: the writer takes it
-            CHECK(e.was_called());
-            CHECK(observer.rows("erin@example.test") == 1);
-        });
-        CHECK(e.calls == 1);
-    }
-
-    SECTION("leaving writes what is held; later changes go to the writer") {
-        Seen f, g;
-        loop.call([&] {
-            REQUIRE(registrar
-                        .handle(reg("frank@example.test", "sip:f@192.0.2.6", 3600, now),
-                                f.callback(observer, "frank@example.test"))
-                        .ok());
-            store.leave_this_thread();
-            CHECK(f.was_called());
-            CHECK(f.rows == 1);
-            REQUIRE(registrar
-                        .handle(reg("grace@example.test", "sip:g@192.0.2.7", 3600, now),
-                                g.callback(observer, "grace@example.test"))
-                        .ok());
-        });
-        CHECK_FALSE(g.was_called());  // the writer gathers for 10 s
-        CHECK(store.flush());
-        CHECK(g.was_called());
-        CHECK(g.rows == 1);
-        CHECK(f.calls == 1);
-    }
-    loop.call([&] { store.leave_this_thread(); });
 }
