@@ -19,6 +19,7 @@
 #include "transport/connection_directory.hpp"
 #include "transport/tls_store.hpp"
 #include "transport/datagram_batch.hpp"
+#include "transport/response_steering.hpp"
 
 namespace sipproxy::transport {
 
@@ -42,6 +43,19 @@ Transport::~Transport() = default;
 
 void Transport::start() {
     for (auto& l : listeners_) open(l);
+    // The last worker to open its sockets completes each listener's SO_REUSEPORT group
+    // (the daemon opens them in worker order, so socket i is worker i's): from now on
+    // responses reach the worker of their client transaction directly. A listener added
+    // by a reload is not steered (its group may form in any order): hashed as before.
+    if (siblings_.size() > 1 && worker_ + 1 == siblings_.size()) {
+        for (auto& l : listeners_) {
+            if (!l->udp) continue;
+            if (auto ec = steer_responses(l->udp->native_handle(),
+                                          static_cast<unsigned>(siblings_.size())))
+                log::warn("{}: responses are not steered to their worker: {}",
+                          l->local.hostport(), ec.message());
+        }
+    }
 }
 
 void Transport::open(const std::shared_ptr<Listener>& listener) {

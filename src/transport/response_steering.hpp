@@ -1,0 +1,35 @@
+#pragma once
+// Steers each UDP response to the worker whose client transaction it answers, in the kernel,
+// before any worker wakes up. Every worker has its own socket on a UDP listener
+// (SO_REUSEPORT), and the kernel picks one per datagram by a hash of the addresses, so a
+// next hop's response to a request worker 0 forwarded lands on worker 1 half the time and
+// is handed over (a cross-thread post and a wake-up of both). The branch of our Via names
+// the worker (transaction/branch.hpp: "z9hG4bK-sp" then two hex digits), so a classic BPF
+// program attached to the group (SO_ATTACH_REUSEPORT_CBPF) finds the first "z9hG4bK" in the
+// datagram (the top Via: Vias keep their order); after "z9hG4bK-sp" it returns the worker
+// named there. Other branches (requests) are spread over the workers by their bytes (the
+// kernel's hash of the addresses would put everything one source sends, a trunk, on one
+// worker, which now also gets the responses): a transaction's retransmissions, its CANCEL
+// and the ACK of a failure carry its branch and reach the same worker. Without a branch,
+// or past the group, the kernel hashes as before. A wrong guess costs nothing but the
+// hand-over it was meant to save: the transaction layer still checks.
+// Socket i of a group must be worker i's: the daemon opens the workers' sockets in order.
+#include <linux/filter.h>
+
+#include <cstddef>
+#include <system_error>
+#include <vector>
+
+namespace sipproxy::transport {
+
+// Bytes of a datagram searched for the branch (the top Via of a response sits well within).
+inline constexpr std::size_t kSteeringSearch = 512;
+
+// The program for a group of `workers` sockets (at most BPF_MAXINSNS instructions).
+std::vector<sock_filter> response_steering_program(unsigned workers,
+                                                   std::size_t search = kSteeringSearch);
+
+// Attaches it to the SO_REUSEPORT group of the UDP socket `fd`.
+std::error_code steer_responses(int fd, unsigned workers);
+
+}  // namespace sipproxy::transport
