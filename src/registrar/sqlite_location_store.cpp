@@ -136,6 +136,7 @@ SqliteLocationStore::~SqliteLocationStore() {
         wake_writer_.notify_all();
         writer_.join();
     }
+    write_.reset();  // finalized before the close
     sqlite3_close_v2(db_);
 }
 
@@ -420,31 +421,44 @@ std::string SqliteLocationStore::undo(const std::string& aor) {
 }
 
 std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aors) {
-    // Statements prepared once per batch: cheap next to the rows they write.
-    Statement del, ins;
-    std::string insert_sql =
-        std::string("INSERT INTO bindings (") + kColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(db_, "DELETE FROM bindings WHERE aor = ?", -1, &del.stmt, nullptr) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db_, insert_sql.c_str(), -1, &ins.stmt, nullptr) != SQLITE_OK)
-        return sqlite3_errmsg(db_);
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-        return sqlite3_errmsg(db_);
+    if (!write_) {
+        auto w = std::make_unique<WriteStatements>();
+        const std::string insert_sql = std::string("INSERT INTO bindings (") + kColumns +
+                                       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        auto prepare = [&](const char* sql, SqliteStatement& st) {
+            return sqlite3_prepare_v2(db_, sql, -1, &st.stmt, nullptr) == SQLITE_OK;
+        };
+        if (!prepare("BEGIN IMMEDIATE", w->begin) || !prepare("COMMIT", w->commit) ||
+            !prepare("ROLLBACK", w->rollback) ||
+            !prepare("DELETE FROM bindings WHERE aor = ?", w->delete_aor) ||
+            !prepare(insert_sql.c_str(), w->insert))
+            return sqlite3_errmsg(db_);
+        write_ = std::move(w);
+    }
+    WriteStatements& w = *write_;
+    // Each statement is reset after its step, also when the step failed (a kept statement
+    // must not stay active), and its error read before the reset.
+    auto run = [&](sqlite3_stmt* st) {
+        const bool ok = sqlite3_step(st) == SQLITE_DONE;
+        std::string message = ok ? std::string() : std::string(sqlite3_errmsg(db_));
+        sqlite3_reset(st);
+        return message;
+    };
+    if (auto e = run(w.begin.stmt); !e.empty()) return e;
 
+    std::string message;
     auto fail = [&] {
-        std::string message = sqlite3_errmsg(db_);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        run(w.rollback.stmt);
         return message;
     };
     const auto now = Clock::now();
     for (const auto& aor : aors) {
-        bind_text(del.stmt, 1, aor);
-        if (sqlite3_step(del.stmt) != SQLITE_DONE) return fail();
-        sqlite3_reset(del.stmt);
+        bind_text(w.delete_aor.stmt, 1, aor);
+        if (message = run(w.delete_aor.stmt); !message.empty()) return fail();
         // The current state, not the state when the AOR was marked: the newest wins.
         for (const auto& b : index_.lookup(aor, now)) {
             std::string path = join_path(b.path);
-            sqlite3_stmt* s = ins.stmt;
+            sqlite3_stmt* s = w.insert.stmt;
             bind_text(s, 1, b.aor);
             bind_text(s, 2, b.contact);
             sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
@@ -459,11 +473,10 @@ std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aor
             bind_text(s, 12, b.instance);
             sqlite3_bind_int64(s, 13, b.reg_id);
             sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
-            if (sqlite3_step(s) != SQLITE_DONE) return fail();
-            sqlite3_reset(s);
+            if (message = run(s); !message.empty()) return fail();
         }
     }
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail();
+    if (message = run(w.commit.stmt); !message.empty()) return fail();
     return {};
 }
 

@@ -435,3 +435,59 @@ TEST_CASE("sqlite store: a failed write is undone and reported", "[sqlite][durab
     CHECK(observer.rows("alice@example.test") == 1);
     CHECK(observer.rows("carol@example.test") == 1);
 }
+
+TEST_CASE("sqlite store: a write that fails inside its transaction leaves the writer usable",
+          "[sqlite][durable]") {
+    // The writer keeps its prepared statements between batches: one whose step failed
+    // (here an INSERT refused by a trigger, after the DELETE of the same transaction ran)
+    // must be reset, the transaction rolled back, and the next batch must work, also after
+    // the schema changed under the kept statements.
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    auto opened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(opened);
+    auto& store = **opened;
+    Registrar registrar(store, {});
+    Observer observer(file);
+
+    Seen alice;
+    REQUIRE(registrar
+                .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                        alice.callback(observer, "alice@example.test"))
+                .ok());
+    REQUIRE(alice.wait());
+    REQUIRE(alice.error.empty());
+
+    REQUIRE(observer.exec("CREATE TRIGGER refuse BEFORE INSERT ON bindings "
+                          "WHEN NEW.aor = 'alice@example.test' "
+                          "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"));
+    auto moved = reg("alice@example.test", "sip:a@192.0.2.9", 3600, now);
+    moved.call_id = "other@ua";
+    Seen refused;
+    REQUIRE(registrar.handle(moved, refused.callback(observer, "alice@example.test")).ok());
+    REQUIRE(refused.wait());
+    CHECK_THAT(refused.error, Catch::Contains("refused by the test"));
+    CHECK(refused.rows == 1);  // the DELETE was rolled back with the failed INSERT
+    auto back = store.lookup("alice@example.test", now);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].contact == "sip:a@192.0.2.1");
+
+    REQUIRE(observer.exec("DROP TRIGGER refuse"));
+    Seen bob, again;
+    REQUIRE(registrar
+                .handle(reg("bob@example.test", "sip:b@192.0.2.3", 3600, now),
+                        bob.callback(observer, "bob@example.test"))
+                .ok());
+    REQUIRE(bob.wait());
+    CHECK(bob.error.empty());
+    CHECK(bob.rows == 1);
+    REQUIRE(registrar.handle(moved, again.callback(observer, "alice@example.test")).ok());
+    REQUIRE(again.wait());
+    CHECK(again.error.empty());
+    CHECK(again.rows == 2);
+    CHECK(store.flush());
+    CHECK(store.last_error().empty());
+}
