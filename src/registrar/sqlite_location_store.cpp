@@ -431,7 +431,11 @@ std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aor
         if (!prepare("BEGIN IMMEDIATE", w->begin) || !prepare("COMMIT", w->commit) ||
             !prepare("ROLLBACK", w->rollback) ||
             !prepare("DELETE FROM bindings WHERE aor = ?", w->delete_aor) ||
-            !prepare(insert_sql.c_str(), w->insert))
+            !prepare(insert_sql.c_str(), w->insert) ||
+            !prepare("UPDATE bindings SET contact=?2, expires_at=?3, q=?4, call_id=?5, cseq=?6, "
+                     "transport=?7, source_address=?8, source_port=?9, user_agent=?10, "
+                     "path=?11, instance=?12, reg_id=?13, registered_at=?14 WHERE aor=?1",
+                     w->update_only))
             return sqlite3_errmsg(db_);
         write_ = std::move(w);
     }
@@ -451,29 +455,46 @@ std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aor
         run(w.rollback.stmt);
         return message;
     };
+    auto bind_binding = [&](sqlite3_stmt* s, const Binding& b, const std::string& path) {
+        bind_text(s, 1, b.aor);
+        bind_text(s, 2, b.contact);
+        sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
+        sqlite3_bind_int(s, 4, b.q_permille);
+        bind_text(s, 5, b.call_id);
+        sqlite3_bind_int64(s, 6, b.cseq);
+        bind_text(s, 7, b.transport);
+        bind_text(s, 8, b.source_address);
+        sqlite3_bind_int(s, 9, b.source_port);
+        bind_text(s, 10, b.user_agent);
+        bind_text(s, 11, path);
+        bind_text(s, 12, b.instance);
+        sqlite3_bind_int64(s, 13, b.reg_id);
+        sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
+    };
     const auto now = Clock::now();
     for (const auto& aor : aors) {
-        bind_text(w.delete_aor.stmt, 1, aor);
-        if (message = run(w.delete_aor.stmt); !message.empty()) return fail();
         // The current state, not the state when the AOR was marked: the newest wins.
-        for (const auto& b : index_.lookup(aor, now)) {
-            std::string path = join_path(b.path);
-            sqlite3_stmt* s = w.insert.stmt;
-            bind_text(s, 1, b.aor);
-            bind_text(s, 2, b.contact);
-            sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
-            sqlite3_bind_int(s, 4, b.q_permille);
-            bind_text(s, 5, b.call_id);
-            sqlite3_bind_int64(s, 6, b.cseq);
-            bind_text(s, 7, b.transport);
-            bind_text(s, 8, b.source_address);
-            sqlite3_bind_int(s, 9, b.source_port);
-            bind_text(s, 10, b.user_agent);
-            bind_text(s, 11, path);
-            bind_text(s, 12, b.instance);
-            sqlite3_bind_int64(s, 13, b.reg_id);
-            sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
-            if (message = run(s); !message.empty()) return fail();
+        const auto bindings = index_.lookup(aor, now);
+        // The common case, a refresh of an AOR's one binding: one UPDATE of its row in
+        // place (the aor index untouched). Only if the file held exactly that one row;
+        // several: rewritten below (in this transaction, so an UPDATE of several rows is
+        // replaced before anyone can read it); none (a new AOR): inserted, no DELETE.
+        int rows_updated = -1;  // -1: no UPDATE tried
+        if (bindings.size() == 1 && bindings[0].aor == aor) {
+            const std::string path = join_path(bindings[0].path);
+            bind_binding(w.update_only.stmt, bindings[0], path);
+            if (message = run(w.update_only.stmt); !message.empty()) return fail();
+            rows_updated = sqlite3_changes(db_);
+            if (rows_updated == 1) continue;
+        }
+        if (rows_updated != 0) {
+            bind_text(w.delete_aor.stmt, 1, aor);
+            if (message = run(w.delete_aor.stmt); !message.empty()) return fail();
+        }
+        for (const auto& b : bindings) {
+            const std::string path = join_path(b.path);
+            bind_binding(w.insert.stmt, b, path);
+            if (message = run(w.insert.stmt); !message.empty()) return fail();
         }
     }
     if (message = run(w.commit.stmt); !message.empty()) return fail();

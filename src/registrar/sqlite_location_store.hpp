@@ -106,7 +106,7 @@ class SqliteLocationStore final : public LocationStore {
     // preparing them per batch was a fifth of a registration's instructions at low rates).
     // Finalized before db_ is closed.
     struct WriteStatements {
-        SqliteStatement begin, commit, rollback, delete_aor, insert;
+        SqliteStatement begin, commit, rollback, delete_aor, insert, update_only;
     };
     std::unique_ptr<WriteStatements> write_;
     MemoryLocationStore index_;

@@ -491,3 +491,65 @@ TEST_CASE("sqlite store: a write that fails inside its transaction leaves the wr
     CHECK(store.flush());
     CHECK(store.last_error().empty());
 }
+
+TEST_CASE("sqlite store: a refresh rewrites the AOR's row, and only that", "[sqlite][durable]") {
+    // One binding in memory and one row in the file: an UPDATE in place. One binding in
+    // memory but two rows in the file (a binding removed): the AOR is rewritten.
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    {
+        auto opened = SqliteLocationStore::open(file, options, now);
+        REQUIRE(opened);
+        auto& store = **opened;
+        Registrar registrar(store, {});
+        Observer observer(file);
+
+        Seen first, refresh;
+        REQUIRE(registrar
+                    .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                            first.callback(observer, "alice@example.test"))
+                    .ok());
+        REQUIRE(first.wait());
+        CHECK(first.error.empty());
+        CHECK(first.rows == 1);  // a new AOR: the UPDATE finds no row, the INSERT writes it
+        auto again = reg("alice@example.test", "sip:a@192.0.2.1", 600, now);
+        again.cseq = 2;
+        again.user_agent = "refreshed";
+        REQUIRE(registrar.handle(again, refresh.callback(observer, "alice@example.test")).ok());
+        REQUIRE(refresh.wait());
+        CHECK(refresh.error.empty());
+        CHECK(refresh.rows == 1);
+
+        Seen second, gone;
+        auto other = reg("bob@example.test", "sip:b1@192.0.2.2", 3600, now);
+        REQUIRE(registrar.handle(other, second.callback(observer, "bob@example.test")).ok());
+        REQUIRE(second.wait());
+        CHECK(second.rows == 1);
+        auto phone2 = reg("bob@example.test", "sip:b2@192.0.2.3", 3600, now);
+        phone2.call_id = "phone2@ua";
+        Seen added;
+        REQUIRE(registrar.handle(phone2, added.callback(observer, "bob@example.test")).ok());
+        REQUIRE(added.wait());
+        CHECK(added.rows == 2);
+        auto leaves = reg("bob@example.test", "sip:b1@192.0.2.2", 0, now);
+        leaves.cseq = 2;
+        REQUIRE(registrar.handle(leaves, gone.callback(observer, "bob@example.test")).ok());
+        REQUIRE(gone.wait());
+        CHECK(gone.error.empty());
+        CHECK(gone.rows == 1);
+        CHECK(store.flush());
+    }
+    auto reopened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(reopened);
+    auto alice = (*reopened)->lookup("alice@example.test", now);
+    REQUIRE(alice.size() == 1);
+    CHECK(alice[0].cseq == 2);
+    CHECK(alice[0].user_agent == "refreshed");
+    CHECK(alice[0].expires_at <= now + std::chrono::seconds(601));
+    auto bob = (*reopened)->lookup("bob@example.test", now);
+    REQUIRE(bob.size() == 1);
+    CHECK(bob[0].contact == "sip:b2@192.0.2.3");
+}
