@@ -138,9 +138,13 @@ Challenge Authenticator::challenge(bool stale, Now now, std::string_view user) c
 
 Verdict Authenticator::verify(std::string_view method, std::string_view credentials,
                               Now clocks) const {
+    return verify(method, parse_digest_credentials(credentials), clocks);
+}
+
+Verdict Authenticator::verify(std::string_view method, const ParsedCredentials& parsed,
+                              Now clocks) const {
     const Time now = clocks.mono;
     using verdict::Failed;
-    auto parsed = parse_digest_credentials(credentials);
     if (!parsed) {
         if (parsed.error().code == CredentialsError::Code::not_digest)
             return verdict::NoCredentials{};

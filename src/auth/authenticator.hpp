@@ -15,6 +15,7 @@
 #include "auth/algorithm.hpp"
 #include "auth/clock.hpp"
 #include "auth/credential_store.hpp"
+#include "auth/digest_credentials.hpp"
 #include "auth/nonce.hpp"
 #include "auth/nonce_count_table.hpp"
 #include "auth/subscriber_store.hpp"
@@ -95,6 +96,10 @@ class Authenticator {
 
     // `credentials` is one Authorization / Proxy-Authorization header value.
     Verdict verify(std::string_view method, std::string_view credentials, Now now) const;
+    // The same, with that value already parsed by parse_digest_credentials (a caller that
+    // looks at the claimed user first parses each header once).
+    using ParsedCredentials = Expected<DigestCredentials, CredentialsError>;
+    Verdict verify(std::string_view method, const ParsedCredentials& parsed, Now now) const;
 
     const std::string& realm() const { return store_.realm(); }
     const std::vector<Algorithm>& algorithms() const { return algorithms_; }

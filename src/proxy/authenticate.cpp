@@ -53,8 +53,8 @@ auth::UserThrottle::Limits user_limits(const Snapshot& snapshot) {
 
 // The user name credentials claim (the userhash as sent, when userhash): "" when they are
 // not Digest credentials for this realm.
-std::string_view claimed_user(std::string_view credentials, std::string_view realm) {
-    auto c = auth::parse_digest_credentials(credentials);
+std::string_view claimed_user(const auth::Authenticator::ParsedCredentials& c,
+                              std::string_view realm) {
     if (!c || c->realm != realm) return {};
     return c->username.substr(0, 256);
 }
@@ -108,7 +108,10 @@ void authenticate(RequestContext& ctx) {
         // One user guessed at from many sources: only the sources its devices
         // authenticated from may try now; the others get the same 403 whatever the
         // password, before any digest is computed (auth/user_throttle.hpp).
-        const auto user = claimed_user(h.value, a.realm());
+        // Parsed once: the throttle looks at the claimed user, verify() at the rest. The
+        // views point into h.value, which outlives both.
+        const auto credentials = auth::parse_digest_credentials(h.value);
+        const auto user = claimed_user(credentials, a.realm());
         if (!user.empty() && !ctx.trusted_source &&
             ctx.services.user_throttle.refuses(user, source_key, now, limits)) {
             refuse(ctx.services, Refusal::UserThrottled, ctx.source,
@@ -117,7 +120,7 @@ void authenticate(RequestContext& ctx) {
             ctx.respond(403, "Forbidden: too many failed attempts for this user");
             return;
         }
-        auto verdict = a.verify(r.method_text(), h.value, clocks);
+        auto verdict = a.verify(r.method_text(), credentials, clocks);
         if (auto* ok = std::get_if<auth::verdict::Ok>(&verdict)) {
             // RFC 7616 3.4.6: credentials signed for another target do not open this one
             // (400, as the RFC says; a client that signs the wrong URI will not do better).

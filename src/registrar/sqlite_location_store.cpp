@@ -136,6 +136,7 @@ SqliteLocationStore::~SqliteLocationStore() {
         wake_writer_.notify_all();
         writer_.join();
     }
+    write_.reset();  // finalized before the close
     sqlite3_close_v2(db_);
 }
 
@@ -420,50 +421,83 @@ std::string SqliteLocationStore::undo(const std::string& aor) {
 }
 
 std::string SqliteLocationStore::write_batch(const std::vector<std::string>& aors) {
-    // Statements prepared once per batch: cheap next to the rows they write.
-    Statement del, ins;
-    std::string insert_sql =
-        std::string("INSERT INTO bindings (") + kColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    if (sqlite3_prepare_v2(db_, "DELETE FROM bindings WHERE aor = ?", -1, &del.stmt, nullptr) !=
-            SQLITE_OK ||
-        sqlite3_prepare_v2(db_, insert_sql.c_str(), -1, &ins.stmt, nullptr) != SQLITE_OK)
-        return sqlite3_errmsg(db_);
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-        return sqlite3_errmsg(db_);
-
-    auto fail = [&] {
-        std::string message = sqlite3_errmsg(db_);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!write_) {
+        auto w = std::make_unique<WriteStatements>();
+        const std::string insert_sql = std::string("INSERT INTO bindings (") + kColumns +
+                                       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        auto prepare = [&](const char* sql, SqliteStatement& st) {
+            return sqlite3_prepare_v2(db_, sql, -1, &st.stmt, nullptr) == SQLITE_OK;
+        };
+        if (!prepare("BEGIN IMMEDIATE", w->begin) || !prepare("COMMIT", w->commit) ||
+            !prepare("ROLLBACK", w->rollback) ||
+            !prepare("DELETE FROM bindings WHERE aor = ?", w->delete_aor) ||
+            !prepare(insert_sql.c_str(), w->insert) ||
+            !prepare("UPDATE bindings SET contact=?2, expires_at=?3, q=?4, call_id=?5, cseq=?6, "
+                     "transport=?7, source_address=?8, source_port=?9, user_agent=?10, "
+                     "path=?11, instance=?12, reg_id=?13, registered_at=?14 WHERE aor=?1",
+                     w->update_only))
+            return sqlite3_errmsg(db_);
+        write_ = std::move(w);
+    }
+    WriteStatements& w = *write_;
+    // Each statement is reset after its step, also when the step failed (a kept statement
+    // must not stay active), and its error read before the reset.
+    auto run = [&](sqlite3_stmt* st) {
+        const bool ok = sqlite3_step(st) == SQLITE_DONE;
+        std::string message = ok ? std::string() : std::string(sqlite3_errmsg(db_));
+        sqlite3_reset(st);
         return message;
+    };
+    if (auto e = run(w.begin.stmt); !e.empty()) return e;
+
+    std::string message;
+    auto fail = [&] {
+        run(w.rollback.stmt);
+        return message;
+    };
+    auto bind_binding = [&](sqlite3_stmt* s, const Binding& b, const std::string& path) {
+        bind_text(s, 1, b.aor);
+        bind_text(s, 2, b.contact);
+        sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
+        sqlite3_bind_int(s, 4, b.q_permille);
+        bind_text(s, 5, b.call_id);
+        sqlite3_bind_int64(s, 6, b.cseq);
+        bind_text(s, 7, b.transport);
+        bind_text(s, 8, b.source_address);
+        sqlite3_bind_int(s, 9, b.source_port);
+        bind_text(s, 10, b.user_agent);
+        bind_text(s, 11, path);
+        bind_text(s, 12, b.instance);
+        sqlite3_bind_int64(s, 13, b.reg_id);
+        sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
     };
     const auto now = Clock::now();
     for (const auto& aor : aors) {
-        bind_text(del.stmt, 1, aor);
-        if (sqlite3_step(del.stmt) != SQLITE_DONE) return fail();
-        sqlite3_reset(del.stmt);
         // The current state, not the state when the AOR was marked: the newest wins.
-        for (const auto& b : index_.lookup(aor, now)) {
-            std::string path = join_path(b.path);
-            sqlite3_stmt* s = ins.stmt;
-            bind_text(s, 1, b.aor);
-            bind_text(s, 2, b.contact);
-            sqlite3_bind_int64(s, 3, detail::to_ms(b.expires_at));
-            sqlite3_bind_int(s, 4, b.q_permille);
-            bind_text(s, 5, b.call_id);
-            sqlite3_bind_int64(s, 6, b.cseq);
-            bind_text(s, 7, b.transport);
-            bind_text(s, 8, b.source_address);
-            sqlite3_bind_int(s, 9, b.source_port);
-            bind_text(s, 10, b.user_agent);
-            bind_text(s, 11, path);
-            bind_text(s, 12, b.instance);
-            sqlite3_bind_int64(s, 13, b.reg_id);
-            sqlite3_bind_int64(s, 14, detail::to_ms(b.registered_at));
-            if (sqlite3_step(s) != SQLITE_DONE) return fail();
-            sqlite3_reset(s);
+        const auto bindings = index_.lookup(aor, now);
+        // The common case, a refresh of an AOR's one binding: one UPDATE of its row in
+        // place (the aor index untouched). Only if the file held exactly that one row;
+        // several: rewritten below (in this transaction, so an UPDATE of several rows is
+        // replaced before anyone can read it); none (a new AOR): inserted, no DELETE.
+        int rows_updated = -1;  // -1: no UPDATE tried
+        if (bindings.size() == 1 && bindings[0].aor == aor) {
+            const std::string path = join_path(bindings[0].path);
+            bind_binding(w.update_only.stmt, bindings[0], path);
+            if (message = run(w.update_only.stmt); !message.empty()) return fail();
+            rows_updated = sqlite3_changes(db_);
+            if (rows_updated == 1) continue;
+        }
+        if (rows_updated != 0) {
+            bind_text(w.delete_aor.stmt, 1, aor);
+            if (message = run(w.delete_aor.stmt); !message.empty()) return fail();
+        }
+        for (const auto& b : bindings) {
+            const std::string path = join_path(b.path);
+            bind_binding(w.insert.stmt, b, path);
+            if (message = run(w.insert.stmt); !message.empty()) return fail();
         }
     }
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail();
+    if (message = run(w.commit.stmt); !message.empty()) return fail();
     return {};
 }
 

@@ -435,3 +435,121 @@ TEST_CASE("sqlite store: a failed write is undone and reported", "[sqlite][durab
     CHECK(observer.rows("alice@example.test") == 1);
     CHECK(observer.rows("carol@example.test") == 1);
 }
+
+TEST_CASE("sqlite store: a write that fails inside its transaction leaves the writer usable",
+          "[sqlite][durable]") {
+    // The writer keeps its prepared statements between batches: one whose step failed
+    // (here an INSERT refused by a trigger, after the DELETE of the same transaction ran)
+    // must be reset, the transaction rolled back, and the next batch must work, also after
+    // the schema changed under the kept statements.
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    auto opened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(opened);
+    auto& store = **opened;
+    Registrar registrar(store, {});
+    Observer observer(file);
+
+    Seen alice;
+    REQUIRE(registrar
+                .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                        alice.callback(observer, "alice@example.test"))
+                .ok());
+    REQUIRE(alice.wait());
+    REQUIRE(alice.error.empty());
+
+    REQUIRE(observer.exec("CREATE TRIGGER refuse BEFORE INSERT ON bindings "
+                          "WHEN NEW.aor = 'alice@example.test' "
+                          "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"));
+    auto moved = reg("alice@example.test", "sip:a@192.0.2.9", 3600, now);
+    moved.call_id = "other@ua";
+    Seen refused;
+    REQUIRE(registrar.handle(moved, refused.callback(observer, "alice@example.test")).ok());
+    REQUIRE(refused.wait());
+    CHECK_THAT(refused.error, Catch::Contains("refused by the test"));
+    CHECK(refused.rows == 1);  // the DELETE was rolled back with the failed INSERT
+    auto back = store.lookup("alice@example.test", now);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].contact == "sip:a@192.0.2.1");
+
+    REQUIRE(observer.exec("DROP TRIGGER refuse"));
+    Seen bob, again;
+    REQUIRE(registrar
+                .handle(reg("bob@example.test", "sip:b@192.0.2.3", 3600, now),
+                        bob.callback(observer, "bob@example.test"))
+                .ok());
+    REQUIRE(bob.wait());
+    CHECK(bob.error.empty());
+    CHECK(bob.rows == 1);
+    REQUIRE(registrar.handle(moved, again.callback(observer, "alice@example.test")).ok());
+    REQUIRE(again.wait());
+    CHECK(again.error.empty());
+    CHECK(again.rows == 2);
+    CHECK(store.flush());
+    CHECK(store.last_error().empty());
+}
+
+TEST_CASE("sqlite store: a refresh rewrites the AOR's row, and only that", "[sqlite][durable]") {
+    // One binding in memory and one row in the file: an UPDATE in place. One binding in
+    // memory but two rows in the file (a binding removed): the AOR is rewritten.
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    {
+        auto opened = SqliteLocationStore::open(file, options, now);
+        REQUIRE(opened);
+        auto& store = **opened;
+        Registrar registrar(store, {});
+        Observer observer(file);
+
+        Seen first, refresh;
+        REQUIRE(registrar
+                    .handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                            first.callback(observer, "alice@example.test"))
+                    .ok());
+        REQUIRE(first.wait());
+        CHECK(first.error.empty());
+        CHECK(first.rows == 1);  // a new AOR: the UPDATE finds no row, the INSERT writes it
+        auto again = reg("alice@example.test", "sip:a@192.0.2.1", 600, now);
+        again.cseq = 2;
+        again.user_agent = "refreshed";
+        REQUIRE(registrar.handle(again, refresh.callback(observer, "alice@example.test")).ok());
+        REQUIRE(refresh.wait());
+        CHECK(refresh.error.empty());
+        CHECK(refresh.rows == 1);
+
+        Seen second, gone;
+        auto other = reg("bob@example.test", "sip:b1@192.0.2.2", 3600, now);
+        REQUIRE(registrar.handle(other, second.callback(observer, "bob@example.test")).ok());
+        REQUIRE(second.wait());
+        CHECK(second.rows == 1);
+        auto phone2 = reg("bob@example.test", "sip:b2@192.0.2.3", 3600, now);
+        phone2.call_id = "phone2@ua";
+        Seen added;
+        REQUIRE(registrar.handle(phone2, added.callback(observer, "bob@example.test")).ok());
+        REQUIRE(added.wait());
+        CHECK(added.rows == 2);
+        auto leaves = reg("bob@example.test", "sip:b1@192.0.2.2", 0, now);
+        leaves.cseq = 2;
+        REQUIRE(registrar.handle(leaves, gone.callback(observer, "bob@example.test")).ok());
+        REQUIRE(gone.wait());
+        CHECK(gone.error.empty());
+        CHECK(gone.rows == 1);
+        CHECK(store.flush());
+    }
+    auto reopened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(reopened);
+    auto alice = (*reopened)->lookup("alice@example.test", now);
+    REQUIRE(alice.size() == 1);
+    CHECK(alice[0].cseq == 2);
+    CHECK(alice[0].user_agent == "refreshed");
+    CHECK(alice[0].expires_at <= now + std::chrono::seconds(601));
+    auto bob = (*reopened)->lookup("bob@example.test", now);
+    REQUIRE(bob.size() == 1);
+    CHECK(bob[0].contact == "sip:b2@192.0.2.3");
+}
