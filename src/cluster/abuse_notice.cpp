@@ -1,6 +1,7 @@
 #include "cluster/abuse_notice.hpp"
 
-#include <charconv>
+
+#include "base/parse_number.hpp"
 
 namespace sipproxy::cluster {
 
@@ -13,13 +14,6 @@ int hex_value(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-template <typename T>
-bool number(std::string_view s, T& v) {
-    if (s.empty()) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc() && p == s.data() + s.size();
 }
 
 // The next space-separated word of `s` (consumed with its space).
@@ -127,7 +121,7 @@ std::optional<BanNotice> decode_ban_record(std::string_view network, std::string
     BanNotice n;
     if (network.empty()) return std::nullopt;
     n.network = std::string(network);
-    if (!number(word(value), n.until_ms) || n.until_ms < 0) return std::nullopt;
+    if (!parse_number(word(value), n.until_ms) || n.until_ms < 0) return std::nullopt;
     if (!flag(word(value), n.automatic)) return std::nullopt;
     auto origin = untoken(word(value));
     auto reason = untoken(word(value));
@@ -180,7 +174,7 @@ std::optional<AbuseBatch> decode_abuse_batch(std::string_view text) {
         const auto kind = word(l);
         auto key = untoken(word(l));
         AbuseBatch::Count c;
-        if (!key || key->empty() || !number(word(l), c.n)) continue;
+        if (!key || key->empty() || !parse_number(word(l), c.n)) continue;
         c.key = std::move(*key);
         if (l == "r" && kind == "s") {
             c.reset = true;

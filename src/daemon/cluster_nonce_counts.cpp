@@ -2,9 +2,9 @@
 // nc a node accepts is published on sipproxy:nc, and every node remembers the others'.
 // Accuracy: a replay sent to another node within the notice's delivery time (milliseconds
 // on a LAN) is not recognised there; after it, it is refused (stale=true) on every node.
-#include <charconv>
 
 #include "auth/nonce_count_table.hpp"
+#include "base/parse_number.hpp"
 #include "daemon/daemon.hpp"
 #include "registrar/packed_binding.hpp"
 #include "registrar/redis_location_store.hpp"
@@ -51,11 +51,9 @@ void Daemon::share_nonce_counts() {
         }
         std::uint32_t nc = 0;
         std::int64_t issued = 0, expires = 0;
-        auto num = [](std::string_view s, auto& v) {
-            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-            return ec == std::errc() && p == s.data() + s.size();
-        };
-        if (f[0].empty() || !num(f[1], nc) || !num(f[2], issued) || !num(f[3], expires)) return;
+        if (f[0].empty() || !parse_number(f[1], nc) || !parse_number(f[2], issued) ||
+            !parse_number(f[3], expires))
+            return;
         counts->remember(f[0], nc, from_wall_ms(issued), from_wall_ms(expires), auth::Clock::now());
     });
 }

@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <random>
 
 #include "auth/nonce.hpp"
+#include "base/parse_number.hpp"
 
 namespace sipproxy::proxy {
 
@@ -27,11 +27,6 @@ std::uint64_t random_run() {
     std::uint64_t r = 0;
     while (r == 0) r = (std::uint64_t{rd()} << 32) ^ rd();
     return r;
-}
-
-bool number(std::string_view t, std::uint64_t& out, int base = 10) {
-    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out, base);
-    return !t.empty() && ec == std::errc() && p == t.data() + t.size();
 }
 
 std::string hex16(std::uint64_t v) {
@@ -141,7 +136,7 @@ std::optional<transport::Peer> parse_flow(std::string_view text) {
     p.address = asio::ip::make_address(std::string(address), ec);
     if (ec) return std::nullopt;
     std::uint64_t port = 0;
-    if (!number(text.substr(b + 1), port) || port == 0 || port > 65535) return std::nullopt;
+    if (!parse_number(text.substr(b + 1), port) || port == 0 || port > 65535) return std::nullopt;
     p.port = static_cast<std::uint16_t>(port);
     return p;
 }
@@ -168,8 +163,8 @@ PathTokens::FlowCheck PathTokens::flow_of(std::string_view value) const {
     }
     const auto token = field[0];
     std::uint64_t run = 0, connection = 0;
-    if (token.size() != token_length || !number(field[1], run, 16) || field[1] != hex16(run) ||
-        !number(field[2], connection) || connection == 0)
+    if (token.size() != token_length || !parse_number(field[1], run, 16) || field[1] != hex16(run) ||
+        !parse_number(field[2], connection) || connection == 0)
         return {};
     auto peer = parse_flow(value);
     if (!peer) return {};

@@ -1,8 +1,8 @@
 #include "registrar/binding_record.hpp"
 
-#include <charconv>
 #include <vector>
 
+#include "base/parse_number.hpp"
 #include "registrar/packed_binding.hpp"
 
 namespace sipproxy::registrar {
@@ -36,12 +36,6 @@ std::optional<std::string> unescape(std::string_view s) {
         else return std::nullopt;
     }
     return out;
-}
-
-template <class T>
-bool number(std::string_view s, T& v) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc() && p == s.data() + s.size();
 }
 
 }  // namespace
@@ -82,8 +76,8 @@ std::optional<Binding> decode_binding(std::string_view aor, std::string_view tex
     b.aor = std::string(aor);
     b.contact = f[1];
     std::int64_t expires = 0, registered = 0;
-    if (!number(f[2], expires) || !number(f[3], b.q_permille) || !number(f[5], b.cseq) ||
-        !number(f[8], b.source_port) || !number(f[11], b.reg_id) || !number(f[12], registered))
+    if (!parse_number(f[2], expires) || !parse_number(f[3], b.q_permille) || !parse_number(f[5], b.cseq) ||
+        !parse_number(f[8], b.source_port) || !parse_number(f[11], b.reg_id) || !parse_number(f[12], registered))
         return std::nullopt;
     b.expires_at = detail::from_ms(expires);
     b.registered_at = detail::from_ms(registered);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "base/log.hpp"
+#include "base/parse_number.hpp"
 #include "registrar/binding_record.hpp"
 #include "registrar/packed_binding.hpp"
 
@@ -204,8 +205,7 @@ std::string RedisLocationStore::ask_sentinels(std::string& host, std::uint16_t& 
         }
         const std::string p(r->element[1]->str, r->element[1]->len);
         unsigned n = 0;
-        for (char ch : p) n = (ch >= '0' && ch <= '9' && n <= 65535) ? n * 10 + (ch - '0') : 70000;
-        if (p.empty() || n == 0 || n > 65535) {
+        if (!parse_number(p, n) || n == 0 || n > 65535) {
             note("unexpected port '" + p + "'");
             continue;
         }
