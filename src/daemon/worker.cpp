@@ -20,11 +20,15 @@ Worker::Worker(unsigned index, std::vector<transport::Local> locals,
                ingress::Admission& admission)
     : index_(index), io_(1), transport_(io_, index, std::move(locals), transport_options),
       layer_(io_, transport_, index, layer_options), proxy_(services, layer_, transport_),
-      ingress_(admission, ingress_options(transport_options)), tick_(io_) {
+      ingress_(admission, ingress_options(transport_options)),
+      commits_(io_.get_executor(), std::chrono::milliseconds(10)), tick_(io_) {
     layer_.set_user(&proxy_);
     layer_.set_exempt([this](const asio::ip::address& a) { return ingress_.exempt(a); });
     // transport -> ingress (admission, parsing) -> transaction layer -> proxy
-    transport_.on_receive([this](const transport::Inbound& in) { ingress_.receive(in); });
+    transport_.on_receive([this](const transport::Inbound& in) {
+        commits_.drain();  // awake anyway: answer what the store has committed meanwhile
+        ingress_.receive(in);
+    });
     transport_.set_accept_filter([this](const asio::ip::address& from, std::size_t open) {
         return ingress_.admit_connection(from, open);
     });
@@ -69,6 +73,7 @@ void Worker::open() {
 
 void Worker::start() {
     thread_ = std::thread([this]() {
+        commits_.make_current();
         // A handler that throws is a bug (nothing a peer sends should get here): say so
         // loudly, and keep the loop running, or this worker's sockets would go on
         // receiving with nobody reading them.

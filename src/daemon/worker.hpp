@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "ingress/ingress.hpp"
+#include "proxy/commit_inbox.hpp"
 #include "proxy/proxy_core.hpp"
 #include "transaction/transaction_layer.hpp"
 #include "transport/transport.hpp"
@@ -47,6 +48,9 @@ private:
     transaction::TransactionLayer layer_;
     proxy::ProxyCore proxy_;
     ingress::Ingress ingress_;
+    // Store commits finished for this worker's REGISTERs: taken whenever a message wakes the
+    // worker (proxy/commit_inbox.hpp). Destroyed before io_.
+    proxy::CommitInbox commits_;
     asio::steady_timer tick_;
     std::thread thread_;
     std::atomic<std::size_t> failures_{0};

@@ -1,5 +1,7 @@
 #include "proxy/pending_commit.hpp"
 
+#include "proxy/commit_inbox.hpp"
+
 #include <asio/async_result.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
@@ -24,24 +26,34 @@ std::optional<std::string> PendingCommit::result() const {
     return result_;
 }
 
-asio::awaitable<std::string> PendingCommit::wait() {
+asio::awaitable<std::string> PendingCommit::wait(std::chrono::milliseconds latency) {
     auto ex = co_await asio::this_coro::executor;
+    CommitInbox* inbox = latency.count() > 0 ? CommitInbox::current() : nullptr;
     // Named locals, not temporaries in the co_await expression (g++ 12).
-    auto init = [this, ex](auto handler) {
+    auto init = [this, ex, inbox, latency](auto handler) {
         // The handler is move-only; std::function needs a copyable callable.
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        // Always through the executor: complete() runs on the store's writer thread.
-        auto resume = [h, ex](std::string error) {
-            asio::post(ex, [h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
-        };
         std::unique_lock lock(mu_);
         if (result_) {
             std::string error = *result_;
             lock.unlock();
-            resume(std::move(error));
+            // On this thread: no wake-up needed.
+            asio::post(ex, [h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
             return;
         }
-        resume_ = std::move(resume);
+        if (inbox) {
+            // complete() runs on the store's writer thread: the worker picks the result up
+            // when it next wakes, or by its inbox's timer.
+            inbox->expect(latency);
+            resume_ = [h, inbox](std::string error) {
+                inbox->deliver([h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
+            };
+        } else {
+            // Always through the executor: complete() runs on the store's writer thread.
+            resume_ = [h, ex](std::string error) {
+                asio::post(ex, [h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
+            };
+        }
     };
     std::string error =
         co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(

@@ -5,6 +5,7 @@
 // the coroutine resumes on its own executor without blocking it. The one completion
 // mechanism of every store.
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -21,8 +22,10 @@ class PendingCommit {
     std::optional<std::string> result() const;
 
     // Resumes the calling coroutine on its own executor once complete() has run; returns
-    // what complete() was given.
-    asio::awaitable<std::string> wait();
+    // what complete() was given. On a worker's thread, with a store that commits in
+    // batches (`latency`, LocationStore::commit_latency, above zero), the completion goes
+    // through the worker's CommitInbox instead of waking the worker on its own.
+    asio::awaitable<std::string> wait(std::chrono::milliseconds latency = {});
 
   private:
     mutable std::mutex mu_;

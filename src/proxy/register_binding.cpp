@@ -181,7 +181,7 @@ void register_binding(RequestContext& ctx) {
         return;
     }
     // Waits for the store's thread without blocking this worker.
-    ctx.wait_for(pending->wait(), [pending](RequestContext& c, std::string error) {
+    ctx.wait_for(pending->wait(registrar->commit_latency()), [pending](RequestContext& c, std::string error) {
         store_answered(c, error);
     });
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The location service (RFC 3261 10): bindings per address-of-record. Thread-safe: worker
 // threads look up and update it concurrently. Keys are canonical AORs (canonical_aor()).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -85,6 +86,12 @@ class LocationStore {
     // undone, and its `committed` callback has run. True on success (and always for a store
     // without persistence). Blocks: not for an event loop.
     virtual bool flush() { return true; }
+
+    // How long a change usually waits for its commit when the store gathers changes into
+    // batches (SQLite: its batch interval); zero when a commit is not batched (memory: at
+    // once; Redis: one round trip). A caller may then pick the result up lazily
+    // (proxy/commit_inbox.hpp) instead of being woken for it.
+    virtual std::chrono::milliseconds commit_latency() const { return {}; }
 };
 
 }  // namespace sipproxy::registrar

@@ -111,6 +111,9 @@ class Registrar {
 
     const RegistrarOptions& options() const { return options_; }
 
+    // The store's usual commit wait (LocationStore::commit_latency).
+    std::chrono::milliseconds commit_latency() const { return store_.commit_latency(); }
+
   private:
     // handle() without the promise to call `committed`: takes it only when it hands it
     // to the store.

@@ -259,7 +259,8 @@ void SqliteLocationStore::mark_dirty(std::string_view aor, Committed committed) 
     bool was_empty;
     {
         std::lock_guard lock(mu_);
-        was_empty = dirty_.empty();
+        // The writer looks at dirty_ when its gathering interval ends: no need to wake it.
+        was_empty = dirty_.empty() && !gathering_;
         dirty_.push_back({std::string(aor), ++marked_, std::move(committed)});
     }
     if (was_empty) wake_writer_.notify_one();
@@ -294,21 +295,37 @@ std::string SqliteLocationStore::last_error() const {
 
 void SqliteLocationStore::writer_loop() {
     std::unique_lock lock(mu_);
+    // The last batch wrote something: gather the next one on the clock, so that the workers
+    // need not wake this thread for it (gathering_: mark_dirty does not notify).
+    bool busy = false;
     for (;;) {
-        wake_writer_.wait(lock, [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
-        if (dirty_.empty()) {
-            // No batch in flight and nothing waiting.
-            committed_ = marked_;
-            flush_requested_ = false;
-            written_.notify_all();
-            if (stopping_) return;
-            continue;
-        }
-        // Gather changes for a while: one transaction for many REGISTERs.
-        if (!stopping_ && !flush_requested_) {
+        if (busy && !stopping_ && !flush_requested_) {
+            busy = false;
+            gathering_ = true;
             wake_writer_.wait_for(lock, options_.batch_interval,
                                   [&] { return stopping_ || flush_requested_; });
+            gathering_ = false;
+            if (dirty_.empty()) continue;  // quiet again: wait to be woken
+        } else {
+            wake_writer_.wait(lock,
+                              [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
+            if (dirty_.empty()) {
+                // No batch in flight and nothing waiting.
+                committed_ = marked_;
+                flush_requested_ = false;
+                written_.notify_all();
+                if (stopping_) return;
+                continue;
+            }
+            // Gather changes for a while: one transaction for many REGISTERs.
+            if (!stopping_ && !flush_requested_) {
+                gathering_ = true;
+                wake_writer_.wait_for(lock, options_.batch_interval,
+                                      [&] { return stopping_ || flush_requested_; });
+                gathering_ = false;
+            }
         }
+        busy = true;
         flush_requested_ = false;
         std::vector<Change> batch;
         batch.swap(dirty_);

@@ -66,6 +66,7 @@ class SqliteLocationStore final : public LocationStore {
     std::vector<std::string> aors_using_flow(std::uint64_t flow_id) const override;
     void load(std::vector<Binding> bindings) override;
     bool flush() override;
+    std::chrono::milliseconds commit_latency() const override { return options_.batch_interval; }
 
     const std::filesystem::path& path() const { return path_; }
     // Bindings loaded from the file at open, and expired ones deleted then.
@@ -122,6 +123,7 @@ class SqliteLocationStore final : public LocationStore {
     std::uint64_t committed_ = 0;                            // changes durable so far
     std::uint64_t failures_ = 0;                             // failed batches so far
     bool flush_requested_ = false;
+    bool gathering_ = false;  // the writer waits out batch_interval: it needs no wake-up
     bool stopping_ = false;
     std::string last_error_;
     std::thread writer_;
