@@ -105,15 +105,22 @@ void CdrWriter::write_batch(int fd, const std::filesystem::path& path,
             log::error("cdr: writing {}: {}", path.string(), std::strerror(errno));
             drop(batch.size(), "write failed");
         } else {
-            // Durable before the next batch: a crash loses at most the last 100 ms.
-            if (::fdatasync(fd) != 0) {
-                write_errors_.fetch_add(1, std::memory_order_relaxed);
-                log::error("cdr: fdatasync {}: {}", path.string(), std::strerror(errno));
-            }
+            // In the kernel now (a kill -9 keeps it); on disk by the next sync (run()).
+            if (!unsynced_) unsynced_since_ = std::chrono::steady_clock::now();
+            unsynced_ = true;
             written_.fetch_add(batch.size(), std::memory_order_relaxed);
         }
     }
     batch.clear();
+}
+
+void CdrWriter::sync(int fd, const std::filesystem::path& path) {
+    if (!unsynced_ || fd < 0) return;
+    unsynced_ = false;
+    if (::fdatasync(fd) != 0) {
+        write_errors_.fetch_add(1, std::memory_order_relaxed);
+        log::error("cdr: fdatasync {}: {}", path.string(), std::strerror(errno));
+    }
 }
 
 void CdrWriter::run() {
@@ -136,6 +143,7 @@ void CdrWriter::run() {
             // What ended before the reload goes to the file open until then (logrotate:
             // the moved one), the rest to the one opened now.
             write_batch(fd, open_path, before);
+            sync(fd, open_path);
             if (fd >= 0) ::close(fd);
             fd = -1;
             open_path = path;
@@ -148,6 +156,9 @@ void CdrWriter::run() {
             }
         }
         write_batch(fd, open_path, batch);
+        if (unsynced_ && (stopping || std::chrono::steady_clock::now() - unsynced_since_ >=
+                                          sync_interval - batch_delay))
+            sync(fd, open_path);
         lock.lock();
         if (reopen) {
             open_done_ = generation;
@@ -156,6 +167,7 @@ void CdrWriter::run() {
         if (stopping && queue_.empty()) break;
     }
     lock.unlock();
+    sync(fd, open_path);
     if (fd >= 0) ::close(fd);
 }
 
