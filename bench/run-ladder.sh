@@ -70,12 +70,13 @@ def num(f, i):
 
 print('\nRatio sipproxyd / Kamailio CPU per operation, each round (min-max); failed+retransmitted'
       ' per proxy over the rounds; p50/p99 ms of sipproxyd / Kamailio (median of the rounds)')
-print('| flow | rate/s | ratio per round | spread | ms/op sipproxyd / Kamailio (median) | failed+retr sipproxyd / Kamailio | p50/p99 sipproxyd | p50/p99 Kamailio |')
-print('|---|---|---|---|---|---|---|---|')
+print('| flow | rate/s | ratio per round | spread | ms/op sipproxyd / Kamailio (median) | failed+retr sipproxyd / Kamailio | p50/p99 sipproxyd | p50/p99 Kamailio | MiB sipproxyd / Kamailio (max) |')
+print('|---|---|---|---|---|---|---|---|---|')
 counts = []
 for flow in flows:
     for rate in rates:
         ratios, ms_s, ms_k, bad_s, bad_k, lat_s, lat_k, cnt_s, cnt_k = [], [], [], 0, 0, [], [], [], []
+        mem = {'s': [], 'k': []}
         for rnd in range(1, rounds + 1):
             s, k = row(flow, rate, rnd, 'sipproxyd'), row(flow, rate, rnd, 'kamailio')
             for f, bad, ms, lat, cnt in ((s, 'bad_s', ms_s, lat_s, cnt_s), (k, 'bad_k', ms_k, lat_k, cnt_k)):
@@ -88,17 +89,20 @@ for flow in flows:
                 if num(f, 7) is not None:
                     ms.append(num(f, 7))
                 lat.append((num(f, 9), num(f, 11)))
+                if num(f, 8) is not None:
+                    mem['s' if bad == 'bad_s' else 'k'].append(num(f, 8))
                 if len(f) >= 26:
                     cnt.append([num(f, i) for i in range(18, 26)])
             if s and k and num(s, 7) and num(k, 7):
                 ratios.append(num(s, 7) / num(k, 7))
         if not ratios:
-            print(f'| {flow} | {rate} | - | - | - | {bad_s} / {bad_k} | - | - |')
+            print(f'| {flow} | {rate} | - | - | - | {bad_s} / {bad_k} | - | - | - |')
             continue
         med = lambda xs: statistics.median(xs) if xs else float('nan')
         lat_txt = lambda l: '/'.join(f'{med([x[i] for x in l if x[i] is not None]):.0f}' for i in (0, 1)) if l else '-'
         print(f'| {flow} | {rate} | ' + ', '.join(f'{r:.2f}' for r in ratios) +
-              f' | {min(ratios):.2f}-{max(ratios):.2f} | {med(ms_s):.3f} / {med(ms_k):.3f} | {bad_s} / {bad_k} | {lat_txt(lat_s)} | {lat_txt(lat_k)} |')
+              f' | {min(ratios):.2f}-{max(ratios):.2f} | {med(ms_s):.3f} / {med(ms_k):.3f} | {bad_s} / {bad_k} | {lat_txt(lat_s)} | {lat_txt(lat_k)} |'
+              f' {max(mem["s"], default=0):.0f} / {max(mem["k"], default=0):.0f} |')
         counts.append((flow, rate, cnt_s, cnt_k))
 
 print('\nSystem calls and context switches per operation, mean of the rounds (perf tracepoints;'
