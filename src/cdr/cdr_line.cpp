@@ -9,9 +9,10 @@ using proxy::CallRecord;
 
 namespace {
 
-void append_2(std::string& out, unsigned v) {
-    out += static_cast<char>('0' + v / 10);
-    out += static_cast<char>('0' + v % 10);
+char* put_2(char* p, unsigned v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    return p;
 }
 
 void append_rfc3339_ms(std::string& out, proxy::WallTime t) {
@@ -25,22 +26,24 @@ void append_rfc3339_ms(std::string& out, proxy::WallTime t) {
     // system_clock counts nanoseconds in 64 bits: years 1677 to 2262, always four digits
     const int y = static_cast<int>(ymd.year());
     const auto in_day = secs - static_cast<std::int64_t>(day.time_since_epoch().count()) * 86400;
-    append_2(out, static_cast<unsigned>(y / 100));
-    append_2(out, static_cast<unsigned>(y % 100));
-    out += '-';
-    append_2(out, static_cast<unsigned>(ymd.month()));
-    out += '-';
-    append_2(out, static_cast<unsigned>(ymd.day()));
-    out += 'T';
-    append_2(out, static_cast<unsigned>(in_day / 3600));
-    out += ':';
-    append_2(out, static_cast<unsigned>(in_day / 60 % 60));
-    out += ':';
-    append_2(out, static_cast<unsigned>(in_day % 60));
-    out += '.';
-    out += static_cast<char>('0' + frac / 100);
-    append_2(out, static_cast<unsigned>(frac % 100));
-    out += 'Z';
+    char buf[24];  // 2026-12-04T16:15:00.123Z
+    char* p = put_2(buf, static_cast<unsigned>(y / 100));
+    p = put_2(p, static_cast<unsigned>(y % 100));
+    *p++ = '-';
+    p = put_2(p, static_cast<unsigned>(ymd.month()));
+    *p++ = '-';
+    p = put_2(p, static_cast<unsigned>(ymd.day()));
+    *p++ = 'T';
+    p = put_2(p, static_cast<unsigned>(in_day / 3600));
+    *p++ = ':';
+    p = put_2(p, static_cast<unsigned>(in_day / 60 % 60));
+    *p++ = ':';
+    p = put_2(p, static_cast<unsigned>(in_day % 60));
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    p = put_2(p, static_cast<unsigned>(frac % 100));
+    *p++ = 'Z';
+    out.append(buf, static_cast<std::size_t>(p - buf));
 }
 
 // The length of the well-formed UTF-8 sequence at s[i] (RFC 3629 section 4), 0 when the
@@ -132,12 +135,16 @@ void append_int(std::string& out, std::int64_t v) {
     out.append(buf, r.ptr);
 }
 
-// `"key":` (the keys are plain ASCII) after a comma unless it is the first.
+// `,"key":` (the keys are plain ASCII), without the comma for the first.
 void append_key(std::string& out, std::string_view key) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    out += key;
-    out += "\":";
+    char buf[32];
+    std::size_t n = 0;
+    if (out.size() > 1) buf[n++] = ',';
+    buf[n++] = '"';
+    n += key.copy(buf + n, sizeof buf - n - 2);
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out.append(buf, n);
 }
 
 void text_or_null(std::string& out, std::string_view key, const std::string& s) {
