@@ -106,7 +106,7 @@ void ProxyCore::decided(const std::shared_ptr<transaction::ServerTransaction>& s
 void ProxyCore::respond(transaction::ServerTransaction& st, const Decision& d) {
     const auto& req = st.request();
     for (const auto& line : d.log_when_sent) log::info("{}", line);
-    if (d.status >= 300)
+    if (d.status >= 300 && log::enabled(log::Level::info))  // the source's text only when written
         log::call(log::Level::info, req.call_id(), "{} {} from {}: {} {}", req.method_text(),
                   req.request_uri().raw, st.source().to_string(), d.status, d.reason);
     st.respond(d.status, d.reason, d.headers);

@@ -152,8 +152,10 @@ asio::awaitable<void> ResponseContext::start_branch(const Target& target,
         consider_final(ev);
         co_return;
     }
-    log::call(log::Level::debug, st_->request().call_id(), "{} {} -> {} ({})",
-              st_->request().method_text(), target.label, fwd->destination.to_string(), fwd->branch);
+    if (log::enabled(log::Level::debug))  // not the destination's text for a line not written
+        log::call(log::Level::debug, st_->request().call_id(), "{} {} -> {} ({})",
+                  st_->request().method_text(), target.label, fwd->destination.to_string(),
+                  fwd->branch);
     branches_[index].alternatives = next_hop ? std::move(alternatives) : std::move(fwd->alternatives);
     branches_[index].ct = layer.start_client(fwd->destination, std::move(fwd->bytes),
                                              st_->request().method(), std::move(fwd->branch),

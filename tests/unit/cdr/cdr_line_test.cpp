@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -149,6 +150,120 @@ TEST_CASE("cdr line: RFC 3339 with milliseconds, UTC") {
     CHECK(cdr::rfc3339_ms(system_clock::time_point(milliseconds(0))) == "1970-01-01T00:00:00.000Z");
     CHECK(cdr::rfc3339_ms(system_clock::time_point(milliseconds(1796400900007))) ==
           "2026-12-04T16:15:00.007Z");
+}
+
+namespace {
+
+// The line as nlohmann::json wrote it before cdr_line was written by hand: the reference
+// the hand-written one must match byte for byte.
+std::string reference_line(const CallRecord& c) {
+    const auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    const auto time_or_null = [&](const std::optional<proxy::SteadyTime>& t) {
+        return t ? json(cdr::rfc3339_ms(c.wall(*t))) : json(nullptr);
+    };
+    const auto ms = [](proxy::SteadyTime a, proxy::SteadyTime b) {
+        return std::chrono::duration_cast<milliseconds>(b - a).count();
+    };
+    json j;
+    j["record_id"] = c.record_id;
+    j["call_id"] = c.call_id;
+    j["from_tag"] = c.from_tag;
+    j["to_tag"] = text_or_null(c.to_tag);
+    j["caller"] = c.caller;
+    j["callee"] = c.callee;
+    j["target"] = text_or_null(c.target);
+    j["route"] = text_or_null(c.route);
+    j["gateway"] = text_or_null(c.gateway);
+    j["source_ip"] = c.source_ip;
+    j["source_port"] = c.source_port;
+    j["transport"] = c.transport;
+    j["auth_user"] = text_or_null(c.auth_user);
+    j["user_agent"] = text_or_null(c.user_agent);
+    j["created"] = cdr::rfc3339_ms(c.created_wall);
+    j["provisional"] = time_or_null(c.provisional);
+    j["answered"] = time_or_null(c.answered);
+    j["ended"] = time_or_null(c.ended);
+    const auto final_at = c.answered ? c.answered : c.ended;
+    j["setup_ms"] = final_at ? json(ms(c.created, *final_at)) : json(nullptr);
+    j["duration_ms"] = c.answered && c.ended ? ms(*c.answered, *c.ended) : 0;
+    j["status"] = c.status ? json(c.status) : json(nullptr);
+    j["reason"] = text_or_null(c.reason);
+    j["outcome"] = std::string(proxy::to_string(c.outcome));
+    j["ended_by"] = c.ended_by ? json(std::string(proxy::to_string(*c.ended_by))) : json(nullptr);
+    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("cdr line: byte for byte what nlohmann::json wrote, hostile bytes included") {
+    std::mt19937 rng(20261205);
+    // Bytes that exercise every branch of the escaping and of the UTF-8 check: controls,
+    // quotes, backslash, DEL, continuation bytes, every kind of lead byte and its limits.
+    const std::string alphabet = std::string("aZ09 \"\\/\b\f\n\r\t\x01\x1f\x7f", 16) +
+                                 "\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf\xe0\xe1\xec\xed"
+                                 "\xee\xef\xf0\xf1\xf3\xf4\xf5\xff";
+    const auto random_text = [&](std::size_t max) {
+        std::string s(rng() % (max + 1), ' ');
+        for (auto& ch : s) ch = alphabet[rng() % alphabet.size()];
+        return s;
+    };
+    const std::vector<std::string> fixed = {
+        "", "plain", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe0\x80\x80", "\xed\xa0\x80",
+        "\xf4\x90\x80\x80", "\xf0\x9f\x98", "\xe2\x82", "\xc3", "a\xc3", "\xc0\xaf", "\xff\xfe\xfd",
+        "\xf0\x9f\x98\x80\x80", std::string("nul\0inside", 10), "\x7f\x1f\x01"};
+    for (int n = 0; n < 3000; ++n) {
+        auto c = base();
+        const auto pick = [&](std::size_t max) {
+            return rng() % 4 == 0 ? fixed[rng() % fixed.size()] : random_text(max);
+        };
+        c.record_id = pick(8);
+        c.call_id = pick(40);
+        c.from_tag = pick(12);
+        c.to_tag = pick(12);
+        c.caller = pick(40);
+        c.callee = pick(40);
+        c.target = pick(40);
+        c.route = pick(8);
+        c.gateway = pick(8);
+        c.source_ip = pick(16);
+        c.source_port = static_cast<std::uint16_t>(rng());
+        c.transport = pick(4);
+        c.auth_user = pick(10);
+        c.user_agent = pick(60);
+        c.reason = pick(20);
+        // any millisecond from 1970 to 2100, and times before and after `created`
+        c.created_wall = std::chrono::system_clock::time_point(
+            milliseconds(static_cast<std::int64_t>(rng() % 4102444800ull) * 1000 + rng() % 1000));
+        const auto at = [&] { return c.created + milliseconds(static_cast<int>(rng() % 200000) - 1000); };
+        if (rng() % 2) c.provisional = at();
+        if (rng() % 2) c.answered = at();
+        if (rng() % 2) c.ended = at();
+        c.status = rng() % 3 ? static_cast<int>(100 + rng() % 600) : 0;
+        c.outcome = static_cast<CallOutcome>(rng() % 7);
+        if (rng() % 2) c.ended_by = static_cast<EndedBy>(rng() % 5);
+        const auto line = cdr::cdr_line(c);
+        REQUIRE(line == reference_line(c));
+    }
+}
+
+TEST_CASE("cdr line: RFC 3339 as strftime spells it, across days, years and leap years") {
+    using std::chrono::system_clock;
+    std::mt19937_64 rng(7);
+    for (int n = 0; n < 20000; ++n) {
+        // 1970..2261 and, more rarely, back to 1678 (system_clock's nanoseconds span
+        // 1677..2262)
+        std::int64_t ms = static_cast<std::int64_t>(rng() % 9183110400000ull);
+        if (n % 10 == 0) ms = -static_cast<std::int64_t>(rng() % 9214646400000ull);
+        std::time_t secs = static_cast<std::time_t>(ms / 1000);
+        long frac = static_cast<long>(ms % 1000);
+        if (frac < 0) frac += 1000, --secs;
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char buf[48];
+        const auto k = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+        std::snprintf(buf + k, sizeof buf - k, ".%03ldZ", frac);
+        REQUIRE(cdr::rfc3339_ms(system_clock::time_point(milliseconds(ms))) == buf);
+    }
 }
 
 namespace {

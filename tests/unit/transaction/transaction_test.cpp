@@ -225,6 +225,14 @@ TEST_CASE("branches carry the worker index and the loop hash") {
     CHECK(!transaction::branch_worker("z9hG4bK776asdhds"));
 }
 
+TEST_CASE("branches are spelt z9hG4bK-sp WW LLLLLLLL . counter (hex, as printf %02x%08x.%llx)") {
+    CHECK(transaction::make_branch(3, 0xdeadbeef, 42) == "z9hG4bK-sp03deadbeef.2a");
+    CHECK(transaction::make_branch(0x1ab, 0, 0) == "z9hG4bK-spab00000000.0");
+    CHECK(transaction::make_branch(255, 0x00000001, 0xffffffff00000001ull) ==
+          "z9hG4bK-spff00000001.ffffffff00000001");
+    CHECK(transaction::make_branch(16, 0x10, 0x100000000ull) == "z9hG4bK-sp1000000010.100000000");
+}
+
 TEST_CASE("ACK for a non-2xx and CANCEL are built from the sent request (17.1.1.3, 9.1)") {
     std::string sent =
         "INVITE sip:bob@192.0.2.4 SIP/2.0\r\n"
