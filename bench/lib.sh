@@ -5,6 +5,11 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 SCEN_DIR="$BENCH_DIR/scenarios"
+# SIPp's socket buffers (-buff_size). With the kernel's default (208 KiB) a SIPp UAC drops
+# answers that come in bursts (sipproxyd's SQLite store answers a commit's REGISTERs
+# together, every 20 ms), then retransmits: a limit of the load generator, not of the proxy.
+# Both proxies are measured with the same SIPp settings.
+SIPP_BUFF=${SIPP_BUFF:-4194304}
 KAM_DIR="$BENCH_DIR/kamailio"
 SIPPROXYD=${SIPPROXYD:-$REPO_DIR/build/sipproxyd}
 KAMAILIO=${KAMAILIO:-$(command -v kamailio || echo /usr/sbin/kamailio)}

@@ -150,7 +150,7 @@ run_step() {
     # UAS: stopped 3.5 s after the UAC processes end (its scenario keeps a call 2 s after
     # the BYE); no -m, so calls it aborted cannot make it leave early
     (cd "$dir" && exec timeout -k 5 $((tmo + 20)) sipp -sf "$SCEN_DIR/uas-call.xml" -i 127.0.0.1 -p "$PORT_UAS" \
-        -nostdin -d "$RING_MS" -timeout "$((tmo + 10))s" -max_socket 60000 \
+        -buff_size "$SIPP_BUFF" -nostdin -d "$RING_MS" -timeout "$((tmo + 10))s" -max_socket 60000 \
         -trace_stat -fd 1 -trace_err -trace_screen >uas.out 2>&1) &
     UAS_PID=$!
     wait_udp_port "$PORT_UAS" 5 || die "UAS did not start (see $dir/uas.out)"
@@ -170,7 +170,7 @@ run_step() {
         [ $i -eq 0 ] && { r=$((rate - (nuac - 1) * (rate / nuac))); m=$((calls - (nuac - 1) * (calls / nuac))); }
         (cd "$dir" && exec timeout -k 5 $((tmo + 10)) sipp "127.0.0.1:$PORT_UAS" -rsa "127.0.0.1:$pport" \
             -sf "$scenario" "${inf[@]}" -s service -i 127.0.0.1 -p $((PORT_UAC + i)) \
-            -r "$r" -m "$m" -d "$HOLD_MS" -l 100000 -timeout "${tmo}s" -nostdin \
+            -r "$r" -m "$m" -d "$HOLD_MS" -l 100000 -timeout "${tmo}s" -buff_size "$SIPP_BUFF" -nostdin \
             -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 \
             >"uac$i.out" 2>&1) &
         UAC_PIDS+=($!)

@@ -74,7 +74,7 @@ run_step() {
     perf_start "$dir/perf-stat.txt" $pids
     (cd "$dir" && exec timeout -k 5 $((STEP_SECONDS + 40)) sipp "127.0.0.1:$pport" -sf "$SCEN_DIR/reg-digest.xml" -inf "$OUT/users.csv" \
         -auth_uri example.test -i 127.0.0.1 -p "$PORT_UAC" -r "$rate" -m "$regs" -l 100000 -timeout "$((STEP_SECONDS + 30))s" \
-        -nostdin -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 >uac.out 2>&1) &
+        -buff_size "$SIPP_BUFF" -nostdin -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 >uac.out 2>&1) &
     UAC_PID=$!
     wait "$UAC_PID"; UAC_PID=
     record_step "$name" "$rate" "$regs" "$dir" "$t0" "$l0" 1 "REGISTER/s" "$vcs0"
