@@ -205,7 +205,8 @@ PERF=${PERF:-1}
 PERF_EVENTS="raw_syscalls:sys_enter context-switches syscalls:sys_enter_epoll_wait syscalls:sys_enter_epoll_pwait
  syscalls:sys_enter_recvfrom syscalls:sys_enter_recvmsg syscalls:sys_enter_recvmmsg syscalls:sys_enter_sendto
  syscalls:sys_enter_sendmsg syscalls:sys_enter_sendmmsg syscalls:sys_enter_timerfd_settime syscalls:sys_enter_futex
- syscalls:sys_enter_read syscalls:sys_enter_write syscalls:sys_enter_pwrite64 syscalls:sys_enter_epoll_ctl"
+ syscalls:sys_enter_read syscalls:sys_enter_write syscalls:sys_enter_pwrite64 syscalls:sys_enter_epoll_ctl
+ syscalls:sys_enter_io_uring_enter"
 PERF_PID=
 perf_start() {
     local out=$1; shift
