@@ -8,7 +8,6 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config clang
       sip-tester python3 procps iproute2 systemd adduser  # systemd-analyze: the package test
       baresip-core linphone-cli   # real phones in tests/integration/test_real_phones.py
       prometheus                  # promtool checks /metrics in tests/integration/test_cdr.py
-      liburing-dev                # only for cmake -DSIPPROXY_IO_URING=ON (bench/README.md, io_uring experiment)
       redis-server libhiredis-dev   # registrar.store = "redis" and tests/integration/test_cluster.py (Sentinel: redis-server --sentinel)
       chromium)                     # browser phones (SIP.js) in tests/integration/test_websocket.py
 # Node.js and npm run the browser test's driver. A machine may have them from another
