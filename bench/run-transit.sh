@@ -39,7 +39,10 @@
 #   PORT_SIPPROXYD=15760 PORT_KAMAILIO=15770 PORT_UAS=15790 PORT_UAC=15780
 #                          (away from the other benches' defaults, so they can run apart)
 # Result lines (results.txt): proxy rate ok failed retrans relayed p50 p90 p99 max
-# unpaired_in unpaired_out local local_p99 load0 load1 (transit in microseconds).
+# unpaired_in unpaired_out local local_p99 load0 load1 rq_wait_us slices_per_s (transit in
+# microseconds; the last two: the proxy's threads during the capture, from
+# /proc/PID/task/*/schedstat: mean time a woken thread waited on a run queue for a CPU
+# per time slice, and time slices per second).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -101,6 +104,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Run-queue wait of all threads of the pids given, from /proc/<pid>/task/<tid>/schedstat
+# (run time ns, wait on a run queue ns, time slices): "wait_ns slices".
+sched_wait() {
+    local p
+    for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+        awk '{w += $2; n += $3} END {printf "%d %d\n", w, n}'
+}
+
 # One step against the running proxy (PROXY_PID, port $2) at rate $3.
 run_step() {
     local name=$1 pport=$2 rate=$3
@@ -114,11 +125,19 @@ run_step() {
     # nanosecond stamps, a 16 MiB kernel buffer so that nothing is dropped; -Z root keeps
     # tcpdump able to write into $dir
     sleep "$(awk -v s="$STEP_SECONDS" -v c="$CAPTURE_SECONDS" 'BEGIN {print (s - c) / 2}')"
+    local pids; pids=$(pid_tree "$PROXY_PID")
+    local w0; w0=$(sched_wait $pids)
     tcpdump -i lo -s 65535 -B 16384 --time-stamp-precision=nano -Z root -n -w "$dir/lo.pcap" \
         "udp and port $pport" 2>"$dir/tcpdump.err" &
     TCPDUMP_PID=$!
     sleep "$CAPTURE_SECONDS"
     kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
+    local w1; w1=$(sched_wait $pids)
+    # the proxy's threads during the capture: mean wait on a run queue per time slice (us),
+    # time slices per second
+    local rq; rq=$(awk -v a="$w0" -v b="$w1" -v c="$CAPTURE_SECONDS" 'BEGIN {
+        split(a, x); split(b, y); n = y[2] - x[2]; if (n < 1) n = 1
+        printf "%.0f %.0f", (y[1] - x[1]) / n / 1000, (y[2] - x[2]) / c }')
     for i in "${UAC_PIDS[@]}"; do wait "$i"; done
     UAC_PIDS=()
     sleep 3.5
@@ -133,7 +152,7 @@ run_step() {
     python3 "$BENCH_DIR/transit.py" --json "$dir/transit.json" "$dir/lo.pcap" "$pport" >"$dir/transit.txt"
     # relayed p50 p90 p99 max unpaired_in unpaired_out local local_p99
     local tr; tr=$(python3 "$BENCH_DIR/transit.py" --summary "$dir/lo.pcap" "$pport")
-    echo "$name $rate $ok $failed $retr $tr $l0 $l1" | tee -a "$RESULTS"
+    echo "$name $rate $ok $failed $retr $tr $l0 $l1 $rq" | tee -a "$RESULTS"
     sed 's/^/    /' "$dir/transit.txt" >&2
 }
 
@@ -165,12 +184,13 @@ proxies = sys.argv[2].split()
 print()
 print('Transit through the proxy, microseconds (received -> sent on, forwarded requests and relayed')
 print('responses); local = 100 Trying / 407 the proxy answered itself; unpaired in/out; load 1 min.')
-print('| proxy | calls/s | ok / failed / retr | relayed | p50 | p90 | p99 | max | local p99 | unpaired in / out | load |')
-print('|---|---|---|---|---|---|---|---|---|---|---|')
+print('rq wait: mean time the proxy threads waited for a CPU per time slice (schedstat), us.')
+print('| proxy | calls/s | ok / failed / retr | relayed | p50 | p90 | p99 | max | local p99 | unpaired in / out | rq wait | load |')
+print('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for p in proxies:
     for r in rows:
         if r[0] != p:
             continue
-        print(f'| {p} | {r[1]} | {r[2]} / {r[3]} / {r[4]} | {r[5]} | {r[6]} | {r[7]} | {r[8]} | {r[9]} | {r[13]} | {r[10]} / {r[11]} | {r[14]}-{r[15]} |')
+        print(f'| {p} | {r[1]} | {r[2]} / {r[3]} / {r[4]} | {r[5]} | {r[6]} | {r[7]} | {r[8]} | {r[9]} | {r[13]} | {r[10]} / {r[11]} | {r[16] if len(r) > 16 else "-"} | {r[14]}-{r[15]} |')
 EOF
 log "raw results: $RESULTS; captures and per-kind tables under $OUT/<proxy>/rate-<N>/"
