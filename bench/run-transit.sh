@@ -31,6 +31,8 @@
 #   STEP_SECONDS=10        length of a step (RATE*STEP_SECONDS calls)
 #   CAPTURE_SECONDS=4      capture length, centred in the step
 #   PROXIES="sipproxyd kamailio"
+#   PERF_SCHED=0           1: also `perf sched record -a` during the capture
+#                          (rate-N/perf-sched.data and perf-sched-latency.txt; costs CPU)
 #   AUTH=0 USERS=10000 HOLD_MS=100 RING_MS=20 STEP_PAUSE=3 KAM_SHM_MB=1024 KAM_PKG_MB=32
 #                          as in bench/run-calls.sh
 #   OUT=/tmp/sipproxy-bench-transit.XXXX   captures (rate-N/lo.pcap), per-kind tables
@@ -57,6 +59,7 @@ RING_MS=${RING_MS:-20}
 STEP_PAUSE=${STEP_PAUSE:-3}
 KAM_SHM_MB=${KAM_SHM_MB:-1024}
 KAM_PKG_MB=${KAM_PKG_MB:-32}
+PERF_SCHED=${PERF_SCHED:-0}
 PORT_SIPPROXYD=${PORT_SIPPROXYD:-15760}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15770}
 PORT_UAS=${PORT_UAS:-15790}
@@ -109,7 +112,7 @@ trap 'exit 130' INT TERM
 sched_wait() {
     local p
     for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
-        awk '{w += $2; n += $3} END {printf "%d %d\n", w, n}'
+        awk '{w += $2; n += $3} END {printf "%.0f %.0f\n", w, n}'
 }
 
 # One step against the running proxy (PROXY_PID, port $2) at rate $3.
@@ -130,7 +133,16 @@ run_step() {
     tcpdump -i lo -s 65535 -B 16384 --time-stamp-precision=nano -Z root -n -w "$dir/lo.pcap" \
         "udp and port $pport" 2>"$dir/tcpdump.err" &
     TCPDUMP_PID=$!
-    sleep "$CAPTURE_SECONDS"
+    if [ "$PERF_SCHED" = 1 ]; then
+        # every CPU's scheduler events during the capture: who ran while a proxy thread
+        # waited (perf sched latency / timehist -i $dir/perf-sched.data)
+        # (CLOCK_MONOTONIC stamps; clock-offset.txt: CLOCK_REALTIME - CLOCK_MONOTONIC, s, to
+        # line them up with the capture's stamps)
+        python3 -c 'import time; print(time.clock_gettime(time.CLOCK_REALTIME) - time.clock_gettime(time.CLOCK_MONOTONIC))' >"$dir/clock-offset.txt"
+        perf sched record -k mono -a -o "$dir/perf-sched.data" -- sleep "$CAPTURE_SECONDS" >/dev/null 2>"$dir/perf-sched.err"
+    else
+        sleep "$CAPTURE_SECONDS"
+    fi
     kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
     local w1; w1=$(sched_wait $pids)
     # the proxy's threads during the capture: mean wait on a run queue per time slice (us),
@@ -149,6 +161,9 @@ run_step() {
     # created ok failed unfinished rt_uac rt_uas dead ooc p50 p95 p99 max
     set -- $(sipp_summary "$dir" "$calls")
     local ok=$2 failed=$(($3 + $4)) retr=$(($5 + $6))
+    if [ -s "$dir/perf-sched.data" ]; then
+        perf sched latency -i "$dir/perf-sched.data" --sort max >"$dir/perf-sched-latency.txt" 2>/dev/null
+    fi
     python3 "$BENCH_DIR/transit.py" --json "$dir/transit.json" "$dir/lo.pcap" "$pport" >"$dir/transit.txt"
     # relayed p50 p90 p99 max unpaired_in unpaired_out local local_p99
     local tr; tr=$(python3 "$BENCH_DIR/transit.py" --summary "$dir/lo.pcap" "$pport")

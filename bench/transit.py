@@ -151,6 +151,7 @@ def analyse(path, port, proxy_ip='127.0.0.1'):
     pending = defaultdict(deque)        # key -> received copies not yet sent on: (ts, peer, label)
     requests = {}                       # (call_id, cseq) -> (ts, peer, method) first receipt
     answered_locally = set()            # (call_id, cseq, status) already paired as local answer
+    forwarded = set()                   # (call_id, cseq) of requests forwarded
     final_locally = set()               # (call_id, cseq number) the proxy answered with >= 200
     transits = defaultdict(list)        # label -> [us]
     local = defaultdict(list)
@@ -197,11 +198,16 @@ def analyse(path, port, proxy_ip='127.0.0.1'):
             t_in, _p, _l = q[match]
             del q[match]
             transits[label].append(ts - t_in)
+            if is_req:
+                forwarded.add((key[1], key[2]))
             continue
         if not is_req:
             req = requests.get((key[1], key[2]))
             lk = (key[1], key[2], kind)
-            if req is not None and req[1] == peer and lk not in answered_locally:
+            # a final answer to a request the proxy forwarded is a relayed one (here without
+            # its counterpart: a retransmission, or received before the capture)
+            own = kind == '100' or (key[1], key[2]) not in forwarded
+            if req is not None and req[1] == peer and own and lk not in answered_locally:
                 answered_locally.add(lk)
                 if kind >= '2':
                     # the request ends here (a 407 challenge), and so does the ACK of a
