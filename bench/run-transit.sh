@@ -24,8 +24,9 @@
 # Needs: sipp (sip-tester), tcpdump, python3, ss, kamailio for the comparison; root (or
 # CAP_NET_RAW) for tcpdump. apt-get install -y sip-tester tcpdump kamailio
 #
-# Results and what they mean: bench/README.md, "Transit time through the proxy" (2026-12-05:
-# sipproxyd p99 1.0-1.6 ms at 500 calls/s on the shared 2-vCPU VM, p50 0.13-0.16 ms).
+# Results and what they mean: bench/README.md, "Transit time through the proxy" (2026-12-05,
+# shared 2-vCPU VM: sipproxyd p99 at 500 calls/s 1.0-1.6 ms at cec9fcd, 0.46-0.78 ms in
+# three of four runs once requests with SIPp's branches were spread over both workers).
 #
 # Usage: bench/run-transit.sh              (both proxies, 250 500 1000 calls/s, ~2 min)
 #        AUTH=1 bench/run-transit.sh
