@@ -1,4 +1,4 @@
-# bench/lib.sh - shared helpers for bench/run-calls.sh and bench/run-registrations.sh.
+# bench/lib.sh - shared helpers for bench/run-calls.sh, bench/run-registrations.sh, bench/run-transit.sh and the callgrind scripts.
 # Sourced, not run. Needs bash, sipp (3.6), python3; kamailio (5.6) for the comparison.
 # All traffic stays on 127.0.0.1.
 
@@ -434,4 +434,92 @@ $extra
 [security]
 flood_requests = 100000000
 EOF
+}
+
+# ---- Call load through a proxy (bench/run-calls.sh, bench/run-transit.sh) ----
+# SIPp UAC -> proxy -> SIPp UAS: INVITE, 100, 180, 200, ACK, BYE, 200 (AUTH=1: the INVITE
+# is challenged first, bench/scenarios/uac-call-auth.xml). The functions read the
+# caller's settings: OUT AUTH PORT_SIPPROXYD PORT_KAMAILIO PORT_UAS PORT_UAC PORT_REDIS
+# RING_MS HOLD_MS UAC_SCENARIO UAC_LOOKUP KAM_CFG KAM_SHM_MB KAM_PKG_MB SIPPROXYCTL
+# (AUTH=1 also $OUT/users.csv and $OUT/auth-users.toml from write_bench_users).
+
+# sipproxyd's config for the call benches in folder $1: UDP on PORT_SIPPROXYD, workers=2,
+# log_level warn, registrar store $2 (default memory); AUTH=1 appends the bench users.
+write_calls_sipproxyd_conf() {
+    local dir=$1 store=${2:-memory}
+    write_bench_conf "$dir/sipproxy.toml" "$PORT_SIPPROXYD" "$store"
+    if [ "$store" = redis ]; then printf '\n[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$PORT_REDIS" >>"$dir/sipproxy.toml"; fi
+    if [ "$AUTH" = 1 ]; then cat "$OUT/auth-users.toml" >>"$dir/sipproxy.toml"; fi
+}
+
+# Start the proxy series $1 ("sipproxyd", "sipproxyd-<store>" or "kamailio") with its
+# files under $OUT/$1. Sets PROXY_PID and PROXY_PORT (REDIS_PID for the redis store).
+start_calls_proxy() {
+    local name=$1
+    mkdir -p "$OUT/$name"
+    case $name in
+        sipproxyd*)
+            PROXY_PORT=$PORT_SIPPROXYD
+            local store=memory
+            [ "$name" != sipproxyd ] && store=${name#sipproxyd-}
+            if [ "$store" = redis ] && [ -z "${REDIS_PID:-}" ]; then
+                need redis-server
+                mkdir -p "$OUT/redis"
+                redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
+                    --appendonly no >"$OUT/redis/redis.log" 2>&1 &
+                REDIS_PID=$!
+                sleep 0.5
+            fi
+            write_calls_sipproxyd_conf "$OUT/$name" "$store"
+            snapshot_sipproxyd "$OUT/$name"
+            start_sipproxyd "$OUT/$name/sipproxy.toml" "$OUT/$name/proxy.log" "$PROXY_PORT"
+            PROXY_PID=$SIPPROXYD_PID
+            if [ "$name" != sipproxyd ]; then
+                "$SIPPROXYCTL" --socket "$OUT/$name/var/ctl.sock" registration add \
+                    sip:service@example.test "sip:service@127.0.0.1:$PORT_UAS" --expires 3600 \
+                    >/dev/null || die "cannot register the callee at $name"
+            fi ;;
+        kamailio)
+            PROXY_PORT=$PORT_KAMAILIO
+            local kargs=(-m "$KAM_SHM_MB" -M "$KAM_PKG_MB")
+            [ "$AUTH" = 1 ] && kargs+=(-A "DBURL=\"text://$OUT/kamailio-dbtext\"")
+            start_kamailio "$KAM_CFG" "$OUT/$name/proxy.log" "$PROXY_PORT" "${kargs[@]}"
+            PROXY_PID=$KAM_PID ;;
+        *) die "unknown proxy '$name'" ;;
+    esac
+}
+
+# The SIPp UAS of one step in folder $1 ($2: the step's timeout in seconds). Sets UAS_PID.
+# Stop it 3.5 s after the UAC processes end (its scenario keeps a call 2 s after the
+# BYE); no -m, so calls it aborted cannot make it leave early.
+start_call_uas() {
+    local dir=$1 tmo=$2
+    (cd "$dir" && exec timeout -k 5 $((tmo + 20)) sipp -sf "$SCEN_DIR/uas-call.xml" -i 127.0.0.1 -p "$PORT_UAS" \
+        -buff_size "$SIPP_BUFF" -nostdin -d "$RING_MS" -timeout "$((tmo + 10))s" -max_socket 60000 \
+        -trace_stat -fd 1 -trace_err -trace_screen >uas.out 2>&1) &
+    UAS_PID=$!
+    wait_udp_port "$PORT_UAS" 5 || die "UAS did not start (see $dir/uas.out)"
+}
+
+# The SIPp UAC processes of one step: series $1, folder $2, proxy port $3, rate $4 calls/s,
+# $5 calls in all, timeout $6 s, $7 processes sharing the rate (ports PORT_UAC, +1, ...).
+# Sets UAC_PIDS; wait for them.
+start_call_uacs() {
+    local name=$1 dir=$2 pport=$3 rate=$4 calls=$5 tmo=$6 nuac=${7:-1} i
+    local inf=() scenario=$UAC_SCENARIO ruri_host="127.0.0.1:$PORT_UAS"
+    case $name in sipproxyd-*) scenario=$UAC_LOOKUP; ruri_host=example.test ;; esac
+    # SIPp 3.6 signs "sip:<remote host>:<port>" unless told the Request-URI (-auth_uri);
+    # the proxy checks that the digest-uri names the Request-URI (RFC 7616 3.4.6).
+    [ "$AUTH" = 1 ] && inf=(-inf "$OUT/users.csv" -auth_uri "service@$ruri_host")
+    UAC_PIDS=()
+    for ((i = 0; i < nuac; i++)); do
+        local r=$((rate / nuac)) m=$((calls / nuac))
+        [ $i -eq 0 ] && { r=$((rate - (nuac - 1) * (rate / nuac))); m=$((calls - (nuac - 1) * (calls / nuac))); }
+        (cd "$dir" && exec timeout -k 5 $((tmo + 10)) sipp "127.0.0.1:$PORT_UAS" -rsa "127.0.0.1:$pport" \
+            -sf "$scenario" "${inf[@]}" -s service -i 127.0.0.1 -p $((PORT_UAC + i)) \
+            -r "$r" -m "$m" -d "$HOLD_MS" -l 100000 -timeout "${tmo}s" -buff_size "$SIPP_BUFF" -nostdin \
+            -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 \
+            >"uac$i.out" 2>&1) &
+        UAC_PIDS+=($!)
+    done
 }

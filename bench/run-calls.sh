@@ -133,13 +133,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-write_sipproxyd_conf() {
-    local dir=$1 store=${2:-memory}
-    write_bench_conf "$dir/sipproxy.toml" "$PORT_SIPPROXYD" "$store"
-    if [ "$store" = redis ]; then printf '\n[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$PORT_REDIS" >>"$dir/sipproxy.toml"; fi
-    if [ "$AUTH" = 1 ]; then cat "$OUT/auth-users.toml" >>"$dir/sipproxy.toml"; fi
-}
-
 # One step against the running proxy (PROXY_PID, port $2) at rate $3.
 run_step() {
     local name=$1 pport=$2 rate=$3
@@ -147,34 +140,13 @@ run_step() {
     [ "$rate" -ge "$UAC_SPLIT" ] && nuac=2
     mkdir -p "$dir"
     local tmo=$((STEP_SECONDS + 30))
-    # UAS: stopped 3.5 s after the UAC processes end (its scenario keeps a call 2 s after
-    # the BYE); no -m, so calls it aborted cannot make it leave early
-    (cd "$dir" && exec timeout -k 5 $((tmo + 20)) sipp -sf "$SCEN_DIR/uas-call.xml" -i 127.0.0.1 -p "$PORT_UAS" \
-        -buff_size "$SIPP_BUFF" -nostdin -d "$RING_MS" -timeout "$((tmo + 10))s" -max_socket 60000 \
-        -trace_stat -fd 1 -trace_err -trace_screen >uas.out 2>&1) &
-    UAS_PID=$!
-    wait_udp_port "$PORT_UAS" 5 || die "UAS did not start (see $dir/uas.out)"
+    start_call_uas "$dir" "$tmo"
     local pids; pids=$(pid_tree "$PROXY_PID")
     local t0; t0=$(cpu_ticks $pids)
     local l0; l0=$(loadavg1)
     local vcs0; vcs0=$(voluntary_switches $pids)
     perf_start "$dir/perf-stat.txt" $pids
-    local inf=() scenario=$UAC_SCENARIO ruri_host="127.0.0.1:$PORT_UAS"
-    case $name in sipproxyd-*) scenario=$UAC_LOOKUP; ruri_host=example.test ;; esac
-    # SIPp 3.6 signs "sip:<remote host>:<port>" unless told the Request-URI (-auth_uri);
-    # the proxy checks that the digest-uri names the Request-URI (RFC 7616 3.4.6).
-    [ "$AUTH" = 1 ] && inf=(-inf "$OUT/users.csv" -auth_uri "service@$ruri_host")
-    UAC_PIDS=()
-    for ((i = 0; i < nuac; i++)); do
-        local r=$((rate / nuac)) m=$((calls / nuac))
-        [ $i -eq 0 ] && { r=$((rate - (nuac - 1) * (rate / nuac))); m=$((calls - (nuac - 1) * (calls / nuac))); }
-        (cd "$dir" && exec timeout -k 5 $((tmo + 10)) sipp "127.0.0.1:$PORT_UAS" -rsa "127.0.0.1:$pport" \
-            -sf "$scenario" "${inf[@]}" -s service -i 127.0.0.1 -p $((PORT_UAC + i)) \
-            -r "$r" -m "$m" -d "$HOLD_MS" -l 100000 -timeout "${tmo}s" -buff_size "$SIPP_BUFF" -nostdin \
-            -trace_stat -fd 1 -trace_err -trace_screen -trace_rtt -rtt_freq 100 \
-            >"uac$i.out" 2>&1) &
-        UAC_PIDS+=($!)
-    done
+    start_call_uacs "$name" "$dir" "$pport" "$rate" "$calls" "$tmo" "$nuac"
     for i in "${UAC_PIDS[@]}"; do wait "$i"; done
     UAC_PIDS=()
     # let the UAS finish its timewait and dump its statistics (every second), then stop it
@@ -213,35 +185,8 @@ auth_check() {
 run_proxy() {
     local name=$1 port
     mkdir -p "$OUT/$name"
-    case $name in
-        sipproxyd*)
-            port=$PORT_SIPPROXYD
-            local store=memory
-            [ "$name" != sipproxyd ] && store=${name#sipproxyd-}
-            if [ "$store" = redis ] && [ -z "$REDIS_PID" ]; then
-                need redis-server
-                mkdir -p "$OUT/redis"
-                redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
-                    --appendonly no >"$OUT/redis/redis.log" 2>&1 &
-                REDIS_PID=$!
-                sleep 0.5
-            fi
-            write_sipproxyd_conf "$OUT/$name" "$store"
-            snapshot_sipproxyd "$OUT/$name"
-            start_sipproxyd "$OUT/$name/sipproxy.toml" "$OUT/$name/proxy.log" "$port"
-            PROXY_PID=$SIPPROXYD_PID
-            if [ "$name" != sipproxyd ]; then
-                "$SIPPROXYCTL" --socket "$OUT/$name/var/ctl.sock" registration add \
-                    sip:service@example.test "sip:service@127.0.0.1:$PORT_UAS" --expires 3600 \
-                    >/dev/null || die "cannot register the callee at $name"
-            fi ;;
-        kamailio)
-            port=$PORT_KAMAILIO
-            local kargs=(-m "$KAM_SHM_MB" -M "$KAM_PKG_MB")
-            [ "$AUTH" = 1 ] && kargs+=(-A "DBURL=\"text://$OUT/kamailio-dbtext\"")
-            start_kamailio "$KAM_CFG" "$OUT/$name/proxy.log" "$port" "${kargs[@]}"
-            PROXY_PID=$KAM_PID ;;
-    esac
+    start_calls_proxy "$name"
+    port=$PROXY_PORT
     log "$name running (pid $PROXY_PID, udp/$port), idle memory $(( $(mem_kib $(pid_tree "$PROXY_PID")) / 1024 )) MiB"
     local bad=0 rate
     for rate in $RATES; do

@@ -10,6 +10,9 @@ namespace sipproxy::transport {
 namespace {
 
 constexpr std::uint32_t kNoWorker = 0xffffffffu;  // not a socket: the kernel hashes
+// Bytes of a request's branch after the magic cookie that pick its worker (at most: the
+// branch may end before). 11 instructions each; jumps over them stay within 255.
+constexpr std::size_t kBranchHashed = 16;
 
 constexpr std::uint32_t word(const char (&s)[5]) {
     return (static_cast<std::uint32_t>(static_cast<unsigned char>(s[0])) << 24) |
@@ -39,8 +42,8 @@ std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t
     // The datagram as the program sees it starts at the UDP payload. A load past its end
     // would end the program with 0 (worker 0), so every offset is checked against the
     // length first. Classic BPF only jumps forward (conditional jumps by at most 255), so
-    // the search is unrolled: 7 instructions per offset. M[0]: scratch, M[1]: the length,
-    // M[2]: where "z9hG" starts.
+    // the search is unrolled: 7 instructions per offset. M[0]: scratch (the hash of a
+    // request's branch), M[1]: the length, M[2]: where "z9hG" starts, M[3]: scratch.
     std::vector<sock_filter> p;
     p.push_back(stmt(BPF_LD | BPF_W | BPF_LEN, 0));
     p.push_back(stmt(BPF_ST, 1));
@@ -82,21 +85,48 @@ std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t
     p.push_back(stmt(BPF_ALU | BPF_ADD | BPF_X, 0));
     p.push_back(stmt(BPF_RET | BPF_A, 0));
     // Anything else with a branch (a request; a response to somebody else's request):
-    // spread by the 8 bytes after the cookie, so that one source's transactions go to every
-    // worker while a retransmission, its CANCEL and the ACK of its failure (same branch)
-    // reach the worker of the first. A branch shorter than that: hashed by the kernel.
+    // spread by a hash of the branch's first kBranchHashed bytes after the cookie, up to
+    // the end of the branch, so that one source's transactions go to every worker while a
+    // retransmission, its CANCEL and the ACK of its failure (same branch, RFC 3261 9.1,
+    // 17.1.1.3) reach the worker of the first. The whole token counts: a sender whose
+    // branches differ only in a counter at the end (SIPp: z9hG4bK-<pid>-<call>-<n>) would
+    // otherwise land on one worker for thousands of transactions. Fewer than kBranchHashed
+    // bytes after the cookie in the datagram: hashed by the kernel.
     const std::size_t other = p.size();
     p.push_back(stmt(BPF_MISC | BPF_TXA, 0));
-    p.push_back(stmt(BPF_ALU | BPF_ADD | BPF_K, 15));
+    p.push_back(stmt(BPF_ALU | BPF_ADD | BPF_K, 7 + kBranchHashed));
     p.push_back(stmt(BPF_LDX | BPF_MEM, 1));
     const std::size_t too_short = p.size();
     p.push_back(jump(BPF_JMP | BPF_JGT | BPF_X, 0, 0, 0));
     p.push_back(stmt(BPF_LDX | BPF_MEM, 2));
-    p.push_back(stmt(BPF_LD | BPF_W | BPF_IND, 7));
-    p.push_back(stmt(BPF_ST, 0));
-    p.push_back(stmt(BPF_LD | BPF_W | BPF_IND, 11));
-    p.push_back(stmt(BPF_LDX | BPF_MEM, 0));
-    p.push_back(stmt(BPF_ALU | BPF_XOR | BPF_X, 0));
+    p.push_back(stmt(BPF_LD | BPF_IMM, 0));
+    p.push_back(stmt(BPF_ST, 0));  // M[0] = hash
+    // Per byte (X = where "z9hG" starts): a byte that cannot be in a token (controls,
+    // space, ';', ',') ends the branch; else M[0] = M[0] * 31 ^ byte.
+    std::vector<std::size_t> to_hashed;
+    for (std::size_t i = 0; i < kBranchHashed; ++i) {
+        p.push_back(stmt(BPF_LD | BPF_B | BPF_IND, static_cast<std::uint32_t>(7 + i)));
+        to_hashed.push_back(p.size());
+        p.push_back(jump(BPF_JMP | BPF_JGT | BPF_K, ' ', 0, 0));  // jf: the end
+        to_hashed.push_back(p.size());
+        p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, ';', 0, 0));  // jt: the end
+        to_hashed.push_back(p.size());
+        p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, ',', 0, 0));  // jt: the end
+        p.push_back(stmt(BPF_ST, 3));
+        p.push_back(stmt(BPF_LD | BPF_MEM, 0));
+        p.push_back(stmt(BPF_ALU | BPF_MUL | BPF_K, 31));
+        p.push_back(stmt(BPF_LDX | BPF_MEM, 3));
+        p.push_back(stmt(BPF_ALU | BPF_XOR | BPF_X, 0));
+        p.push_back(stmt(BPF_ST, 0));
+        p.push_back(stmt(BPF_LDX | BPF_MEM, 2));
+    }
+    const std::size_t hashed = p.size();
+    for (auto at : to_hashed) {
+        const auto d = static_cast<std::uint8_t>(hashed - at - 1);
+        if (p[at].code == (BPF_JMP | BPF_JGT | BPF_K)) p[at].jf = d;
+        else p[at].jt = d;
+    }
+    p.push_back(stmt(BPF_LD | BPF_MEM, 0));
     p.push_back(stmt(BPF_ALU | BPF_MOD | BPF_K, workers));
     p.push_back(stmt(BPF_RET | BPF_A, 0));
     const std::size_t give_up = p.size();

@@ -7,10 +7,11 @@
 // the worker (transaction/branch.hpp: "z9hG4bK-sp" then two hex digits), so a classic BPF
 // program attached to the group (SO_ATTACH_REUSEPORT_CBPF) finds the first "z9hG4bK" in the
 // datagram (the top Via: Vias keep their order); after "z9hG4bK-sp" it returns the worker
-// named there. Other branches (requests) are spread over the workers by their bytes (the
-// kernel's hash of the addresses would put everything one source sends, a trunk, on one
-// worker, which now also gets the responses): a transaction's retransmissions, its CANCEL
-// and the ACK of a failure carry its branch and reach the same worker. Without a branch,
+// named there. Other branches (requests) are spread over the workers by a hash of the
+// branch token, its first 16 bytes after the cookie (the kernel's hash of the addresses
+// would put everything one source sends, a trunk, on one worker, which now also gets the
+// responses): a transaction's retransmissions, its CANCEL and the ACK of a failure carry
+// its branch and reach the same worker. Without a branch,
 // or past the group, the kernel hashes as before. A wrong guess costs nothing but the
 // hand-over it was meant to save: the transaction layer still checks.
 // Socket i of a group must be worker i's: the daemon opens the workers' sockets in order.

@@ -123,6 +123,33 @@ TEST_CASE("requests from one source are spread by their branch; a retransmission
     CHECK(seen[1] > 8);
 }
 
+// SIPp numbers its branches z9hG4bK-<pid>-<call>-<message>: only the call number varies,
+// after the first 8 bytes past the cookie. Spread by those 8 bytes, calls 1000-1999 all
+// went to one worker (bench/README.md, transit time); the whole token spreads them.
+TEST_CASE("requests whose branches differ only in a counter near the end are spread too") {
+    Group group(2);
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, 2));
+    Socket client;
+    int seen[2] = {0, 0};
+    for (int call = 1000; call < 1040; ++call) {
+        const std::string branch = "z9hG4bK-16063-" + std::to_string(call) + "-0";
+        const std::string invite = "INVITE sip:b@example.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+                                   "127.0.0.1:5061;branch=" + branch +
+                                   "\r\nMax-Forwards: 70\r\nCall-ID: " + std::to_string(call) +
+                                   "-16063@127.0.0.1\r\n\r\n";
+        send_from(client, group.port, invite);
+        const int first = group.receiver();
+        REQUIRE(first >= 0);
+        ++seen[first];
+        // the ACK of a failure: same branch, other headers after the Via (RFC 3261 17.1.1.3)
+        send_from(client, group.port, "ACK sip:b@example.test SIP/2.0\r\nVia: SIP/2.0/UDP "
+                                      "127.0.0.1:5061;branch=" + branch + ";rport\r\nTo: <sip:b@example.test>;tag=x\r\n\r\n");
+        CHECK(group.receiver() == first);
+    }
+    CHECK(seen[0] >= 10);
+    CHECK(seen[1] >= 10);
+}
+
 TEST_CASE("anything else is delivered as before") {
     Group group(2);
     REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, static_cast<unsigned>(group.sockets.size())));
