@@ -462,14 +462,7 @@ start_calls_proxy() {
             PROXY_PORT=$PORT_SIPPROXYD
             local store=memory
             [ "$name" != sipproxyd ] && store=${name#sipproxyd-}
-            if [ "$store" = redis ] && [ -z "${REDIS_PID:-}" ]; then
-                need redis-server
-                mkdir -p "$OUT/redis"
-                redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
-                    --appendonly no >"$OUT/redis/redis.log" 2>&1 &
-                REDIS_PID=$!
-                sleep 0.5
-            fi
+            [ "$store" = redis ] && [ -z "${REDIS_PID:-}" ] && start_bench_redis
             write_calls_sipproxyd_conf "$OUT/$name" "$store"
             snapshot_sipproxyd "$OUT/$name"
             start_sipproxyd "$OUT/$name/sipproxy.toml" "$OUT/$name/proxy.log" "$PROXY_PORT"
@@ -522,4 +515,46 @@ start_call_uacs() {
             >"uac$i.out" 2>&1) &
         UAC_PIDS+=($!)
     done
+}
+
+# A redis-server for the Redis location store on PORT_REDIS, without persistence, its files
+# under $OUT/redis; sets REDIS_PID (the caller stops it).
+start_bench_redis() {
+    need redis-server
+    mkdir -p "$OUT/redis"
+    redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
+        --appendonly no >"$OUT/redis/redis.log" 2>&1 &
+    REDIS_PID=$!
+    sleep 0.5
+}
+
+# The call load's settings shared by run-calls.sh and run-transit.sh (each sets its RATES and
+# ports first): defaults of the environment variables both document, the UAC scenario and
+# Kamailio config for AUTH, and OUT (/tmp/sipproxy-bench-$1[-auth].XXXX unless set), KAM_RUN
+# and an empty RESULTS file.
+call_load_setup() {
+    local kind=$1
+    AUTH=${AUTH:-0}
+    USERS=${USERS:-10000}
+    STEP_SECONDS=${STEP_SECONDS:-10}
+    PROXIES=${PROXIES:-"sipproxyd kamailio"}
+    HOLD_MS=${HOLD_MS:-100}
+    RING_MS=${RING_MS:-20}
+    STEP_PAUSE=${STEP_PAUSE:-3}
+    KAM_SHM_MB=${KAM_SHM_MB:-1024}
+    KAM_PKG_MB=${KAM_PKG_MB:-32}
+    SIPPROXYCTL=${SIPPROXYCTL:-$(dirname "$SIPPROXYD")/sipproxyctl}
+    if [ "$AUTH" = 1 ]; then
+        UAC_SCENARIO="$SCEN_DIR/uac-call-auth.xml"
+        KAM_CFG="$KAM_DIR/proxy-auth.cfg"
+        OUT=${OUT:-$(mktemp -d "/tmp/sipproxy-bench-$kind-auth.XXXX")}
+    else
+        UAC_SCENARIO=${UAC_SCENARIO:-$SCEN_DIR/uac-call.xml}
+        KAM_CFG="$KAM_DIR/proxy.cfg"
+        OUT=${OUT:-$(mktemp -d "/tmp/sipproxy-bench-$kind.XXXX")}
+    fi
+    mkdir -p "$OUT"
+    KAM_RUN="$OUT/kamailio-run"
+    RESULTS="$OUT/results.txt"
+    : >"$RESULTS"
 }

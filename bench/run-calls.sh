@@ -55,39 +55,17 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-AUTH=${AUTH:-0}
-USERS=${USERS:-10000}
 RATES=${RATES:-"200 500 1000 1500 2000 2500 3000"}
-STEP_SECONDS=${STEP_SECONDS:-10}
-PROXIES=${PROXIES:-"sipproxyd kamailio"}
 STORES=${STORES:-}
 PORT_REDIS=${PORT_REDIS:-15596}
-SIPPROXYCTL=${SIPPROXYCTL:-$(dirname "$SIPPROXYD")/sipproxyctl}
 UAC_SPLIT=${UAC_SPLIT:-1500}
-HOLD_MS=${HOLD_MS:-100}
-RING_MS=${RING_MS:-20}
-STEP_PAUSE=${STEP_PAUSE:-3}
-KAM_SHM_MB=${KAM_SHM_MB:-1024}
-KAM_PKG_MB=${KAM_PKG_MB:-32}
 IDLE_CHECK=${IDLE_CHECK:-40}
 STOP_AFTER_FAILED=${STOP_AFTER_FAILED:-2}
 PORT_SIPPROXYD=${PORT_SIPPROXYD:-15560}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15570}
 PORT_UAS=${PORT_UAS:-15590}
 PORT_UAC=${PORT_UAC:-15580}
-if [ "$AUTH" = 1 ]; then
-    UAC_SCENARIO="$SCEN_DIR/uac-call-auth.xml"
-    KAM_CFG="$KAM_DIR/proxy-auth.cfg"
-    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-calls-auth.XXXX)}
-else
-    UAC_SCENARIO="$SCEN_DIR/uac-call.xml"
-    KAM_CFG="$KAM_DIR/proxy.cfg"
-    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-calls.XXXX)}
-fi
-mkdir -p "$OUT"
-KAM_RUN="$OUT/kamailio-run"
-RESULTS="$OUT/results.txt"
-: >"$RESULTS"
+call_load_setup calls
 AUTH_CHECK="$OUT/auth-check.txt"
 
 need sipp python3 ss

@@ -117,14 +117,7 @@ run_proxy() {
 
 { machine_info; echo "users: $USERS; rates: $RATES; step: ${STEP_SECONDS}s; sipproxyd store: $STORE"; } | tee "$OUT/machine.txt" >&2
 generate_users
-if [ "$STORE" = redis ]; then
-    need redis-server
-    mkdir -p "$OUT/redis"
-    redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --dir "$OUT/redis" --save '' \
-        --appendonly no >"$OUT/redis/redis.log" 2>&1 &
-    REDIS_PID=$!
-    sleep 0.5
-fi
+[ "$STORE" = redis ] && start_bench_redis
 for p in $PROXIES; do run_proxy "$p"; done
 if [ -n "$REDIS_PID" ]; then
     log "redis-server CPU over the whole run: $(( $(cpu_ticks $REDIS_PID) * 10 )) ms (not in the table)"

@@ -57,38 +57,16 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-AUTH=${AUTH:-0}
-USERS=${USERS:-10000}
 RATES=${RATES:-"250 500 1000"}
-STEP_SECONDS=${STEP_SECONDS:-10}
 CAPTURE_SECONDS=${CAPTURE_SECONDS:-4}
-PROXIES=${PROXIES:-"sipproxyd kamailio"}
-HOLD_MS=${HOLD_MS:-100}
-RING_MS=${RING_MS:-20}
-STEP_PAUSE=${STEP_PAUSE:-3}
-KAM_SHM_MB=${KAM_SHM_MB:-1024}
-KAM_PKG_MB=${KAM_PKG_MB:-32}
 PERF_SCHED=${PERF_SCHED:-0}
 PORT_SIPPROXYD=${PORT_SIPPROXYD:-15760}
 PORT_KAMAILIO=${PORT_KAMAILIO:-15770}
 PORT_UAS=${PORT_UAS:-15790}
 PORT_UAC=${PORT_UAC:-15780}
 PORT_REDIS=${PORT_REDIS:-15796}
-SIPPROXYCTL=${SIPPROXYCTL:-$(dirname "$SIPPROXYD")/sipproxyctl}
 UAC_LOOKUP=
-if [ "$AUTH" = 1 ]; then
-    UAC_SCENARIO="$SCEN_DIR/uac-call-auth.xml"
-    KAM_CFG="$KAM_DIR/proxy-auth.cfg"
-    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-transit-auth.XXXX)}
-else
-    UAC_SCENARIO=${UAC_SCENARIO:-$SCEN_DIR/uac-call.xml}
-    KAM_CFG="$KAM_DIR/proxy.cfg"
-    OUT=${OUT:-$(mktemp -d /tmp/sipproxy-bench-transit.XXXX)}
-fi
-mkdir -p "$OUT"
-KAM_RUN="$OUT/kamailio-run"
-RESULTS="$OUT/results.txt"
-: >"$RESULTS"
+call_load_setup transit
 [ "$CAPTURE_SECONDS" -lt "$STEP_SECONDS" ] || die "CAPTURE_SECONDS must be shorter than STEP_SECONDS"
 
 need sipp python3 ss tcpdump
