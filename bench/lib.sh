@@ -409,7 +409,8 @@ sipp_ok_failed() {
 per_op() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", b ? a / b : 0}'; }
 
 # write_bench_conf FILE PORT STORE [REGISTRAR_LINES]: the sipproxy.toml of the benches:
-# one UDP listener on 127.0.0.1:PORT, workers=2, registrar.store STORE, no flood limit
+# one UDP listener on 127.0.0.1:PORT, workers=SIPPROXYD_WORKERS (default 2), registrar.store
+# STORE, no flood limit
 # (SIPp is one address sending for thousands of phones: keep the per-source counting, its
 # cost is part of the figures, but never reach the limit). Append [auth] etc. after it.
 write_bench_conf() {
@@ -420,7 +421,7 @@ write_bench_conf() {
 [server]
 listen = ["udp://127.0.0.1:$port"]
 domains = ["example.test"]
-workers = 2
+workers = ${SIPPROXYD_WORKERS:-2}
 state_dir = "var"
 log_level = "warn"
 
