@@ -243,6 +243,7 @@ int Daemon::run() {
         if (metrics_) metrics_->stop();
         purge_timer_->cancel();
         ban_timer_->cancel();
+        if (spread_timer_) spread_timer_->cancel();
         if (share_timer_) share_timer_->cancel();
         main_io_.stop();
     };
@@ -251,6 +252,12 @@ int Daemon::run() {
     schedule_purge();
     ban_timer_ = std::make_unique<asio::steady_timer>(main_io_);
     schedule_ban_sweep();
+    if (workers_.size() > 1) {
+        spread_timer_ = std::make_unique<asio::steady_timer>(main_io_);
+        spreading_ = std::make_unique<transport::RequestSpreading>(
+            static_cast<unsigned>(workers_.size()));
+        schedule_spreading();
+    }
     main_io_.run();
 
     if (prober_) prober_->stop();

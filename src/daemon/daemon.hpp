@@ -30,6 +30,7 @@
 #include "registrar/location_store.hpp"
 #include "routing/gateway_health.hpp"
 #include "trace/tracer.hpp"
+#include "transport/response_steering.hpp"
 
 namespace sipproxy::registrar {
 class RedisLocationStore;
@@ -68,6 +69,8 @@ private:
     nlohmann::json ban_add(const nlohmann::json& args);
     nlohmann::json ban_remove(const nlohmann::json& args);
     void schedule_ban_sweep();
+    // Every 250 ms: requests on one worker while it keeps up, on all once it is busy.
+    void schedule_spreading();
     void save_bans(bool force);
     void set_fair_shares(const config::Config& cfg);
     std::filesystem::path bans_file() const { return config_->server.state_dir / "bans"; }
@@ -125,6 +128,10 @@ private:
     std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<asio::steady_timer> purge_timer_;
     std::unique_ptr<asio::steady_timer> ban_timer_;
+    std::unique_ptr<asio::steady_timer> spread_timer_;
+    std::unique_ptr<transport::RequestSpreading> spreading_;
+    std::vector<std::chrono::nanoseconds> worker_cpu_;  // at the last look
+    std::chrono::steady_clock::time_point spread_looked_{};
     std::unique_ptr<asio::steady_timer> share_timer_;  // cluster: abuse counts every 20 ms
     std::chrono::steady_clock::time_point last_heartbeat_{};
     std::atomic<std::chrono::steady_clock::rep> last_abuse_batch_{0};

@@ -4,6 +4,9 @@
 
 #include "base/log.hpp"
 
+#include <pthread.h>
+#include <time.h>
+
 namespace sipproxy::daemon {
 
 namespace {
@@ -52,6 +55,16 @@ void Worker::schedule_tick() {
 }
 
 Worker::~Worker() { stop(); }
+
+std::chrono::nanoseconds Worker::cpu_time() {
+    if (!thread_.joinable()) return {};
+    clockid_t clock;
+    timespec ts{};
+    if (::pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 ||
+        ::clock_gettime(clock, &ts) != 0)
+        return {};
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
 
 void Worker::link(std::vector<Worker*>& all) {
     std::vector<transport::Transport*> t;

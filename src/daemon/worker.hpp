@@ -5,6 +5,7 @@
 #include <asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -38,6 +39,8 @@ public:
     ingress::Ingress& ingress() { return ingress_; }
     // Exceptions that escaped a handler of this worker's loop (logged; the loop went on).
     std::size_t failures() const { return failures_.load(std::memory_order_relaxed); }
+    // CPU time of the worker's thread so far (0 before start()).
+    std::chrono::nanoseconds cpu_time();
 
 private:
     void schedule_tick();

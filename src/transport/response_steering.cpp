@@ -1,5 +1,7 @@
 #include "transport/response_steering.hpp"
 
+#include <algorithm>
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -37,8 +39,10 @@ void hex_digit(std::vector<sock_filter>& p) {
 
 }  // namespace
 
-std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t search) {
+std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t search,
+                                                   unsigned request_workers) {
     if (workers == 0) workers = 1;
+    if (request_workers == 0 || request_workers > workers) request_workers = workers;
     // The datagram as the program sees it starts at the UDP payload. A load past its end
     // would end the program with 0 (worker 0), so every offset is checked against the
     // length first. Classic BPF only jumps forward (conditional jumps by at most 255), so
@@ -127,7 +131,7 @@ std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t
         else p[at].jt = d;
     }
     p.push_back(stmt(BPF_LD | BPF_MEM, 0));
-    p.push_back(stmt(BPF_ALU | BPF_MOD | BPF_K, workers));
+    p.push_back(stmt(BPF_ALU | BPF_MOD | BPF_K, request_workers));
     p.push_back(stmt(BPF_RET | BPF_A, 0));
     const std::size_t give_up = p.size();
     p.push_back(stmt(BPF_RET | BPF_K, kNoWorker));
@@ -137,12 +141,35 @@ std::vector<sock_filter> response_steering_program(unsigned workers, std::size_t
     return p;
 }
 
-std::error_code steer_responses(int fd, unsigned workers) {
-    auto program = response_steering_program(workers);
+std::error_code steer_responses(int fd, unsigned workers, unsigned request_workers) {
+    auto program = response_steering_program(workers, kSteeringSearch, request_workers);
     sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
     if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) != 0)
         return std::error_code(errno, std::generic_category());
     return {};
+}
+
+RequestSpreading::RequestSpreading(unsigned workers, Options o)
+    : workers_(workers == 0 ? 1 : workers), options_(o), current_(workers_) {}
+
+unsigned RequestSpreading::next(const std::vector<double>& busy) {
+    double busiest = 0, total = 0;
+    for (double b : busy) {
+        busiest = std::max(busiest, b);
+        total += b;
+    }
+    if (busiest > options_.spread_above) {
+        quiet_ = 0;
+        current_ = workers_;
+    } else if (total < options_.gather_below) {
+        if (current_ != 1 && ++quiet_ >= options_.quiet_intervals) {
+            quiet_ = 0;
+            current_ = 1;
+        }
+    } else {
+        quiet_ = 0;
+    }
+    return current_;
 }
 
 }  // namespace sipproxy::transport

@@ -27,10 +27,38 @@ namespace sipproxy::transport {
 inline constexpr std::size_t kSteeringSearch = 512;
 
 // The program for a group of `workers` sockets (at most BPF_MAXINSNS instructions).
+// Requests are spread over the first `request_workers` of them (0: all): 1 puts every
+// request on worker 0, which is cheaper while one worker keeps up (RequestSpreading).
 std::vector<sock_filter> response_steering_program(unsigned workers,
-                                                   std::size_t search = kSteeringSearch);
+                                                   std::size_t search = kSteeringSearch,
+                                                   unsigned request_workers = 0);
 
-// Attaches it to the SO_REUSEPORT group of the UDP socket `fd`.
-std::error_code steer_responses(int fd, unsigned workers);
+// Attaches it to the SO_REUSEPORT group of the UDP socket `fd` (again: replaces the one
+// attached before, atomically for the datagrams that follow).
+std::error_code steer_responses(int fd, unsigned workers, unsigned request_workers = 0);
+
+// When to spread requests over all the workers, and when to put them on one: from each
+// worker's busy share of the last interval (CPU time / wall time, 0..1). Spreads as soon as
+// the busiest worker passes `spread_above`; goes back to one worker once the workers
+// together stay under `gather_below` for `quiet_intervals` intervals in a row.
+class RequestSpreading {
+  public:
+    struct Options {
+        double spread_above = 0.5;
+        double gather_below = 0.3;
+        unsigned quiet_intervals = 4;
+    };
+    RequestSpreading(unsigned workers, Options o);
+    explicit RequestSpreading(unsigned workers) : RequestSpreading(workers, Options{}) {}
+    // The number of workers requests go to after this interval (1 or all).
+    unsigned next(const std::vector<double>& busy);
+    unsigned current() const { return current_; }
+
+  private:
+    unsigned workers_;
+    Options options_;
+    unsigned current_;
+    unsigned quiet_ = 0;
+};
 
 }  // namespace sipproxy::transport

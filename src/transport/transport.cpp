@@ -58,6 +58,16 @@ void Transport::start() {
     }
 }
 
+void Transport::steer_requests(unsigned n) {
+    if (siblings_.size() <= 1 || worker_ + 1 != siblings_.size()) return;
+    for (auto& l : listeners_) {
+        if (!l->udp || l->closed) continue;
+        if (auto ec = steer_responses(l->udp->native_handle(),
+                                      static_cast<unsigned>(siblings_.size()), n))
+            log::warn("{}: requests are not re-steered: {}", l->local.hostport(), ec.message());
+    }
+}
+
 void Transport::open(const std::shared_ptr<Listener>& listener) {
     const Local& l = listener->local;
     try {

@@ -120,6 +120,9 @@ public:
 
     // Opens the sockets; throws std::system_error naming the address on failure.
     void start();
+    // On the worker that completed the UDP groups (the last one): requests go to the first
+    // `n` workers from now on (response_steering.hpp). Its own thread only.
+    void steer_requests(unsigned n);
     void stop();
     // Reload: closes the listeners that are gone, opens the new ones (a failure to open
     // one is logged; the daemon checks that they can be bound before it asks).

@@ -169,3 +169,47 @@ TEST_CASE("anything else is delivered as before") {
         CHECK(group.receiver() >= 0);
     }
 }
+
+TEST_CASE("gathered on one worker, requests all reach worker 0; responses still their own") {
+    Group group(3);
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, 3, 1));
+    Socket client;
+    for (int i = 0; i < 32; ++i) {
+        send_from(client, group.port,
+                  "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch="
+                  "z9hG4bK" + std::to_string(i * 7919) + "abcdefgh\r\nCall-ID: x\r\n\r\n");
+        CHECK(group.receiver() == 0);
+    }
+    send_from(client, group.port, response("z9hG4bK-sp02deadbeef.1"));
+    CHECK(group.receiver() == 2);
+    // Spread again (re-attached): both of the others get requests again.
+    REQUIRE_FALSE(steer_responses(group.sockets.front()->fd, 3));
+    int seen[3] = {0, 0, 0};
+    for (int i = 0; i < 48; ++i) {
+        send_from(client, group.port,
+                  "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch="
+                  "z9hG4bK" + std::to_string(i * 7919) + "abcdefgh\r\nCall-ID: x\r\n\r\n");
+        const int r = group.receiver();
+        REQUIRE(r >= 0);
+        ++seen[r];
+    }
+    CHECK(seen[1] > 4);
+    CHECK(seen[2] > 4);
+}
+
+TEST_CASE("request spreading: out at once when a worker is busy, back after quiet intervals") {
+    RequestSpreading s(2, {0.5, 0.3, 3});
+    CHECK(s.current() == 2);  // as attached at start
+    CHECK(s.next({0.05, 0.04}) == 2);
+    CHECK(s.next({0.05, 0.04}) == 2);
+    CHECK(s.next({0.05, 0.04}) == 1);  // third quiet interval
+    CHECK(s.next({0.45, 0.0}) == 1);   // one worker keeps up
+    CHECK(s.next({0.55, 0.0}) == 2);   // busy: spread at once
+    CHECK(s.next({0.20, 0.15}) == 2);  // 0.35 together: not quiet
+    CHECK(s.next({0.10, 0.10}) == 2);
+    CHECK(s.next({0.10, 0.10}) == 2);
+    CHECK(s.next({0.20, 0.15}) == 2);  // the quiet run is broken
+    CHECK(s.next({0.10, 0.10}) == 2);
+    CHECK(s.next({0.10, 0.10}) == 2);
+    CHECK(s.next({0.10, 0.10}) == 1);
+}
