@@ -256,6 +256,8 @@ int Daemon::run() {
         spread_timer_ = std::make_unique<asio::steady_timer>(main_io_);
         spreading_ = std::make_unique<transport::RequestSpreading>(
             static_cast<unsigned>(workers_.size()));
+        spread_looked_ = std::chrono::steady_clock::now();
+        for (auto& w : workers_) worker_cpu_.push_back(w->cpu_time());
         schedule_spreading();
     }
     main_io_.run();

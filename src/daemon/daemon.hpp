@@ -130,8 +130,8 @@ private:
     std::unique_ptr<asio::steady_timer> ban_timer_;
     std::unique_ptr<asio::steady_timer> spread_timer_;
     std::unique_ptr<transport::RequestSpreading> spreading_;
-    std::vector<std::chrono::nanoseconds> worker_cpu_;  // at the last look
-    std::chrono::steady_clock::time_point spread_looked_{};
+    std::vector<std::chrono::nanoseconds> worker_cpu_;  // each worker's, at the last look
+    std::chrono::steady_clock::time_point spread_looked_{};  // set with spreading_
     std::unique_ptr<asio::steady_timer> share_timer_;  // cluster: abuse counts every 20 ms
     std::chrono::steady_clock::time_point last_heartbeat_{};
     std::atomic<std::chrono::steady_clock::rep> last_abuse_batch_{0};

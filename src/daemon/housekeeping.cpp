@@ -67,16 +67,14 @@ void Daemon::schedule_spreading() {
         const auto now = std::chrono::steady_clock::now();
         const double wall = std::chrono::duration<double>(now - spread_looked_).count();
         std::vector<double> busy;
-        worker_cpu_.resize(workers_.size());
         for (std::size_t i = 0; i < workers_.size(); ++i) {
             const auto cpu = workers_[i]->cpu_time();
             busy.push_back(std::chrono::duration<double>(cpu - worker_cpu_[i]).count() / wall);
             worker_cpu_[i] = cpu;
         }
-        const bool first = spread_looked_ == std::chrono::steady_clock::time_point{};
         spread_looked_ = now;
         const unsigned before = spreading_->current();
-        const unsigned n = first ? before : spreading_->next(busy);
+        const unsigned n = spreading_->next(busy);
         if (n != before) {
             log::debug("requests now go to {} worker(s)", n);
             auto& last = *workers_.back();

@@ -33,25 +33,28 @@ asio::awaitable<std::string> PendingCommit::wait(std::chrono::milliseconds laten
     auto init = [this, ex, inbox, latency](auto handler) {
         // The handler is move-only; std::function needs a copyable callable.
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        // The handler's call with `error`, to run on the waiter's thread.
+        auto resumption = [h](std::string error) {
+            return [h, error = std::move(error)]() mutable { (*h)(std::move(error)); };
+        };
         std::unique_lock lock(mu_);
         if (result_) {
             std::string error = *result_;
             lock.unlock();
-            // On this thread: no wake-up needed.
-            asio::post(ex, [h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
+            asio::post(ex, resumption(std::move(error)));  // on this thread: no wake-up needed
             return;
         }
         if (inbox) {
             // complete() runs on the store's writer thread: the worker picks the result up
             // when it next wakes, or by its inbox's timer.
             inbox->expect(latency);
-            resume_ = [h, inbox](std::string error) {
-                inbox->deliver([h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
+            resume_ = [inbox, resumption](std::string error) {
+                inbox->deliver(resumption(std::move(error)));
             };
         } else {
             // Always through the executor: complete() runs on the store's writer thread.
-            resume_ = [h, ex](std::string error) {
-                asio::post(ex, [h, error = std::move(error)]() mutable { (*h)(std::move(error)); });
+            resume_ = [ex, resumption](std::string error) {
+                asio::post(ex, resumption(std::move(error)));
             };
         }
     };

@@ -299,14 +299,7 @@ void SqliteLocationStore::writer_loop() {
     // need not wake this thread for it (gathering_: mark_dirty does not notify).
     bool busy = false;
     for (;;) {
-        if (busy && !stopping_ && !flush_requested_) {
-            busy = false;
-            gathering_ = true;
-            wake_writer_.wait_for(lock, options_.batch_interval,
-                                  [&] { return stopping_ || flush_requested_; });
-            gathering_ = false;
-            if (dirty_.empty()) continue;  // quiet again: wait to be woken
-        } else {
+        if (!busy || stopping_ || flush_requested_) {
             wake_writer_.wait(lock,
                               [&] { return stopping_ || flush_requested_ || !dirty_.empty(); });
             if (dirty_.empty()) {
@@ -317,14 +310,16 @@ void SqliteLocationStore::writer_loop() {
                 if (stopping_) return;
                 continue;
             }
-            // Gather changes for a while: one transaction for many REGISTERs.
-            if (!stopping_ && !flush_requested_) {
-                gathering_ = true;
-                wake_writer_.wait_for(lock, options_.batch_interval,
-                                      [&] { return stopping_ || flush_requested_; });
-                gathering_ = false;
-            }
         }
+        busy = false;
+        // Gather changes for a while: one transaction for many REGISTERs.
+        if (!stopping_ && !flush_requested_) {
+            gathering_ = true;
+            wake_writer_.wait_for(lock, options_.batch_interval,
+                                  [&] { return stopping_ || flush_requested_; });
+            gathering_ = false;
+        }
+        if (dirty_.empty()) continue;  // gathered after a batch, and nothing came: wait to be woken
         busy = true;
         flush_requested_ = false;
         std::vector<Change> batch;
