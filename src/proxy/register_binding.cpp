@@ -144,7 +144,8 @@ void register_binding(RequestContext& ctx) {
     req.now = ctx.now;
 
     // The 200 OK waits until the change is on disk (RFC 3261 10.3 step 8: the response lists
-    // the bindings the registrar now holds; a crash right after must not lose them).
+    // the bindings the registrar now holds; a crash right after must not lose them), unless
+    // it only refreshes (below).
     auto pending = std::make_shared<PendingCommit>();
     registrar::LocationStore::Committed committed = [pending](const std::string& error) {
         pending->complete(error);
@@ -180,6 +181,12 @@ void register_binding(RequestContext& ctx) {
         store_answered(ctx, *done);  // the memory store, or nothing changed
         return;
     }
+    // A refresh of bindings already held, reached the same way, is answered at once: the
+    // commit follows within the batch interval, and a crash before it would only bring back
+    // the earlier expiry of a binding the phone keeps refreshing (the store logs a failed
+    // write). A registration's steady state is mostly refreshes: they cost no wait, no
+    // suspended request and no wake-up for the answer.
+    if (result.refresh_only) return;
     // Waits for the store's thread without blocking this worker.
     ctx.wait_for(pending->wait(registrar->commit_latency()), [pending](RequestContext& c, std::string error) {
         store_answered(c, error);

@@ -19,11 +19,26 @@ namespace sipproxy::registrar {
 inline constexpr std::string_view kStoreUnavailable = "store unavailable: ";
 inline bool store_unavailable(std::string_view error) { return error.starts_with(kStoreUnavailable); }
 
+// What a Mutation did: false leaves the AOR unchanged. refresh(): the bindings are reached
+// as before and only their expiry (and Call-ID, CSeq) moved on; nobody waits for such a
+// change, so a store that writes in batches may take its time (SqliteStoreOptions).
+struct Mutated {
+    Mutated(bool changed) : changed(changed) {}  // NOLINT: a Mutation may return a bool
+    static Mutated refresh() {
+        Mutated m(true);
+        m.refresh_only = true;
+        return m;
+    }
+    explicit operator bool() const { return changed; }
+    bool changed;
+    bool refresh_only = false;
+};
+
 class LocationStore {
   public:
     // Edits the live bindings of one AOR in place; returns false to leave the AOR unchanged.
     // Runs under the AOR's lock: it must be quick and must not call back into the store.
-    using Mutation = std::function<bool(std::vector<Binding>& bindings)>;
+    using Mutation = std::function<Mutated(std::vector<Binding>& bindings)>;
     // Told once whether a change is durable: "" when it is (on disk, or at once for a store
     // without persistence), else why not, e.g. "database or disk is full"; the change has
     // then been undone, so memory and disk agree again. Runs on any thread (the writer's,

@@ -30,6 +30,16 @@ struct Update {
     std::uint32_t expires;  // after default and max_expires; 0 = remove
 };
 
+// A binding the request refreshes is still reached as before: same contact URI (byte for
+// byte), source, transport, flow, Path, instance, reg-id and q.
+bool reached_the_same_way(const Binding& b, const Update& u, const RegisterRequest& req) {
+    return b.contact == u.spec->uri && b.q_permille == u.spec->q_permille.value_or(1000) &&
+           b.transport == req.source.transport && b.source_address == req.source.address &&
+           b.source_port == req.source.port && b.flow_id == req.source.flow_id &&
+           b.path == req.path && b.instance == u.instance && b.reg_id == u.reg_id &&
+           b.node.empty();
+}
+
 // Which stored binding a Contact refers to. RFC 5626 6: with +sip.instance and reg-id the key
 // is (instance, reg-id), so each flow of a device has its own binding; RFC 5627 6 / RFC 5626 6:
 // with an instance only, the instance. Otherwise RFC 3261 10.3 step 7: the Contact URI.
@@ -110,7 +120,7 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
 
     RegisterResult result;
     const std::uint32_t max_contacts = options_.max_contacts;
-    auto mutate = [&](std::vector<Binding>& bindings) -> bool {
+    auto mutate = [&](std::vector<Binding>& bindings) -> Mutated {
         // RFC 3261 10.3 steps 6 and 7: a binding from the same Call-ID changes only with a
         // higher CSeq; otherwise the whole request fails and nothing changes.
         auto out_of_order = [&](const Binding& b) {
@@ -129,6 +139,7 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
             return true;
         }
 
+        bool refresh_only = true;
         // Bindings this request has already added or refreshed: a second Contact for the
         // same binding in one request is not "out of order".
         std::vector<bool> touched(bindings.size(), false);
@@ -147,6 +158,7 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
             }
             if (u.expires == 0) {  // remove (nothing to do if there is no such binding)
                 if (i < bindings.size()) {
+                    refresh_only = false;
                     removed[i] = true;
                     result.changes.push_back({BindingChange::Kind::Removed, bindings[i], 0});
                 }
@@ -161,6 +173,8 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
                 change[i] = BindingChange::Kind::Updated;
             }
             Binding& b = bindings[i];
+            if (change[i] != BindingChange::Kind::Evicted || !reached_the_same_way(b, u, req))
+                refresh_only = false;
             b.contact = u.spec->uri;
             b.expires_at = now + std::chrono::seconds(u.expires);
             b.q_permille = u.spec->q_permille.value_or(1000);
@@ -224,6 +238,7 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
             kept = std::move(limited);
             kept_change = std::move(limited_change);
             result.evicted = excess;
+            refresh_only = false;
         }
 
         bindings = std::move(kept);
@@ -233,7 +248,8 @@ RegisterResult Registrar::decide(const RegisterRequest& req, LocationStore::Comm
                 result.changes.push_back({kept_change[i], bindings[i], bindings[i].expires_in(now)});
         for (auto& c : result.changes) c.binding.aor = aor;
         result.bindings = current(bindings, now);  // RFC 3261 10.3 step 8
-        return true;
+        result.refresh_only = refresh_only;
+        return refresh_only ? Mutated::refresh() : Mutated(true);
     };
 
     store_.apply(aor, now, mutate, std::exchange(committed, nullptr));

@@ -79,6 +79,10 @@ struct RegisterResult {
     std::vector<CurrentBinding> bindings;  // with 200: every binding of the AOR, best first
     std::size_t evicted = 0;               // bindings dropped to respect max_contacts
     std::vector<BindingChange> changes;    // with 200: what changed (not the refreshes)
+    // With 200: the request only refreshed bindings the store already held, reached the
+    // same way (contact, source, transport, flow, Path, instance, q all as before): losing
+    // the change to a crash would only bring back the earlier expiry (and Call-ID/CSeq).
+    bool refresh_only = false;
 
     bool ok() const { return status == 200; }
 };

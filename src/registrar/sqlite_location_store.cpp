@@ -208,8 +208,9 @@ std::vector<Binding> SqliteLocationStore::lookup(std::string_view aor, TimePoint
 bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutation& mutate,
                                 Committed committed) {
     auto mark = [&](std::vector<Binding>& bindings) {
-        if (!mutate(bindings)) return false;
-        mark_dirty(aor, std::move(committed));  // still under the AOR's lock
+        const Mutated m = mutate(bindings);
+        if (!m) return false;
+        mark_dirty(aor, std::move(committed), m.refresh_only);  // still under the AOR's lock
         return true;
     };
     bool changed;
@@ -224,7 +225,7 @@ bool SqliteLocationStore::apply(std::string_view aor, TimePoint now, const Mutat
 }
 
 std::size_t SqliteLocationStore::remove_aor(std::string_view aor, Committed committed) {
-    std::size_t n = index_.erase(aor, [&] { mark_dirty(aor, std::move(committed)); });
+    std::size_t n = index_.erase(aor, [&] { mark_dirty(aor, std::move(committed), false); });
     if (n == 0 && committed) committed("");
     return n;
 }
@@ -255,15 +256,17 @@ void SqliteLocationStore::load(std::vector<Binding> bindings) {
     mark_dirty(std::move(aors));
 }
 
-void SqliteLocationStore::mark_dirty(std::string_view aor, Committed committed) {
-    bool was_empty;
+void SqliteLocationStore::mark_dirty(std::string_view aor, Committed committed, bool refresh) {
+    bool wake;
     {
         std::lock_guard lock(mu_);
-        // The writer looks at dirty_ when its gathering interval ends: no need to wake it.
-        was_empty = dirty_.empty() && !gathering_;
+        // The writer looks at dirty_ when its gathering interval ends: no need to wake it,
+        // unless it waits out the refresh interval and this change is one to hurry for.
+        wake = (dirty_.empty() && !gathering_) || (!refresh && waiting_for_refreshes_);
+        if (!refresh) ++urgent_;
         dirty_.push_back({std::string(aor), ++marked_, std::move(committed)});
     }
-    if (was_empty) wake_writer_.notify_one();
+    if (wake) wake_writer_.notify_one();
 }
 
 void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
@@ -271,6 +274,7 @@ void SqliteLocationStore::mark_dirty(std::vector<std::string> aors) {
     {
         std::lock_guard lock(mu_);
         const auto seq = ++marked_;
+        ++urgent_;
         dirty_.reserve(dirty_.size() + aors.size());
         for (auto& aor : aors) dirty_.push_back({std::move(aor), seq, {}});
     }
@@ -313,15 +317,27 @@ void SqliteLocationStore::writer_loop() {
         }
         busy = false;
         // Gather changes for a while: one transaction for many REGISTERs.
-        if (!stopping_ && !flush_requested_) {
+        auto hurry = [&] { return stopping_ || flush_requested_; };
+        if (!hurry()) {
             gathering_ = true;
-            wake_writer_.wait_for(lock, options_.batch_interval,
-                                  [&] { return stopping_ || flush_requested_; });
+            const auto started = std::chrono::steady_clock::now();
+            wake_writer_.wait_for(lock, options_.batch_interval, hurry);
+            // Only refreshes, which nobody waits for: gather them for longer (one
+            // transaction a second instead of fifty), unless a change somebody waits for
+            // comes; then it goes with the usual interval.
+            if (urgent_ == 0 && !dirty_.empty() && !hurry()) {
+                waiting_for_refreshes_ = true;
+                wake_writer_.wait_until(lock, started + options_.refresh_interval,
+                                        [&] { return hurry() || urgent_ > 0; });
+                waiting_for_refreshes_ = false;
+                if (urgent_ > 0) wake_writer_.wait_for(lock, options_.batch_interval, hurry);
+            }
             gathering_ = false;
         }
         if (dirty_.empty()) continue;  // gathered after a batch, and nothing came: wait to be woken
         busy = true;
         flush_requested_ = false;
+        urgent_ = 0;
         std::vector<Change> batch;
         batch.swap(dirty_);
         const auto seq = marked_;
@@ -366,6 +382,7 @@ void SqliteLocationStore::writer_loop() {
         // Whatever could not be read back stays dirty: memory may be ahead of the file
         // until a later write succeeds.
         for (const auto& aor : unreadable) dirty_.push_back({aor, seq, {}});
+        urgent_ += unreadable.size();
         last_error_ = error;
         lock.unlock();
 

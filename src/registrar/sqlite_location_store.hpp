@@ -30,6 +30,10 @@ namespace sipproxy::registrar {
 struct SqliteStoreOptions {
     // How long the writer gathers changes before it writes them in one transaction.
     std::chrono::milliseconds batch_interval{20};
+    // How long refreshes (Mutated::refresh: only the expiry moves on) may wait for company
+    // when nothing else is waiting to be written. Nobody waits for them: a crash before
+    // their commit only brings back the earlier expiry.
+    std::chrono::milliseconds refresh_interval{1000};
     // Largest number of AORs written in one transaction (a burst is written in several).
     std::size_t max_batch = 20000;
     // How long a write waits for another process holding the file's write lock (an sqlite3
@@ -88,7 +92,8 @@ class SqliteLocationStore final : public LocationStore {
 
     // Called with the AOR's shard locked, right after the change (so that undo() cannot
     // slip in between the change and its mark).
-    void mark_dirty(std::string_view aor, Committed committed);
+    // `refresh`: a Mutated::refresh() change (see refresh_interval).
+    void mark_dirty(std::string_view aor, Committed committed, bool refresh);
     // Changes in dirty_ that undo() undid, out of dirty_ (called with mu_ held).
     std::vector<Change> take_undone();
     void mark_dirty(std::vector<std::string> aors);
@@ -124,6 +129,8 @@ class SqliteLocationStore final : public LocationStore {
     std::uint64_t failures_ = 0;                             // failed batches so far
     bool flush_requested_ = false;
     bool gathering_ = false;  // the writer waits out batch_interval: it needs no wake-up
+    bool waiting_for_refreshes_ = false;  // ... or refresh_interval: wake it for urgent_ ones
+    std::size_t urgent_ = 0;  // changes in dirty_ that are not refreshes
     bool stopping_ = false;
     std::string last_error_;
     std::thread writer_;

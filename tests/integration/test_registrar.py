@@ -385,6 +385,42 @@ class DurableRegistrationTest(unittest.TestCase):
         proxy.start()
         self.assertEqual(self.listed(proxy), {f"sip:{u}@{DOMAIN}" for u in users[wave:]})
 
+    def test_refreshes_are_answered_at_once_and_a_crash_keeps_the_bindings(self):
+        # A refresh (same contact, same source) is answered before its commit: a kill -9
+        # right after its 200 may only bring back the earlier expiry, never lose the binding.
+        n = 200
+        proxy = Proxy(auth=False, log_level="info")
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        users = [f"r{i:04d}" for i in range(n)]
+        everyone = {f"sip:{u}@{DOMAIN}" for u in users}
+        with UdpClient() as c:
+            answers = register_wave(c, proxy.port, users, expires=3600, cseq=1)
+            self.assertEqual({status_of(r) for r in answers.values()}, {200})
+            # Refreshes with a shorter interval; the 200 lists the new one.
+            answers = register_wave(c, proxy.port, users, expires=1800, cseq=2)
+            self.assertEqual(len(answers), n)
+            self.assertEqual({status_of(r) for r in answers.values()}, {200})
+            for r in answers.values():
+                self.assertRegex(header(r, "Contact") or "", r";expires=(1800|1799)\b")
+            proxy.kill9()
+        proxy.start()
+        regs = proxy.ctl_json("show", "registrations")["registrations"]
+        self.assertEqual({b["aor"] for b in regs}, everyone)
+        for b in regs:  # the refresh, or the registration before it
+            self.assertGreater(b["expires_in"], 1700)
+
+        # Refreshed again and stopped gracefully: the file has the refreshes.
+        with UdpClient() as c:
+            answers = register_wave(c, proxy.port, users, expires=900, cseq=3)
+            self.assertEqual({status_of(r) for r in answers.values()}, {200})
+        proxy.stop()
+        proxy.start()
+        regs = proxy.ctl_json("show", "registrations")["registrations"]
+        self.assertEqual({b["aor"] for b in regs}, everyone)
+        for b in regs:
+            self.assertLessEqual(b["expires_in"], 900)
+
     def test_registration_commands_return_once_saved(self):
         proxy = Proxy(auth=False, log_level="info")
         proxy.start()

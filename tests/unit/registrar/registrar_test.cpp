@@ -557,3 +557,65 @@ TEST_CASE("registrar: a refresh taken here makes this node the binding's node", 
     REQUIRE(found.size() == 1);
     CHECK(found[0].node.empty());
 }
+
+TEMPLATE_TEST_CASE("registrar tells a refresh reached the same way from any other change",
+                   "[registrar]", MemoryStore, SqliteStore) {
+    // refresh_only lets the proxy answer before the store's commit: only when a crash before
+    // it would bring back nothing but the earlier expiry.
+    TestType fixture;
+    Registrar registrar(fixture.get(), options());
+    const std::string uri = "sip:alice@198.51.100.1:5060";
+
+    auto r = registrar.handle(reg({contact(uri)}, 1));
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.refresh_only);  // a new binding
+
+    // Same contact, same source: a refresh, also with a new Call-ID and expiry.
+    r = registrar.handle(reg({contact(uri, 1800)}, 2, "call-1@ua", t0 + 60s));
+    REQUIRE(r.ok());
+    CHECK(r.refresh_only);
+    r = registrar.handle(reg({contact(uri)}, 1, "call-2@ua", t0 + 70s));
+    REQUIRE(r.ok());
+    CHECK(r.refresh_only);
+
+    // Anything that changes how the binding is reached is not.
+    auto moved = reg({contact(uri)}, 3, "call-2@ua", t0 + 80s);
+    moved.source.port = 40001;  // a new NAT mapping
+    r = registrar.handle(moved);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.refresh_only);
+    auto tcp = reg({contact(uri)}, 4, "call-2@ua", t0 + 90s);
+    tcp.source = {"tcp", "203.0.113.7", 40001, 17};
+    r = registrar.handle(tcp);
+    CHECK_FALSE(r.refresh_only);
+    auto with_q = reg({contact(uri)}, 5, "call-2@ua", t0 + 100s);
+    with_q.source = tcp.source;
+    with_q.contacts[0].q_permille = 500;
+    r = registrar.handle(with_q);
+    CHECK_FALSE(r.refresh_only);
+    auto with_path = with_q;
+    with_path.cseq = 6;
+    with_path.path = {"<sip:edge.example.test;lr>"};
+    r = registrar.handle(with_path);
+    CHECK_FALSE(r.refresh_only);
+    with_path.cseq = 7;
+    r = registrar.handle(with_path);  // the same again: a refresh
+    CHECK(r.refresh_only);
+
+    // A second contact added, one removed, a query, a refusal: not refreshes.
+    auto two = with_path;
+    two.cseq = 8;
+    two.contacts.push_back(contact("sip:alice@192.0.2.9"));
+    r = registrar.handle(two);
+    CHECK_FALSE(r.refresh_only);
+    auto remove = with_path;
+    remove.cseq = 9;
+    remove.contacts = {contact("sip:alice@192.0.2.9", 0)};
+    r = registrar.handle(remove);
+    REQUIRE(r.ok());
+    CHECK_FALSE(r.refresh_only);
+    CHECK_FALSE(registrar.handle(reg({}, 10, "call-2@ua", t0 + 110s)).refresh_only);
+    r = registrar.handle(reg({contact(uri, 10)}, 11, "call-2@ua", t0 + 110s));
+    CHECK(r.status == 423);
+    CHECK_FALSE(r.refresh_only);
+}

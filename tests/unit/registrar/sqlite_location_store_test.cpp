@@ -238,6 +238,17 @@ class Observer {
     bool exec(const char* sql) {
         return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
     }
+    // expires_at (ms since the epoch) of `aor`'s first row in the file, -1 if none.
+    std::int64_t expires_at(const std::string& aor) {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(db_, "SELECT expires_at FROM bindings WHERE aor = ?", -1, &stmt,
+                               nullptr) != SQLITE_OK)
+            return -1;
+        sqlite3_bind_text(stmt, 1, aor.c_str(), -1, SQLITE_TRANSIENT);
+        std::int64_t v = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+        sqlite3_finalize(stmt);
+        return v;
+    }
 
   private:
     sqlite3* db_ = nullptr;
@@ -350,6 +361,82 @@ TEST_CASE("sqlite store: a change is reported only once it is committed", "[sqli
         Seen none;
         CHECK(store.remove_aor("nobody@example.test", none.callback(observer, "x")) == 0);
         CHECK(none.was_called());
+    }
+}
+
+TEST_CASE("sqlite store: refreshes wait for company, other changes do not wait for them",
+          "[sqlite][durable]") {
+    TempDir dir;
+    const auto file = dir.file("location.sqlite");
+    const TimePoint now = Clock::now();
+    SqliteStoreOptions options;
+    options.batch_interval = 20ms;
+    options.refresh_interval = 2000ms;
+    auto opened = SqliteLocationStore::open(file, options, now);
+    REQUIRE(opened);
+    auto& store = **opened;
+    Registrar registrar(store, {});
+    Observer observer(file);
+    using steady = std::chrono::steady_clock;
+    auto ms_since_epoch = [](TimePoint t) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    };
+
+    Seen added;
+    auto r = registrar.handle(reg("alice@example.test", "sip:a@192.0.2.1", 3600, now),
+                              added.callback(observer, "alice@example.test"));
+    REQUIRE(r.ok());
+    REQUIRE_FALSE(r.refresh_only);
+    REQUIRE(added.wait());
+    const auto first_expiry = observer.expires_at("alice@example.test");
+    CHECK(first_expiry == ms_since_epoch(now + 3600s));
+
+    SECTION("a refresh alone is written after refresh_interval") {
+        auto refresh = reg("alice@example.test", "sip:a@192.0.2.1", 1800, now + 10s);
+        refresh.cseq = 2;
+        Seen seen;
+        const auto started = steady::now();
+        r = registrar.handle(refresh, seen.callback(observer, "alice@example.test"));
+        REQUIRE(r.ok());
+        REQUIRE(r.refresh_only);
+        // In memory at once; in the file only after the refresh interval.
+        CHECK(ms_since_epoch(store.lookup("alice@example.test", now + 10s)[0].expires_at) ==
+              ms_since_epoch(now + 10s + 1800s));
+        std::this_thread::sleep_for(300ms);
+        CHECK_FALSE(seen.was_called());
+        CHECK(observer.expires_at("alice@example.test") == first_expiry);
+        REQUIRE(seen.wait(10000ms));
+        CHECK(steady::now() - started >= 1500ms);
+        CHECK(seen.error.empty());
+        CHECK(observer.expires_at("alice@example.test") == ms_since_epoch(now + 10s + 1800s));
+    }
+
+    SECTION("a change somebody waits for takes the waiting refreshes along") {
+        auto refresh = reg("alice@example.test", "sip:a@192.0.2.1", 1800, now + 10s);
+        refresh.cseq = 2;
+        Seen lazy, urgent;
+        const auto started = steady::now();
+        REQUIRE(registrar.handle(refresh, lazy.callback(observer, "alice@example.test")).ok());
+        std::this_thread::sleep_for(100ms);
+        REQUIRE(registrar
+                    .handle(reg("bob@example.test", "sip:b@192.0.2.2", 3600, now + 10s),
+                            urgent.callback(observer, "bob@example.test"))
+                    .ok());
+        REQUIRE(urgent.wait());
+        REQUIRE(lazy.wait());
+        CHECK(steady::now() - started < 1200ms);  // not refresh_interval (2 s)
+        CHECK(urgent.rows == 1);
+        CHECK(observer.expires_at("alice@example.test") == ms_since_epoch(now + 10s + 1800s));
+    }
+
+    SECTION("closing the store writes a waiting refresh") {
+        auto refresh = reg("alice@example.test", "sip:a@192.0.2.1", 1800, now + 10s);
+        refresh.cseq = 2;
+        REQUIRE(registrar.handle(refresh).refresh_only);
+        const auto started = steady::now();
+        opened->reset();
+        CHECK(steady::now() - started < 1500ms);
+        CHECK(observer.expires_at("alice@example.test") == ms_since_epoch(now + 10s + 1800s));
     }
 }
 
