@@ -14,13 +14,13 @@ NonceCountTable::NonceCountTable(std::size_t capacity, std::size_t shards) {
     shards_.reserve(shards);
     for (std::size_t i = 0; i < shards; ++i) {
         shards_.push_back(std::make_unique<Shard>());
-        shards_.back()->entries.reserve(shard_capacity_ + 1);
     }
 }
 
 void NonceCountTable::forget_front(Shard& s) {
-    s.entries.erase(s.order.front());
+    if (auto* e = s.entries.find(s.order.front())) s.entries.erase(e);
     s.order.pop_front();
+    s.entries.shrink();  // after a load (a no-op unless the table is mostly empty)
 }
 
 NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::uint32_t nc,
@@ -32,12 +32,14 @@ NonceCountTable::Result NonceCountTable::advance(std::string_view nonce, std::ui
 
 NonceCountTable::Result NonceCountTable::record(std::string_view nonce, std::uint32_t nc,
                                                 Time issued, Time expires, Time now) {
-    Shard& s = *shards_[StringHash{}(nonce) % shards_.size()];
+    const std::uint64_t hash = std::hash<std::string_view>{}(nonce);
+    // The shard by other bits than those the shard's table probes with.
+    Shard& s = *shards_[(hash >> 40) % shards_.size()];
     std::lock_guard lock(s.mutex);
 
-    if (auto it = s.entries.find(nonce); it != s.entries.end()) {
-        if (nc <= it->second.last_nc) return Result::replay;
-        it->second.last_nc = nc;
+    if (auto* e = s.entries.find(hash)) {
+        if (nc <= e->second.last_nc) return Result::replay;
+        e->second.last_nc = nc;
         return Result::accepted;
     }
 
@@ -48,21 +50,21 @@ NonceCountTable::Result NonceCountTable::record(std::string_view nonce, std::uin
     // Drop expired entries at the head: an expired nonce is refused as stale before it gets
     // here. The margin covers the nonce check's whole-second rounding.
     while (!s.order.empty()) {
-        if (now < s.order.front()->second.expires + expiry_margin) break;
+        const auto* front = s.entries.find(s.order.front());
+        if (front && now < front->second.expires + expiry_margin) break;
         forget_front(s);
     }
     while (s.entries.size() >= shard_capacity_ && !s.order.empty()) {
-        auto it = s.order.front();
-        if (!s.forgot_any || it->second.issued > s.watermark) {
-            s.watermark = it->second.issued;
+        if (const auto* front = s.entries.find(s.order.front());
+            front && (!s.forgot_any || front->second.issued > s.watermark)) {
+            s.watermark = front->second.issued;
             s.forgot_any = true;
         }
         forget_front(s);
     }
 
-    auto [it, inserted] = s.entries.emplace(std::string(nonce), Entry{nc, issued, expires});
-    (void)inserted;
-    s.order.push_back(it);
+    s.entries.emplace(std::uint64_t{hash}, Entry{nc, issued, expires});
+    s.order.push_back(hash);
     return Result::accepted;
 }
 

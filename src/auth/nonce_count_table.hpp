@@ -3,8 +3,12 @@
 // 5): remembers the highest nc accepted per nonce; a request whose nc is not above it is a replay.
 //
 // Memory bound: at most `capacity` nonces are remembered, split over `shards` shards, each
-// behind its own mutex. An entry costs about 200 bytes (the 64-byte nonce, the hash node,
-// a queue slot), so the default 65536 entries stay under ~13 MB.
+// behind its own mutex. A nonce is remembered by a 64-bit hash of it (its text is not
+// kept): an entry costs 40 bytes in an open-addressing table (SlotTable) plus 8 in the
+// queue, so the default 65536 entries stay under ~6 MB, and a shard's table shrinks again
+// after a load. Two nonces with the same hash (2^-64 per pair; nonces are the proxy's own,
+// checked before they get here) share one nc: the later one may be refused as a replay,
+// never accepted wrongly.
 //
 // When a shard is full the entry used first is forgotten, and the shard raises a watermark
 // to that nonce's issue time: a nonce not in the table and issued at or before the
@@ -21,11 +25,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "base/string_hash.hpp"
 #include "auth/clock.hpp"
+#include "base/slot_table.hpp"
 
 namespace sipproxy::auth {
 
@@ -63,9 +66,8 @@ class NonceCountTable {
     };
     struct Shard {
         mutable std::mutex mutex;
-        using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
-        Map entries;  // reserved to capacity: never rehashed, so iterators stay valid
-        std::deque<Map::iterator> order;  // entries in first-use order
+        SlotTable<Entry, std::uint64_t> entries{16};  // by the nonce's hash
+        std::deque<std::uint64_t> order;              // entries in first-use order
         Time watermark{};                      // issue time of the newest forgotten nonce
         bool forgot_any = false;
     };

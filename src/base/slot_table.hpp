@@ -1,7 +1,8 @@
 #pragma once
-// A hash table from string keys to V: open addressing with linear probing over one byte
-// of control per position (empty, deleted, or 7 bits of the hash). Used for the
-// transaction layer's tables and the digest user index.
+// A hash table from string keys (or, with Key = std::uint64_t, keys that are a hash
+// already) to V: open addressing with linear probing over one byte of control per position
+// (empty, deleted, or 7 bits of the hash). Used for the transaction layer's tables and the
+// digest user index.
 //
 // Why not std::unordered_map: in the transaction tables almost every lookup is a miss
 // (each new request and each response to a transaction that already lingers out), and
@@ -16,19 +17,29 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace sipproxy {
 
-template <class V>
+template <class V, class Key = std::string>
 class SlotTable {
 public:
+    static_assert(std::is_same_v<Key, std::string> || std::is_same_v<Key, std::uint64_t>);
+    // What lookups take: a string_view for string keys.
+    using KeyView = std::conditional_t<std::is_same_v<Key, std::string>, std::string_view, Key>;
     // first/second as in std::unordered_map's value_type, so call sites read alike.
-    struct Entry {
-        std::string first;
-        V second{};
+    static constexpr bool kStringKeys = std::is_same_v<Key, std::string>;
+    // A string key's hash is kept (no rehashing of strings when the table grows); a
+    // uint64 key is its own hash.
+    struct StoredHash {
         std::size_t hash = 0;
+    };
+    struct NoStoredHash {};
+    struct Entry : std::conditional_t<kStringKeys, StoredHash, NoStoredHash> {
+        Key first{};
+        V second{};
     };
 
     explicit SlotTable(std::size_t min_capacity = 1024) : min_capacity_(round_up(min_capacity)) {
@@ -36,21 +47,22 @@ public:
     }
 
     std::size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
     std::size_t capacity() const { return ctrl_.size(); }
 
-    Entry* find(std::string_view key) {
+    Entry* find(KeyView key) {
         const std::size_t i = position_of(key);
         return i == npos ? nullptr : &entries_[i];
     }
-    const Entry* find(std::string_view key) const {
+    const Entry* find(KeyView key) const {
         const std::size_t i = position_of(key);
         return i == npos ? nullptr : &entries_[i];
     }
-    std::size_t count(std::string_view key) const { return position_of(key) == npos ? 0 : 1; }
+    std::size_t count(KeyView key) const { return position_of(key) == npos ? 0 : 1; }
 
     // The entry for `key`, made (with a default value) when there is none. `key` is only
     // moved from when the entry is new.
-    std::pair<Entry*, bool> try_emplace(std::string&& key) {
+    std::pair<Entry*, bool> try_emplace(Key&& key) {
         if (Entry* e = find(key)) return {e, false};
         if ((size_ + deleted_ + 1) * 8 > capacity() * 7)
             rehash(size_ * 2 >= capacity() ? capacity() * 2 : capacity());
@@ -60,7 +72,7 @@ public:
         if (ctrl_[i] == kDeleted) --deleted_;
         ctrl_[i] = tag_of(h);
         entries_[i].first = std::move(key);
-        entries_[i].hash = h;
+        if constexpr (kStringKeys) entries_[i].hash = h;
         ++size_;
         return {&entries_[i], true};
     }
@@ -68,12 +80,12 @@ public:
     // std::unordered_map-like conveniences.
     const Entry* end() const { return nullptr; }
     template <class T>
-    std::pair<Entry*, bool> emplace(std::string key, T&& value) {
+    std::pair<Entry*, bool> emplace(Key key, T&& value) {
         auto r = try_emplace(std::move(key));
         if (r.second) r.first->second = std::forward<T>(value);
         return r;
     }
-    V& operator[](const std::string& key) { return try_emplace(std::string(key)).first->second; }
+    V& operator[](const Key& key) { return try_emplace(Key(key)).first->second; }
 
     void erase(Entry* e) {
         const std::size_t i = static_cast<std::size_t>(e - entries_.data());
@@ -110,12 +122,12 @@ public:
 
 private:
     static constexpr std::size_t npos = ~std::size_t{0};
-    std::size_t position_of(std::string_view key) const {
+    std::size_t position_of(KeyView key) const {
         const std::size_t h = hash_of(key);
         for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
             const std::uint8_t c = ctrl_[i];
             if (c == kEmpty) return npos;
-            if (c == tag_of(h) && entries_[i].hash == h && entries_[i].first == key) return i;
+            if (c == tag_of(h) && hash_matches(entries_[i], h) && entries_[i].first == key) return i;
         }
     }
 
@@ -123,7 +135,24 @@ private:
     static constexpr std::uint8_t kDeleted = 1;
     static constexpr std::uint8_t kFull = 0x80;  // | the hash's top 7 bits
 
-    static std::size_t hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
+    static std::size_t stored_hash(const Entry& e) {
+        if constexpr (kStringKeys)
+            return e.hash;
+        else
+            return hash_of(e.first);
+    }
+    static bool hash_matches(const Entry& e, std::size_t h) {
+        if constexpr (kStringKeys)
+            return e.hash == h;
+        else
+            return true;  // the key comparison is as cheap
+    }
+    static std::size_t hash_of(KeyView key) {
+        if constexpr (std::is_same_v<Key, std::string>)
+            return std::hash<std::string_view>{}(key);
+        else
+            return static_cast<std::size_t>(key);  // a hash already
+    }
     static std::uint8_t tag_of(std::size_t h) {
         return static_cast<std::uint8_t>(kFull | (h >> (sizeof(std::size_t) * 8 - 7)));
     }
@@ -148,9 +177,10 @@ private:
         for (std::size_t i = 0; i < old_ctrl.size(); ++i) {
             if (old_ctrl[i] < kFull) continue;
             Entry& from = old_entries[i];
-            std::size_t j = from.hash & mask_;
+            const std::size_t h = stored_hash(from);
+            std::size_t j = h & mask_;
             while (ctrl_[j] != kEmpty) j = (j + 1) & mask_;
-            ctrl_[j] = tag_of(from.hash);
+            ctrl_[j] = tag_of(h);
             entries_[j] = std::move(from);
             ++size_;
         }

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "proxy/request_context.hpp"
+#include "registrar/registrar.hpp"
 
 namespace sipproxy::proxy {
 
@@ -45,6 +46,13 @@ std::optional<transport::Peer> websocket_flow(const RequestContext& ctx);
 void forward_in_dialog(RequestContext& ctx);     // mid-dialog requests of our dialogs
 void check_preloaded_route(RequestContext& ctx); // a Route to a third party: whose?
 void register_binding(RequestContext& ctx);      // registrar, RFC 3261 10
+// The headers of a REGISTER's 200 OK (RFC 3261 10.3 step 8): a Contact per current binding
+// with its expires, the Path echoed (RFC 3327), Require: outbound (RFC 5626) when asked.
+std::vector<sip::ExtraHeader> registration_ok_headers(
+    const sip::Message& r, const std::vector<registrar::CurrentBinding>& bindings, bool outbound);
+// The same for a retransmission of a REGISTER answered 200: the bindings as they are now.
+std::vector<sip::ExtraHeader> registration_ok_again(const sip::Message& r, const Snapshot& snapshot,
+                                                    registrar::TimePoint now);
 void find_registered_targets(RequestContext& ctx);  // location service, 16.5
 void apply_dial_plan(RequestContext& ctx);       // [[routes]] to [[gateways]]
 void forward_to_host(RequestContext& ctx);       // non-local Request-URI (relay rules)

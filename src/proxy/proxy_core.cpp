@@ -27,6 +27,11 @@ std::chrono::milliseconds ProxyCore::timer_c() {
                : std::chrono::milliseconds(180000);
 }
 
+std::vector<sip::ExtraHeader> ProxyCore::registration_again(const sip::Message& request) {
+    auto snap = snapshot_.shared();
+    return registration_ok_again(request, *snap, registrar::Clock::now());
+}
+
 void ProxyCore::gateway_failed(const std::string& name, int status, std::string_view reason) {
     if (!services_.gateways) return;
     auto gw = services_.gateways->find(name);

@@ -26,6 +26,8 @@ public:
     void on_stray_response(sip::Message response, const transport::Peer& from) override;
     void on_response_sent(int status) override { services_.stats.response_sent(status); }
     void on_request_absorbed(sip::Method m) override { services_.stats.request(m); }
+    bool rebuilds_registrations() const override { return true; }
+    std::vector<sip::ExtraHeader> registration_again(const sip::Message& request) override;
     void on_transaction_final(sip::Method m, int status,
                               transaction::Clock::duration elapsed) override {
         services_.stats.transaction_final(m, status, elapsed);

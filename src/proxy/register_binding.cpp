@@ -73,6 +73,38 @@ void store_answered(RequestContext& ctx, const std::string& error) {
 
 std::string local_aor(const sip::Uri& u, const Locality& locality) { return aor_for(u, locality); }
 
+std::vector<sip::ExtraHeader> registration_ok_headers(
+    const sip::Message& r, const std::vector<registrar::CurrentBinding>& bindings, bool outbound) {
+    std::vector<sip::ExtraHeader> h;
+    for (const auto& b : bindings) {
+        std::string v = "<" + b.binding.contact + ">;expires=" + std::to_string(b.expires_in);
+        if (b.binding.q_permille != 1000) v += ";q=" + registrar::format_qvalue(b.binding.q_permille);
+        if (!b.binding.instance.empty()) v += ";+sip.instance=\"" + b.binding.instance + "\"";
+        if (b.binding.reg_id) v += ";reg-id=" + std::to_string(b.binding.reg_id);
+        h.push_back({"Contact", std::move(v)});
+    }
+    // RFC 3327 5.3: the Path is echoed; RFC 5626 6: outbound is confirmed.
+    for (const auto& p : r.paths()) h.push_back({"Path", std::string(p.raw)});
+    if (outbound) h.push_back({"Require", "outbound"});
+    h.push_back({"Supported", "path, outbound"});
+    return h;
+}
+
+std::vector<sip::ExtraHeader> registration_ok_again(const sip::Message& r, const Snapshot& snapshot,
+                                                    registrar::TimePoint now) {
+    std::vector<registrar::CurrentBinding> current;
+    if (snapshot.registrar && snapshot.locality) {
+        for (auto& b : snapshot.registrar->lookup(aor_for(r.to().uri, *snapshot.locality), now)) {
+            const auto in = b.expires_in(now);
+            current.push_back({std::move(b), in});
+        }
+    }
+    bool outbound = false;
+    for (const auto& c : r.contacts())
+        outbound = outbound || (c.addr.param("reg-id") && c.addr.param("+sip.instance"));
+    return registration_ok_headers(r, current, outbound);
+}
+
 void register_binding(RequestContext& ctx) {
     const auto& r = ctx.request;
     if (r.method() != sip::Method::Register || !ctx.ruri_local) return;
@@ -161,21 +193,9 @@ void register_binding(RequestContext& ctx) {
     // One line per change, written when the 200 OK goes out (not if the store failed).
     const std::string source = ctx.source.to_string();
     auto lines = change_lines(result.changes, source, req.user_agent, "register");
-    std::vector<sip::ExtraHeader> h;
-    for (const auto& b : result.bindings) {
-        std::string v = "<" + b.binding.contact + ">;expires=" + std::to_string(b.expires_in);
-        if (b.binding.q_permille != 1000) v += ";q=" + registrar::format_qvalue(b.binding.q_permille);
-        if (!b.binding.instance.empty()) v += ";+sip.instance=\"" + b.binding.instance + "\"";
-        if (b.binding.reg_id) v += ";reg-id=" + std::to_string(b.binding.reg_id);
-        h.push_back({"Contact", std::move(v)});
-    }
-    // RFC 3327 5.3: the Path is echoed; RFC 5626 6: outbound is confirmed.
-    for (const auto& p : r.paths()) h.push_back({"Path", std::string(p.raw)});
     bool outbound = false;
     for (const auto& c : req.contacts) outbound = outbound || (c.reg_id && !c.instance.empty());
-    if (outbound) h.push_back({"Require", "outbound"});
-    h.push_back({"Supported", "path, outbound"});
-    ctx.respond(200, "OK", std::move(h));
+    ctx.respond(200, "OK", registration_ok_headers(r, result.bindings, outbound));
     ctx.decision.log_when_sent = std::move(lines);  // respond() made a new decision
     if (auto done = pending->result()) {
         store_answered(ctx, *done);  // the memory store, or nothing changed

@@ -59,8 +59,15 @@ std::string answer_recipe(const sip::Message& request, int status, std::string_v
     return r;
 }
 
+int recipe_status(std::string_view recipe) {
+    std::uint16_t status;
+    if (recipe.size() < sizeof(std::uint64_t) + sizeof status) return 0;
+    std::memcpy(&status, recipe.data() + sizeof(std::uint64_t), sizeof status);
+    return status;
+}
+
 std::string answer_again(std::string_view recipe, const sip::Message& retransmission,
-                         const transport::Peer& to) {
+                         const transport::Peer& to, std::vector<sip::ExtraHeader> more) {
     std::uint64_t h;
     std::uint16_t status;
     if (recipe.size() < sizeof h + sizeof status) return {};
@@ -82,6 +89,8 @@ std::string answer_again(std::string_view recipe, const sip::Message& retransmis
         auto value = next();
         extra.push_back({std::string(name), std::string(value)});
     }
+    extra.insert(extra.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
     return transport::stamp_response_via(
         sip::make_response(retransmission, status, reason, tag, extra), retransmission, to);
 }
@@ -96,8 +105,14 @@ void ServerTransaction::respond(int status, std::string_view reason,
     // What a non-INVITE final is made of, to linger compactly (answer_recipe). Not for a
     // challenge: it does not linger.
     if (!invite_ && status >= 200 && status != 401 && status != 407 &&
-        !source_.reliable())
-        recipe_ = answer_recipe(*request_, status, reason, to_tag_, extra);
+        !source_.reliable()) {
+        // A REGISTER's 200 is rebuilt from the bindings of the moment (TransactionUser::
+        // rebuilds_registrations): its headers are not kept.
+        const bool rebuilt = status == 200 && request_->method() == sip::Method::Register &&
+                             layer_.rebuilds_registrations();
+        recipe_ = answer_recipe(*request_, status, reason, to_tag_,
+                                rebuilt ? std::vector<sip::ExtraHeader>{} : extra);
+    }
     send_response(transport::stamp_response_via(
                       sip::make_response(*request_, status, reason, status > 100 ? to_tag_ : "", extra),
                       *request_, source_),

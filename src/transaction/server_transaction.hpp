@@ -37,8 +37,11 @@ std::string answer_recipe(const sip::Message& request, int status, std::string_v
 // The response again for `retransmission`, stamped as for the original source (`to`, where
 // responses go, gives the same received/rport), or empty when the request is not the one
 // the recipe was made for (then nothing is sent, as for a request that matched nothing).
+// `more`: headers after the recipe's own (those of a REGISTER's 200, rebuilt).
 std::string answer_again(std::string_view recipe, const sip::Message& retransmission,
-                         const transport::Peer& to);
+                         const transport::Peer& to, std::vector<sip::ExtraHeader> more = {});
+// The status a recipe answers with (0 if it is not one).
+int recipe_status(std::string_view recipe);
 
 class ServerTransaction : public std::enable_shared_from_this<ServerTransaction> {
 public:

@@ -5,6 +5,7 @@
 #include <asio/post.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 #include "base/log.hpp"
@@ -130,6 +131,19 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         return receive_cancel(std::move(m), from, local, 0);
     }
     auto key = server_key(m, false);
+    if (!answered_.empty()) {
+        if (auto* a = answered_.find(key_hash(key))) {
+            const auto to = response_destination(m, from);
+            const auto recipe = a->second.view();
+            std::vector<sip::ExtraHeader> more;
+            if (method == sip::Method::Register && recipe_status(recipe) == 200 &&
+                rebuilds_registrations())
+                more = tu_->registration_again(m);
+            if (auto again = answer_again(recipe, m, to, std::move(more)); !again.empty())
+                transport_.post_send(to, std::move(again));
+            return;
+        }
+    }
     if (auto* e = servers_.find(key)) {
         auto& slot = e->second;
         if (slot.st) {
@@ -229,7 +243,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
         auto [it, added] = servers_.emplace(
             key, ServerSlot{nullptr, std::move(ok), to, 200, Resend::Bytes, Clock::now() + d});
         if (added) {
-            schedule_end(key, it->second.until, d, true);
+            schedule_end(key, it->second.until, d, Table::Servers);
             update_live();
         } else {
             release_linger();
@@ -307,16 +321,23 @@ void TransactionLayer::remove(const ClientTransaction& ct) {
     update_live();
 }
 
-TransactionLayer::LingerQueue& TransactionLayer::linger_queue(Clock::duration d, bool server) {
+TransactionLayer::LingerQueue& TransactionLayer::linger_queue(Clock::duration d, Table table) {
     for (auto& q : linger_queues_)
-        if (q.after == d && q.server == server) return q;
-    return linger_queues_.emplace_back(LingerQueue{d, server, {}});
+        if (q.after == d && q.table == table) return q;
+    return linger_queues_.emplace_back(LingerQueue{d, table, {}, {}});
 }
 
 void TransactionLayer::schedule_end(const std::string& key, Clock::time_point until,
-                                    Clock::duration d, bool server) {
+                                    Clock::duration d, Table table) {
     add_lingering(1);  // its place was reserved (reserve_linger)
-    linger_queue(d, server).keys.emplace_back(until, key);
+    linger_queue(d, table).keys.emplace_back(until, key);
+    arm_sweep();
+}
+
+void TransactionLayer::schedule_end(std::uint64_t hash, Clock::time_point until,
+                                    Clock::duration d) {
+    add_lingering(1);
+    linger_queue(d, Table::Answered).hashes.emplace_back(until, hash);
     arm_sweep();
 }
 
@@ -330,6 +351,10 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
         update_live();
         return;
     }
+    if (kind == Resend::Recipe && !st.destination().reliable()) {
+        if (it != servers_.end()) servers_.erase(it);
+        return linger_answered(st, std::move(resend), d);
+    }
     if (it == servers_.end()) it = servers_.try_emplace(std::string(st.key())).first;
     // (Dropping the slot's reference: the coroutine that calls this holds its own.)
     // The response was built in a buffer reserved from the request's size (or grown by
@@ -337,7 +362,21 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
     if (resend.capacity() > resend.size() + 32) resend.shrink_to_fit();
     it->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
                             kind, Clock::now() + d};
-    schedule_end(it->first, it->second.until, d, true);
+    schedule_end(it->first, it->second.until, d, Table::Servers);
+    update_live();
+}
+
+void TransactionLayer::linger_answered(const ServerTransaction& st, std::string recipe,
+                                       Clock::duration d) {
+    const auto hash = key_hash(st.key());
+    auto [e, added] = answered_.try_emplace(std::uint64_t{hash});
+    if (!added) drop_lingering(1);  // a key with the same hash: its queue entry finds no slot
+    Answered& a = e->second;
+    a.until = Clock::now() + d;
+    a.size = static_cast<std::uint32_t>(recipe.size());
+    a.recipe = std::make_unique_for_overwrite<char[]>(recipe.size());
+    std::memcpy(a.recipe.get(), recipe.data(), recipe.size());
+    schedule_end(hash, a.until, d);
     update_live();
 }
 
@@ -354,14 +393,13 @@ void TransactionLayer::linger(const ClientTransaction& ct, std::string ack, Cloc
     slot.to = ct.destination();
     slot.until = Clock::now() + d;
     slot.ct.reset();
-    schedule_end(it->first, slot.until, d, false);
+    schedule_end(it->first, slot.until, d, Table::Clients);
 }
 
 void TransactionLayer::arm_sweep() {
     if (sweep_armed_ || stopping_) return;
     auto next = Clock::time_point::max();
-    for (const auto& q : linger_queues_)
-        if (!q.keys.empty()) next = std::min(next, q.keys.front().first);
+    for (const auto& q : linger_queues_) next = std::min(next, q.front());
     if (next == Clock::time_point::max()) return;
     // Sweeps at most every 50 ms: a slot may outlive its timer by that much, which only
     // means a late retransmission is still absorbed.
@@ -378,9 +416,18 @@ void TransactionLayer::arm_sweep() {
 void TransactionLayer::sweep() {
     const auto now = Clock::now();
     for (auto& q : linger_queues_) {
+        while (!q.hashes.empty() && q.hashes.front().first <= now) {
+            const auto& [at, hash] = q.hashes.front();
+            auto* a = answered_.find(hash);
+            if (a && a->second.until == at) {
+                answered_.erase(a);
+                drop_lingering(1);
+            }
+            q.hashes.pop_front();
+        }
         while (!q.keys.empty() && q.keys.front().first <= now) {
             const auto& [at, key] = q.keys.front();
-            if (q.server) {
+            if (q.table == Table::Servers) {
                 auto it = servers_.find(key);
                 if (it != servers_.end() && !it->second.st && it->second.until == at) {
                     servers_.erase(it);
@@ -399,6 +446,7 @@ void TransactionLayer::sweep() {
     // After a load the tables give their memory back (issue: RSS returns to its baseline).
     servers_.shrink();
     clients_.shrink();
+    answered_.shrink();
     update_live();
 }
 
@@ -407,6 +455,7 @@ void TransactionLayer::shutdown() {
     sweep_timer_.cancel();
     servers_.erase_if([](const auto& e) { return !e.second.st; });
     clients_.erase_if([](const auto& e) { return !e.second.ct; });
+    answered_.clear();
     linger_queues_.clear();
     drop_lingering(lingering_);
     std::vector<std::shared_ptr<ServerTransaction>> servers;

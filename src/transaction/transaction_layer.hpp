@@ -54,6 +54,14 @@ public:
                                       Clock::duration /*elapsed*/) {}
     // Counting hook for requests the layer handles itself (CANCEL, ACK for a non-2xx).
     virtual void on_request_absorbed(sip::Method /*method*/) {}
+    // A REGISTER's 200 lists the bindings (RFC 3261 10.3 step 8). When this is true its
+    // headers are not kept for timer J: a retransmission gets them from
+    // registration_again(), the bindings as they are then (about 80 bytes less for each
+    // REGISTER lingering, and the answer is as current as the first one was).
+    virtual bool rebuilds_registrations() const { return false; }
+    virtual std::vector<sip::ExtraHeader> registration_again(const sip::Message& /*request*/) {
+        return {};
+    }
 };
 
 struct LayerOptions {
@@ -139,11 +147,12 @@ public:
     // A transaction that wants to linger (its own coroutine, or a slot) takes one of the
     // max_transactions places for lingering ones; false when none is left.
     bool reserve_linger();
+    bool rebuilds_registrations() const { return tu_ && tu_->rebuilds_registrations(); }
     void release_linger() { options_.shares->lingering.fetch_sub(1, std::memory_order_relaxed); }
     std::size_t pending() const { return options_.pending->load(std::memory_order_relaxed); }
 
     // Server/client transactions, lingering ones included.
-    std::size_t server_count() const { return servers_.size(); }
+    std::size_t server_count() const { return servers_.size() + answered_.size(); }
     std::size_t lingering() const { return lingering_; }
     // Across all workers that share `shares`, live ones in INVITE Completed included.
     std::size_t lingering_all() const {
@@ -173,6 +182,20 @@ private:
         Resend kind = Resend::Bytes;
         Clock::time_point until;
     };
+    // A non-INVITE final this proxy wrote itself (a REGISTER's 200 above all), lingering
+    // for timer J over UDP: the recipe answer_again() needs and nothing else, in a table
+    // keyed by the hash of the transaction key (about 70 bytes each with the queue entry,
+    // where a ServerSlot with its key and a copy in the linger queue took 600). The answer
+    // goes where the retransmission came from. Two keys with the same hash would share a
+    // slot: answer_again() then finds the request is not the one answered and sends nothing
+    // (a chance of 2^-64 per request).
+    struct Answered {
+        Clock::time_point until;
+        std::unique_ptr<char[]> recipe;  // answer_recipe(), `size` bytes
+        std::uint32_t size = 0;
+        std::string_view view() const { return {recipe.get(), size}; }
+    };
+    static std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
     struct ClientSlot {
         std::shared_ptr<ClientTransaction> ct;
         std::string ack;
@@ -181,15 +204,23 @@ private:
     };
     // Lingering slots in the order they end: one FIFO per duration (a handful of
     // constants), so each stays sorted without a heap.
+    enum class Table : std::uint8_t { Servers, Clients, Answered };
     struct LingerQueue {
         Clock::duration after;
-        bool server;
-        std::deque<std::pair<Clock::time_point, std::string>> keys;
+        Table table;
+        std::deque<std::pair<Clock::time_point, std::string>> keys;      // servers_, clients_
+        std::deque<std::pair<Clock::time_point, std::uint64_t>> hashes;  // answered_
+        Clock::time_point front() const {
+            if (!keys.empty()) return keys.front().first;
+            return hashes.empty() ? Clock::time_point::max() : hashes.front().first;
+        }
     };
-    LingerQueue& linger_queue(Clock::duration d, bool server);
+    LingerQueue& linger_queue(Clock::duration d, Table table);
     // A slot that lingers until `until` (= now + d): counted, queued, swept.
     void schedule_end(const std::string& key, Clock::time_point until, Clock::duration d,
-                      bool server);
+                      Table table);
+    void schedule_end(std::uint64_t hash, Clock::time_point until, Clock::duration d);
+    void linger_answered(const ServerTransaction& st, std::string recipe, Clock::duration d);
     void arm_sweep();
     void sweep();
 
@@ -219,13 +250,15 @@ private:
     std::vector<TransactionLayer*> siblings_;
     SlotTable<ServerSlot> servers_;
     SlotTable<ClientSlot> clients_;
+    SlotTable<Answered, std::uint64_t> answered_;
     std::vector<LingerQueue> linger_queues_;
     std::size_t lingering_ = 0;
     asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     bool stopping_ = false;
     void update_live() {
-        live_.store(servers_.size() + clients_.size(), std::memory_order_relaxed);
+        live_.store(servers_.size() + clients_.size() + answered_.size(),
+                    std::memory_order_relaxed);
     }
     std::atomic<std::size_t> live_{0};
     std::uint64_t counter_ = 0;

@@ -112,6 +112,42 @@ class BindingTest(RegistrarTestCase):
         r = self.ok(user="bob", port=p1)
         self.assertEqual(contacts_of(r), {uri(p1, "bob"): 3600})
 
+    def test_a_retransmitted_register_gets_its_200_again_with_the_current_bindings(self):
+        # The 200 lingers for timer J without its Contact headers: a retransmission (with
+        # the same credentials: no nonce-count replay) gets the same To-tag and the bindings
+        # as they are now, and nothing changes (not a 500 for the same CSeq, RFC 3261 10.3).
+        p1, p2 = free_port(), free_port()
+        with UdpClient() as c:
+            def message(cseq, auth=None):
+                m = [f"REGISTER sip:{DOMAIN} SIP/2.0",
+                     f"Via: SIP/2.0/UDP 127.0.0.1:{c.port};branch=z9hG4bK-retr-{cseq};rport",
+                     "Max-Forwards: 70", f"From: <sip:alice@{DOMAIN}>;tag=retr",
+                     f"To: <sip:alice@{DOMAIN}>", "Call-ID: retr@test", f"CSeq: {cseq} REGISTER",
+                     f"Contact: <{uri(p1)}>", "Expires: 3600"]
+                if auth:
+                    m.append(f"Authorization: {auth}")
+                return "\n".join(m) + "\n\n"
+            c.send(self.proxy.port, message(1))
+            chal = header(c.recv_final(5), "WWW-Authenticate")
+            second = message(2, digest_authorization(chal, "alice", "alice-secret", "REGISTER",
+                                                     f"sip:{DOMAIN}"))
+            c.send(self.proxy.port, second)
+            r1 = c.recv_final(5)
+            self.assertEqual(status_of(r1), 200, r1)
+            tag = re.search(r";tag=([^;\s]+)", header(r1, "To")).group(1)
+            self.assertEqual(contacts_of(r1), {uri(p1): 3600})
+            self.ok(f"<{uri(p2)}>", expires=1800, port=p2)  # another device, in between
+            c.send(self.proxy.port, second)  # the very same bytes
+            r2 = c.recv_final(5)
+        self.assertEqual(status_of(r2), 200, r2)
+        self.assertIn(f";tag={tag}", header(r2, "To"))
+        self.assertEqual(header(r2, "Via"), header(r1, "Via"))
+        got = contacts_of(r2)
+        self.assertEqual(set(got), {uri(p1), uri(p2)}, r2)
+        self.assertIn(got[uri(p2)], (1799, 1800))
+        self.assertIn("Supported: path, outbound", r2)
+        self.assertEqual(set(self.listed()), {uri(p1), uri(p2)})
+
     def test_query_without_contact_lists_bindings_and_changes_nothing(self):
         p1, p2 = free_port(), free_port()
         self.ok(f"<{uri(p1)}>", expires=3600, port=p1)

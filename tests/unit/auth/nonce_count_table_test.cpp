@@ -72,3 +72,25 @@ TEST_CASE("concurrent increments accept each nc exactly once", "[nc]") {
     CHECK(accepted.load() >= 1);
     CHECK(table.advance("shared", 500, t0, t0 + 300s, t0) == Result::replay);
 }
+
+TEST_CASE("thousands of nonces: each remembered, replays refused, all gone once expired", "[nc]") {
+    // The shards' tables grow from 16 slots to thousands and shrink again as entries expire.
+    NonceCountTable table(8192, 4);
+    const int n = 6000;
+    for (int i = 0; i < n; ++i) {
+        const std::string nonce = "nonce-" + std::to_string(i);
+        REQUIRE(table.advance(nonce, 1, t0, t0 + 30s, t0) == Result::accepted);
+    }
+    CHECK(table.size() == static_cast<std::size_t>(n));
+    for (int i = 0; i < n; i += 7) {
+        const std::string nonce = "nonce-" + std::to_string(i);
+        REQUIRE(table.advance(nonce, 1, t0, t0 + 30s, t0) == Result::replay);
+        REQUIRE(table.advance(nonce, 2, t0, t0 + 30s, t0 + 1s) == Result::accepted);
+    }
+    // Long after: a new nonce drains its shard's expired ones.
+    for (int i = 0; i < 64; ++i)
+        CHECK(table.advance("late-" + std::to_string(i), 1, t0 + 100s, t0 + 130s, t0 + 100s) ==
+              Result::accepted);
+    CHECK(table.size() == 64);
+    CHECK(table.advance("late-3", 1, t0 + 100s, t0 + 130s, t0 + 101s) == Result::replay);
+}

@@ -44,3 +44,23 @@ TEST_CASE("a REGISTER's 200 kept as a recipe is rebuilt byte for byte for its re
     REQUIRE(other);
     CHECK(transaction::answer_again(recipe, *other, to).empty());
 }
+
+TEST_CASE("a recipe without the headers gets them at answer time, after its own") {
+    auto first = sip::parse(register_request(2));
+    REQUIRE(first);
+    transport::Peer source{transport::Protocol::Udp, asio::ip::make_address("192.0.2.9"), 40000, 0, {}};
+    const std::vector<sip::ExtraHeader> kept{{"Date", "Fri, 04 Dec 2026 22:00:00 GMT"}};
+    const std::vector<sip::ExtraHeader> now{{"Contact", "<sip:alice@10.0.0.7:5070>;expires=3599"},
+                                            {"Supported", "path, outbound"}};
+    std::vector<sip::ExtraHeader> all = kept;
+    all.insert(all.end(), now.begin(), now.end());
+    const auto full = transport::stamp_response_via(
+        sip::make_response(*first, 200, "OK", "t0tag", all), *first, source);
+    const auto recipe = transaction::answer_recipe(*first, 200, "OK", "t0tag", kept);
+    CHECK(transaction::recipe_status(recipe) == 200);
+    CHECK(transaction::recipe_status("short") == 0);
+    const auto to = transaction::response_destination(*first, source);
+    auto again = sip::parse(register_request(2));
+    REQUIRE(again);
+    CHECK(transaction::answer_again(recipe, *again, to, now) == full);
+}
