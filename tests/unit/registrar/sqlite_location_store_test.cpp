@@ -20,8 +20,9 @@ using sipproxy::registrar::test::TempDir;
 namespace {
 
 std::unique_ptr<SqliteLocationStore> open_store(const std::filesystem::path& file,
-                                                TimePoint now = Clock::now()) {
-    auto opened = SqliteLocationStore::open(file, {}, now);
+                                                TimePoint now = Clock::now(),
+                                                SqliteStoreOptions options = {}) {
+    auto opened = SqliteLocationStore::open(file, options, now);
     if (!opened) FAIL(opened.error());
     return std::move(*opened);
 }
@@ -285,19 +286,29 @@ struct Seen {
     }
 };
 
+// A store with `options` in a new folder, a registrar over it, and a second connection to
+// its file.
+struct Opened {
+    TempDir dir;
+    std::filesystem::path file = dir.file("location.sqlite");
+    std::unique_ptr<SqliteLocationStore> owner;
+    SqliteLocationStore& store;
+    Registrar registrar;
+    Observer observer;
+
+    Opened(SqliteStoreOptions options, TimePoint now)
+        : owner(open_store(file, now, options)), store(*owner), registrar(store, {}),
+          observer(file) {}
+};
+
 }  // namespace
 
 TEST_CASE("sqlite store: a change is reported only once it is committed", "[sqlite][durable]") {
-    TempDir dir;
-    const auto file = dir.file("location.sqlite");
     const TimePoint now = Clock::now();
     SqliteStoreOptions options;
     options.batch_interval = 200ms;  // long enough to see the callback wait for it
-    auto opened = SqliteLocationStore::open(file, options, now);
-    REQUIRE(opened);
-    auto& store = **opened;
-    Registrar registrar(store, {});
-    Observer observer(file);
+    Opened opened(options, now);
+    auto [store, registrar, observer] = std::tie(opened.store, opened.registrar, opened.observer);
 
     SECTION("a REGISTER: the row is in the file when the callback runs") {
         Seen seen;
@@ -366,17 +377,12 @@ TEST_CASE("sqlite store: a change is reported only once it is committed", "[sqli
 
 TEST_CASE("sqlite store: refreshes wait for company, other changes do not wait for them",
           "[sqlite][durable]") {
-    TempDir dir;
-    const auto file = dir.file("location.sqlite");
     const TimePoint now = Clock::now();
     SqliteStoreOptions options;
     options.batch_interval = 20ms;
     options.refresh_interval = 2000ms;
-    auto opened = SqliteLocationStore::open(file, options, now);
-    REQUIRE(opened);
-    auto& store = **opened;
-    Registrar registrar(store, {});
-    Observer observer(file);
+    Opened opened(options, now);
+    auto [store, registrar, observer] = std::tie(opened.store, opened.registrar, opened.observer);
     using steady = std::chrono::steady_clock;
     auto ms_since_epoch = [](TimePoint t) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -434,24 +440,19 @@ TEST_CASE("sqlite store: refreshes wait for company, other changes do not wait f
         refresh.cseq = 2;
         REQUIRE(registrar.handle(refresh).refresh_only);
         const auto started = steady::now();
-        opened->reset();
+        opened.owner.reset();
         CHECK(steady::now() - started < 1500ms);
         CHECK(observer.expires_at("alice@example.test") == ms_since_epoch(now + 10s + 1800s));
     }
 }
 
 TEST_CASE("sqlite store: a failed write is undone and reported", "[sqlite][durable]") {
-    TempDir dir;
-    const auto file = dir.file("location.sqlite");
     const TimePoint now = Clock::now();
     SqliteStoreOptions options;
     options.batch_interval = 20ms;
     options.busy_timeout = 300ms;  // then "database is locked"
-    auto opened = SqliteLocationStore::open(file, options, now);
-    REQUIRE(opened);
-    auto& store = **opened;
-    Registrar registrar(store, {});
-    Observer observer(file);
+    Opened opened(options, now);
+    auto [store, registrar, observer] = std::tie(opened.store, opened.registrar, opened.observer);
 
     // alice is registered over a connection (flow 99), carol too; both on disk.
     Seen first, second;
@@ -529,16 +530,11 @@ TEST_CASE("sqlite store: a write that fails inside its transaction leaves the wr
     // (here an INSERT refused by a trigger, after the DELETE of the same transaction ran)
     // must be reset, the transaction rolled back, and the next batch must work, also after
     // the schema changed under the kept statements.
-    TempDir dir;
-    const auto file = dir.file("location.sqlite");
     const TimePoint now = Clock::now();
     SqliteStoreOptions options;
     options.batch_interval = 20ms;
-    auto opened = SqliteLocationStore::open(file, options, now);
-    REQUIRE(opened);
-    auto& store = **opened;
-    Registrar registrar(store, {});
-    Observer observer(file);
+    Opened opened(options, now);
+    auto [store, registrar, observer] = std::tie(opened.store, opened.registrar, opened.observer);
 
     Seen alice;
     REQUIRE(registrar
