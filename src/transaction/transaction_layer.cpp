@@ -148,9 +148,6 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
         auto& slot = e->second;
         if (slot.st) {
             slot.st->retransmission();
-        } else if (slot.kind == Resend::Recipe) {
-            if (auto again = answer_again(slot.resend, m, slot.to); !again.empty())
-                transport_.post_send(slot.to, std::move(again));
         } else if (!slot.resend.empty()) {
             transport_.post_send(slot.to, slot.resend);
         }
@@ -193,7 +190,7 @@ void TransactionLayer::receive_request(sip::Message m, const transport::Peer& fr
 void TransactionLayer::add_live(const std::shared_ptr<ServerTransaction>& st) {
     auto [e, added] = servers_.try_emplace(std::string(st->key()));
     if (!added && !e->second.st) drop_lingering(1);  // (cannot happen: the key was looked up)
-    e->second = ServerSlot{st, {}, {}, 0, Resend::Bytes, {}};
+    e->second = ServerSlot{st, {}, {}, 0, {}};
     update_live();
 }
 
@@ -241,7 +238,7 @@ void TransactionLayer::receive_cancel(sip::Message m, const transport::Peer& fro
     if (!from.reliable() && !stopping_ && reserve_linger()) {
         const auto d = Clock::duration(options_.timers.j());
         auto [it, added] = servers_.emplace(
-            key, ServerSlot{nullptr, std::move(ok), to, 200, Resend::Bytes, Clock::now() + d});
+            key, ServerSlot{nullptr, std::move(ok), to, 200, Clock::now() + d});
         if (added) {
             schedule_end(key, it->second.until, d, Table::Servers);
             update_live();
@@ -351,7 +348,7 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
         update_live();
         return;
     }
-    if (kind == Resend::Recipe && !st.destination().reliable()) {
+    if (kind == Resend::Recipe) {
         if (it != servers_.end()) servers_.erase(it);
         return linger_answered(st, std::move(resend), d);
     }
@@ -361,7 +358,7 @@ void TransactionLayer::linger(const ServerTransaction& st, std::string resend,
     // doubling): for the 32 s of timer J keep only its bytes.
     if (resend.capacity() > resend.size() + 32) resend.shrink_to_fit();
     it->second = ServerSlot{nullptr, std::move(resend), st.destination(), st.final_status(),
-                            kind, Clock::now() + d};
+                            Clock::now() + d};
     schedule_end(it->first, it->second.until, d, Table::Servers);
     update_live();
 }

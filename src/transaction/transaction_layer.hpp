@@ -121,7 +121,8 @@ public:
     // The transaction is done but absorbs retransmissions for `d` (zero: ends now):
     // `resend` (the final response) answers a retransmitted request; empty: absorbed.
     // A server transaction that never entered the table (answered at once) enters it so.
-    // Resend::Recipe: `resend` is an answer_recipe(), rebuilt for each retransmission.
+    // Resend::Recipe: `resend` is an answer_recipe(), rebuilt for each retransmission
+    // (kept in answered_, not in the table of transactions).
     enum class Resend : std::uint8_t { Bytes, Recipe };
     void linger(const ServerTransaction& st, std::string resend, Clock::duration d,
                 Resend kind = Resend::Bytes);
@@ -179,7 +180,6 @@ private:
         std::string resend;
         transport::Peer to;
         int final_status = 0;
-        Resend kind = Resend::Bytes;
         Clock::time_point until;
     };
     // A non-INVITE final this proxy wrote itself (a REGISTER's 200 above all), lingering
